@@ -29,8 +29,7 @@ saslglue_client_init(void)
     int r = sasl_client_init(saslglue_log_callbacks());
 
     if (r != SASL_OK) {
-        log_msg(LOG_ERR, "sasl_client_init: %s",
-                sasl_errstring(r, NULL, NULL));
+        log_msg(LOG_ERR, "sasl_client_init: %s", sasl_errstring(r, NULL, NULL));
         return ERR_GENERIC;
     }
     return 0;
@@ -101,9 +100,8 @@ client_set_secprops(struct saslglue_client *c, unsigned max_layer)
     sp.maxbufsize = SASLGLUE_MAXBUFSIZE;
     /* a proxy or replica must never end up logged in anonymously */
     sp.security_flags = SASL_SEC_NOANONYMOUS;
-    return sasl_setprop(c->conn, SASL_SEC_PROPS, &sp) == SASL_OK
-               ? 0
-               : ERR_GENERIC;
+    return sasl_setprop(c->conn, SASL_SEC_PROPS, &sp) == SASL_OK ? 0
+                                                                 : ERR_GENERIC;
 }
 
 int
@@ -291,8 +289,8 @@ client_outcome(struct saslglue_client *c, int sr, const char **error_r)
 
 int
 saslglue_client_start(struct saslglue_client *c, const char *mechlist,
-                      const char **mech_r, const char **out_r,
-                      size_t *outlen_r, const char **error_r)
+                      const char **mech_r, const char **out_r, size_t *outlen_r,
+                      const char **error_r)
 {
     struct strarray cands = STRARRAY_INITIALIZER;
     const char *out = NULL, *mech = NULL;
@@ -312,8 +310,8 @@ saslglue_client_start(struct saslglue_client *c, const char *mechlist,
     if (c->restrict_mechs != NULL) {
         /* a forced list is tried in its own order */
         for (i = 0; i < cands.count && sr == SASL_NOMECH; i++)
-            sr = sasl_client_start(c->conn, cands.data[i], NULL, &out,
-                                   &outlen, &mech);
+            sr = sasl_client_start(c->conn, cands.data[i], NULL, &out, &outlen,
+                                   &mech);
     } else {
         char *list = strarray_join(&cands, " ");
 
@@ -333,8 +331,7 @@ saslglue_client_start(struct saslglue_client *c, const char *mechlist,
 
 int
 saslglue_client_step(struct saslglue_client *c, const char *in, size_t inlen,
-                     const char **out_r, size_t *outlen_r,
-                     const char **error_r)
+                     const char **out_r, size_t *outlen_r, const char **error_r)
 {
     const char *out = NULL;
     unsigned outlen = 0;

@@ -31,8 +31,8 @@ saslglue_b64_encode(const void *data, size_t len, struct buf *out)
     ASSERT(len <= SIZE_MAX / 4 * 3 - 2);
     buf_ensure(out, (len + 2) / 3 * 4);
     for (i = 0; i + 3 <= len; i += 3) {
-        unsigned long v = (unsigned long)p[i] << 16
-                          | (unsigned long)p[i + 1] << 8 | p[i + 2];
+        unsigned long v =
+            (unsigned long)p[i] << 16 | (unsigned long)p[i + 1] << 8 | p[i + 2];
 
         quad[0] = b64_alphabet[(v >> 18) & 63];
         quad[1] = b64_alphabet[(v >> 12) & 63];
@@ -193,8 +193,8 @@ parse_switch(const char *s)
     if (util_strcasecmp(s, "on") == 0 || *s == '1' || *s == 'y' || *s == 'Y'
         || *s == 't' || *s == 'T')
         return 1;
-    if (util_strcasecmp(s, "off") == 0 || *s == '0' || *s == 'n'
-        || *s == 'N' || *s == 'f' || *s == 'F')
+    if (util_strcasecmp(s, "off") == 0 || *s == '0' || *s == 'n' || *s == 'N'
+        || *s == 'f' || *s == 'F')
         return 0;
     return -1;
 }
@@ -260,8 +260,7 @@ saslglue_list_contains(const char *list, const char *word, int icase)
 int
 saslglue_is_admin(const struct config *cfg, const char *user)
 {
-    return saslglue_list_contains(saslglue_config_str(cfg, "admins"), user,
-                                  0);
+    return saslglue_list_contains(saslglue_config_str(cfg, "admins"), user, 0);
 }
 
 long
@@ -396,8 +395,8 @@ saslglue_log_callbacks(void)
 {
     /* constant: libsasl keeps a process-wide pointer to it */
     static const sasl_callback_t cbs[] = {
-        {SASL_CB_LOG, SASLGLUE_PROC(&log_cb), NULL},
-        {SASL_CB_LIST_END, NULL, NULL},
+        {SASL_CB_LOG,      SASLGLUE_PROC(&log_cb), NULL},
+        {SASL_CB_LIST_END, NULL,                   NULL},
     };
 
     return cbs;

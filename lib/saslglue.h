@@ -29,6 +29,10 @@
  *         send resp CRLF;
  *     until the tagged OK/NO.
  *
+ * (Without SASL-IR at the server, send "AUTHENTICATE " mech alone and
+ * answer its first, empty "+ " with the initial response instead of
+ * calling _step.)
+ *
  * Error returns are 0 or a negative ERR_* (errors.h). `error_r` texts are
  * detail for the log (never for the peer: tell the client only
  * error_text(ERR_AUTH)); they stay valid until the next call on the same
@@ -87,7 +91,10 @@ int saslglue_ipport(int fd, int peer, struct buf *out);
 
 struct saslglue_server;
 
-/* Who may authenticate as whom (MURDER.md section 2). */
+/* Who may authenticate as whom (MURDER.md section 2). For every policy,
+ * an identity with a realm ("user@realm") is refused unless the realm is
+ * the server realm or listed in `loginrealms` ("cross-realm login ...
+ * denied"); ids are compared with the realm stripped, case-sensitively. */
 enum saslglue_policy {
     /* imapd, pop3d: authcid == authzid always; otherwise authcid must be in
      * `admins` or `proxyservers` (or pass the proxy_acl_cb). */
@@ -105,13 +112,13 @@ typedef int saslglue_proxy_acl_cb(const char *authcid, const char *authzid,
                                   void *ctx);
 
 struct saslglue_server_params {
-    const char *service;    /* SASL service: "imap", "pop", "lmtp",
-                             * "mupdate" (required) */
-    const char *servername; /* server FQDN and SASL user realm; NULL:
-                             * config `servername`, else the host name */
-    const char *local_ipport;  /* "ip;port" or NULL (saslglue_ipport()) */
-    const char *remote_ipport; /* "ip;port" or NULL */
-    unsigned external_ssf;     /* SSF of an active TLS layer, else 0 */
+    const char *service;         /* SASL service: "imap", "pop", "lmtp",
+                                  * "mupdate" (required) */
+    const char *servername;      /* server FQDN and SASL user realm; NULL:
+                                  * config `servername`, else the host name */
+    const char *local_ipport;    /* "ip;port" or NULL (saslglue_ipport()) */
+    const char *remote_ipport;   /* "ip;port" or NULL */
+    unsigned external_ssf;       /* SSF of an active TLS layer, else 0 */
     const char *external_authid; /* TLS client certificate identity or NULL
                                   * (enables the EXTERNAL mechanism) */
     /* Nonzero allows mechanisms that send passwords in the clear (PLAIN,
@@ -189,8 +196,8 @@ int saslglue_server_step(struct saslglue_server *s, const char *in,
  * challenge is appended to out_b64 (possibly nothing: send "+ " alone).
  * Bad base64 is ERR_AUTH ("Invalid base64"), like a bad response. */
 int saslglue_server_start_b64(struct saslglue_server *s, const char *mech,
-                              const char *in, size_t inlen,
-                              struct buf *out_b64, const char **error_r);
+                              const char *in, size_t inlen, struct buf *out_b64,
+                              const char **error_r);
 int saslglue_server_step_b64(struct saslglue_server *s, const char *in,
                              size_t inlen, struct buf *out_b64,
                              const char **error_r);
@@ -210,7 +217,9 @@ const char *saslglue_server_user(const struct saslglue_server *s);
 /* The canonical authentication id (the proxy's own name when proxied). */
 const char *saslglue_server_authcid(const struct saslglue_server *s);
 /* Nonzero when authcid != authzid (a proxy login): the session runs as the
- * authzid and the proxy's own admin rights do not apply. */
+ * authzid and the proxy's own admin rights do not apply. If the authzid
+ * itself is in `admins` (saslglue_is_admin(cfg, saslglue_server_user(s)))
+ * the session is a proxy-admin (MURDER.md section 2). */
 int saslglue_server_proxied(const struct saslglue_server *s);
 /* The mechanism that succeeded ("PLAIN", ...; "checkpass" for
  * saslglue_checkpass()), NULL before success. */
@@ -285,10 +294,9 @@ int saslglue_client_step(struct saslglue_client *c, const char *in,
  * *has_ir_r says whether there is one (an empty one is "=", RFC 4959);
  * the challenge is base64 text and the answer is appended to out_b64.
  * Bad base64 in a challenge is ERR_PROTOCOL. */
-int saslglue_client_start_b64(struct saslglue_client *c,
-                              const char *mechlist, const char **mech_r,
-                              struct buf *out_b64, int *has_ir_r,
-                              const char **error_r);
+int saslglue_client_start_b64(struct saslglue_client *c, const char *mechlist,
+                              const char **mech_r, struct buf *out_b64,
+                              int *has_ir_r, const char **error_r);
 int saslglue_client_step_b64(struct saslglue_client *c, const char *in,
                              size_t inlen, struct buf *out_b64,
                              const char **error_r);

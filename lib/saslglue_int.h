@@ -37,8 +37,7 @@ const sasl_callback_t *saslglue_log_callbacks(void);
 
 /* A numeric/switch/duration option by name (known or overflow); def when
  * unset or unparsable. */
-long saslglue_config_num(const struct config *cfg, const char *name,
-                         long def);
+long saslglue_config_num(const struct config *cfg, const char *name, long def);
 
 /* Whether word is an element of the space/comma-separated list. */
 int saslglue_list_contains(const char *list, const char *word, int icase);

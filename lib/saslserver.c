@@ -191,6 +191,9 @@ saslglue_server_init(const char *appname, const struct config *cfg)
     struct saslglue_global *g;
     int r;
 
+    /* libsasl would only count a second init and ignore its callbacks */
+    if (sasl_global_listmech() != NULL)
+        return 0;
     /* libsasl keeps this table for the life of the process (it never
      * copies it), so it is allocated once and handed over. */
     g = xzmalloc(sizeof(*g));
@@ -203,8 +206,7 @@ saslglue_server_init(const char *appname, const struct config *cfg)
     g->callbacks[2].id = SASL_CB_LIST_END;
     r = sasl_server_init(g->callbacks, appname);
     if (r != SASL_OK) {
-        log_msg(LOG_ERR, "sasl_server_init: %s",
-                sasl_errstring(r, NULL, NULL));
+        log_msg(LOG_ERR, "sasl_server_init: %s", sasl_errstring(r, NULL, NULL));
         saslglue_opts_fini(&g->opts);
         free(g);
         return ERR_GENERIC;
@@ -218,10 +220,10 @@ server_set_secprops(struct saslglue_server *s)
     sasl_security_properties_t sp;
 
     memset(&sp, 0, sizeof(sp));
-    sp.min_ssf = (sasl_ssf_t)saslglue_config_num(s->cfg, "sasl_minimum_layer",
-                                                 0);
-    sp.max_ssf = (sasl_ssf_t)saslglue_config_num(s->cfg, "sasl_maximum_layer",
-                                                 256);
+    sp.min_ssf =
+        (sasl_ssf_t)saslglue_config_num(s->cfg, "sasl_minimum_layer", 0);
+    sp.max_ssf =
+        (sasl_ssf_t)saslglue_config_num(s->cfg, "sasl_maximum_layer", 256);
     sp.maxbufsize = SASLGLUE_MAXBUFSIZE;
     if (!saslglue_config_num(s->cfg, "allowanonymouslogin", 0))
         sp.security_flags |= SASL_SEC_NOANONYMOUS;
@@ -232,8 +234,7 @@ server_set_secprops(struct saslglue_server *s)
 }
 
 static int
-server_set_external(struct saslglue_server *s, unsigned ssf,
-                    const char *authid)
+server_set_external(struct saslglue_server *s, unsigned ssf, const char *authid)
 {
     sasl_ssf_t essf = ssf;
 
@@ -356,8 +357,7 @@ saslglue_mechlist(struct saslglue_server *s, const char *prefix,
     unsigned len = 0;
     int count = 0, r;
 
-    r = sasl_listmech(s->conn, NULL, prefix, sep, suffix, &list, &len,
-                      &count);
+    r = sasl_listmech(s->conn, NULL, prefix, sep, suffix, &list, &len, &count);
     if (r == SASL_NOMECH)
         return 0;
     if (r != SASL_OK)
@@ -375,8 +375,7 @@ server_succeeded(struct saslglue_server *s, const char *mech,
     const void *authz = NULL, *authc = NULL;
     char *canon_c = NULL, *user = NULL;
 
-    if (sasl_getprop(s->conn, SASL_USERNAME, &authz) != SASL_OK
-        || authz == NULL
+    if (sasl_getprop(s->conn, SASL_USERNAME, &authz) != SASL_OK || authz == NULL
         || sasl_getprop(s->conn, SASL_AUTHUSER, &authc) != SASL_OK
         || authc == NULL) {
         *error_r = "no user name after authentication";
@@ -443,8 +442,7 @@ saslglue_server_start(struct saslglue_server *s, const char *mech,
 
 int
 saslglue_server_step(struct saslglue_server *s, const char *in, size_t inlen,
-                     const char **out_r, size_t *outlen_r,
-                     const char **error_r)
+                     const char **out_r, size_t *outlen_r, const char **error_r)
 {
     const char *out = NULL;
     unsigned outlen = 0;
@@ -460,8 +458,7 @@ saslglue_server_step(struct saslglue_server *s, const char *in, size_t inlen,
         *error_r = "response too long";
         return ERR_AUTH;
     }
-    r = sasl_server_step(s->conn, in ? in : "", (unsigned)inlen, &out,
-                         &outlen);
+    r = sasl_server_step(s->conn, in ? in : "", (unsigned)inlen, &out, &outlen);
     return server_outcome(s, r, out, outlen, out_r, outlen_r, error_r);
 }
 
@@ -559,8 +556,8 @@ saslglue_server_ssf(const struct saslglue_server *s)
 {
     const void *ssf = NULL;
 
-    if (!s->authenticated
-        || sasl_getprop(s->conn, SASL_SSF, &ssf) != SASL_OK || ssf == NULL)
+    if (!s->authenticated || sasl_getprop(s->conn, SASL_SSF, &ssf) != SASL_OK
+        || ssf == NULL)
         return 0;
     return *(const sasl_ssf_t *)ssf;
 }
