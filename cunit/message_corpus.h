@@ -124,17 +124,16 @@ static const char nested_body[] =
     "(\"NAME\" \"longname.pdf\") \"<pdf@x>\" \"A PDF\" \"BASE64\" 4) "
     "\"MIXED\") 20) \"MIXED\")";
 
-static const char noclose_msg[] =
-    "Subject: no close\n"
-    "Content-Type: multipart/mixed; boundary=x\n"
-    "\n"
-    "--x\n"
-    "Content-Type: text/plain\n"
-    "\n"
-    "part one\n"
-    "--x\n"
-    "\n"
-    "part two\n";
+static const char noclose_msg[] = "Subject: no close\n"
+                                  "Content-Type: multipart/mixed; boundary=x\n"
+                                  "\n"
+                                  "--x\n"
+                                  "Content-Type: text/plain\n"
+                                  "\n"
+                                  "part one\n"
+                                  "--x\n"
+                                  "\n"
+                                  "part two\n";
 
 static const char noclose_env[] =
     "(NIL \"no close\" NIL NIL NIL NIL NIL NIL NIL NIL)";
@@ -149,12 +148,11 @@ static const char noclose_body[] =
     "((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 8 0)(\"TEXT\" \"PLAIN\" "
     "(\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 10 1) \"MIXED\")";
 
-static const char badtype_msg[] =
-    "Subject: bad ct\n"
-    "Content-Type: garbage\n"
-    "Content-Transfer-Encoding: 8bit junk\n"
-    "\n"
-    "body\n";
+static const char badtype_msg[] = "Subject: bad ct\n"
+                                  "Content-Type: garbage\n"
+                                  "Content-Transfer-Encoding: 8bit junk\n"
+                                  "\n"
+                                  "body\n";
 
 static const char badtype_env[] =
     "(NIL \"bad ct\" NIL NIL NIL NIL NIL NIL NIL NIL)";
@@ -167,8 +165,7 @@ static const char badtype_body[] =
     "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 6 "
     "1)";
 
-static const char headeronly_msg[] =
-    "Subject: header only\n";
+static const char headeronly_msg[] = "Subject: header only\n";
 
 static const char headeronly_env[] =
     "(NIL \"header only\" NIL NIL NIL NIL NIL NIL NIL NIL)";
@@ -181,12 +178,10 @@ static const char headeronly_body[] =
     "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 0 "
     "0)";
 
-static const char bodyonly_msg[] =
-    "\n"
-    "body without header\n";
+static const char bodyonly_msg[] = "\n"
+                                   "body without header\n";
 
-static const char bodyonly_env[] =
-    "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)";
+static const char bodyonly_env[] = "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)";
 
 static const char bodyonly_bs[] =
     "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" "
@@ -232,7 +227,8 @@ static const char addresses_msg[] =
     "From: \"Joe Q. Public\" <john.q.public@example.com>\n"
     "Sender: <@route1,@route2:user@example.net>\n"
     "Reply-To: pete(his account)@silly.test(his host)\n"
-    "To: A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;, Mary Smith <mary@x.test>\n"
+    "To: A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>;, "
+    "Mary Smith <mary@x.test>\n"
     "Cc: \"quoted local\"@example.com, nodomain, <>\n"
     "Bcc: (Empty list)(start)Hidden recipients  :(nobody(that I know))  ;\n"
     "In-Reply-To: <1234@local.machine.example> <3456@example.net>\n"
@@ -264,22 +260,21 @@ static const char addresses_body[] =
     "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 3 "
     "1)";
 
-static const char digest_msg[] =
-    "From: digest@example.com\n"
-    "Subject: digest\n"
-    "Content-Type: multipart/digest; boundary=d\n"
-    "\n"
-    "--d\n"
-    "\n"
-    "From: one@example.com\n"
-    "Subject: first\n"
-    "\n"
-    "one\n"
-    "--d\n"
-    "Content-Type: text/plain\n"
-    "\n"
-    "not a message\n"
-    "--d--\n";
+static const char digest_msg[] = "From: digest@example.com\n"
+                                 "Subject: digest\n"
+                                 "Content-Type: multipart/digest; boundary=d\n"
+                                 "\n"
+                                 "--d\n"
+                                 "\n"
+                                 "From: one@example.com\n"
+                                 "Subject: first\n"
+                                 "\n"
+                                 "one\n"
+                                 "--d\n"
+                                 "Content-Type: text/plain\n"
+                                 "\n"
+                                 "not a message\n"
+                                 "--d--\n";
 
 static const char digest_env[] =
     "(NIL \"digest\" ((NIL NIL \"digest\" \"example.com\")) ((NIL NIL "
@@ -321,13 +316,12 @@ static const char lostboundary_body[] =
     "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" "
     "0 0) \"MIXED\")";
 
-static const char noboundary_msg[] =
-    "Subject: nobnd\n"
-    "Content-Type: multipart/mixed\n"
-    "\n"
-    "--x\n"
-    "\n"
-    "hi\n";
+static const char noboundary_msg[] = "Subject: nobnd\n"
+                                     "Content-Type: multipart/mixed\n"
+                                     "\n"
+                                     "--x\n"
+                                     "\n"
+                                     "hi\n";
 
 static const char noboundary_env[] =
     "(NIL \"nobnd\" NIL NIL NIL NIL NIL NIL NIL NIL)";
@@ -350,17 +344,21 @@ struct corpus_msg {
 };
 
 static const struct corpus_msg message_corpus[] = {
-    {"simple", simple_msg, simple_env, simple_bs, simple_body, 326},
-    {"nested", nested_msg, nested_env, nested_bs, nested_body, 1098},
-    {"noclose", noclose_msg, noclose_env, noclose_bs, noclose_body, 124},
-    {"badtype", badtype_msg, badtype_env, badtype_bs, badtype_body, 86},
-    {"headeronly", headeronly_msg, headeronly_env, headeronly_bs, headeronly_body, 22},
-    {"bodyonly", bodyonly_msg, bodyonly_env, bodyonly_bs, bodyonly_body, 23},
-    {"rfc2231", rfc2231_msg, rfc2231_env, rfc2231_bs, rfc2231_body, 381},
-    {"addresses", addresses_msg, addresses_env, addresses_bs, addresses_body, 551},
-    {"digest", digest_msg, digest_env, digest_bs, digest_body, 197},
-    {"lostboundary", lostboundary_msg, lostboundary_env, lostboundary_bs, lostboundary_body, 83},
-    {"noboundary", noboundary_msg, noboundary_env, noboundary_bs, noboundary_body, 60},
+    {"simple",       simple_msg,       simple_env,       simple_bs,       simple_body,    326 },
+    {"nested",       nested_msg,       nested_env,       nested_bs,       nested_body,    1098},
+    {"noclose",      noclose_msg,      noclose_env,      noclose_bs,      noclose_body,   124 },
+    {"badtype",      badtype_msg,      badtype_env,      badtype_bs,      badtype_body,   86  },
+    {"headeronly",   headeronly_msg,   headeronly_env,   headeronly_bs,
+     headeronly_body,                                                                     22  },
+    {"bodyonly",     bodyonly_msg,     bodyonly_env,     bodyonly_bs,     bodyonly_body,  23  },
+    {"rfc2231",      rfc2231_msg,      rfc2231_env,      rfc2231_bs,      rfc2231_body,   381 },
+    {"addresses",    addresses_msg,    addresses_env,    addresses_bs,    addresses_body,
+     551                                                                                      },
+    {"digest",       digest_msg,       digest_env,       digest_bs,       digest_body,    197 },
+    {"lostboundary", lostboundary_msg, lostboundary_env, lostboundary_bs,
+     lostboundary_body,                                                                   83  },
+    {"noboundary",   noboundary_msg,   noboundary_env,   noboundary_bs,
+     noboundary_body,                                                                     60  },
 };
 
 #endif

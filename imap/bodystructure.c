@@ -43,8 +43,7 @@ write_empty_text(struct buf *out, int extended)
 }
 
 void
-bodystructure_write(struct buf *out, const struct message_part *p,
-                    int extended)
+bodystructure_write(struct buf *out, const struct message_part *p, int extended)
 {
     size_t i;
 

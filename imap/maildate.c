@@ -30,8 +30,7 @@ dskip(struct dscan *d)
             depth--;
         else if (c == '\\' && depth > 0)
             d->i++;
-        else if (depth == 0 && c != ' ' && c != '\t' && c != '\r'
-                 && c != '\n')
+        else if (depth == 0 && c != ' ' && c != '\t' && c != '\r' && c != '\n')
             break;
         d->i++;
     }
@@ -91,9 +90,18 @@ zone_name(const char *w, int *min_r)
         const char *name;
         int hours;
     } zones[] = {
-        {"ut", 0},  {"utc", 0}, {"gmt", 0}, {"z", 0},   {"est", -5},
-        {"edt", -4}, {"cst", -6}, {"cdt", -5}, {"mst", -7}, {"mdt", -6},
-        {"pst", -8}, {"pdt", -7},
+        {"ut",  0 },
+        {"utc", 0 },
+        {"gmt", 0 },
+        {"z",   0 },
+        {"est", -5},
+        {"edt", -4},
+        {"cst", -6},
+        {"cdt", -5},
+        {"mst", -7},
+        {"mdt", -6},
+        {"pst", -8},
+        {"pdt", -7},
     };
     size_t i;
 
@@ -183,7 +191,7 @@ maildate_parse(const char *s, size_t len, time_t *t_r)
     }
     if (day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
         return ERR_SYNTAX;
-    *t_r = (time_t)(days_from_civil(year, mon + 1, day) * 86400
-                    + hour * 3600 + min * 60 + sec - zone * 60);
+    *t_r = (time_t)(days_from_civil(year, mon + 1, day) * 86400 + hour * 3600
+                    + min * 60 + sec - zone * 60);
     return 0;
 }

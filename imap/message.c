@@ -26,9 +26,9 @@ struct scanner {
     struct strarray bounds; /* open boundaries, outermost first */
     size_t nparts;
     /* what ended the last scan */
-    size_t stop_end;  /* end of the content before the delimiter */
-    long stop_level;  /* index in bounds of the delimiter; -1: end */
-    int stop_close;   /* it was a close delimiter ("--b--") */
+    size_t stop_end; /* end of the content before the delimiter */
+    long stop_level; /* index in bounds of the delimiter; -1: end */
+    int stop_close;  /* it was a close delimiter ("--b--") */
 };
 
 static int
@@ -193,8 +193,7 @@ apply_field(struct message_part *p, const struct msgheader_field *f,
         } else if (util_memcaseeq(n, nl, "Content-Disposition")) {
             replace_str(&p->disposition, NULL);
             mimeheader_params_free(&p->disp_params);
-            mimeheader_parse_disposition(v, &p->disposition,
-                                         &p->disp_params);
+            mimeheader_parse_disposition(v, &p->disposition, &p->disp_params);
         } else if (util_memcaseeq(n, nl, "Content-Language")) {
             mimeheader_params_free(&p->language);
             p->language = mimeheader_parse_language(v);

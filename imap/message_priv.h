@@ -13,8 +13,8 @@ struct message_part {
     uint64_t header_offset, header_size;
     uint64_t content_offset, content_size;
     uint64_t lines;
-    char *type, *subtype;    /* upper case, never NULL once built */
-    char *encoding;          /* upper case or NULL (7BIT) */
+    char *type, *subtype;     /* upper case, never NULL once built */
+    char *encoding;           /* upper case or NULL (7BIT) */
     struct mimeparam *params; /* Content-Type parameters */
     /* Below: only filled by the parser (a decoded cache record keeps the
      * finished BODYSTRUCTURE string instead). */

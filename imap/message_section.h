@@ -16,9 +16,9 @@
 #include "strarray.h"
 
 enum message_section_kind {
-    MESSAGE_SECTION_BYTES,      /* the answer is span, verbatim */
-    MESSAGE_SECTION_FIELDS,     /* HEADER.FIELDS: filter the header span */
-    MESSAGE_SECTION_FIELDS_NOT  /* HEADER.FIELDS.NOT */
+    MESSAGE_SECTION_BYTES,     /* the answer is span, verbatim */
+    MESSAGE_SECTION_FIELDS,    /* HEADER.FIELDS: filter the header span */
+    MESSAGE_SECTION_FIELDS_NOT /* HEADER.FIELDS.NOT */
 };
 
 struct message_section {
@@ -39,17 +39,16 @@ struct message_section {
  * message_section_fini()); a part that does not exist, or a HEADER/TEXT
  * of a part that is no message, resolves to an empty span. Returns
  * ERR_SYNTAX for a malformed spec. */
-int message_section_find(const struct message *m, const char *spec,
-                         size_t len, struct message_section *sec_r);
+int message_section_find(const struct message *m, const char *spec, size_t len,
+                         struct message_section *sec_r);
 void message_section_fini(struct message_section *sec);
 
 /* Resolve spec and append the section's bytes from msg[0..len) (the
  * message m was parsed from) to out; HEADER.FIELDS gets the filtered
  * header ending with the blank line. Returns 0, ERR_SYNTAX, or ERR_BADMSG
  * when the span lies outside msg (the bytes do not match m). */
-int message_section_fetch(const struct message *m, const char *msg,
-                          size_t len, const char *spec, size_t speclen,
-                          struct buf *out);
+int message_section_fetch(const struct message *m, const char *msg, size_t len,
+                          const char *spec, size_t speclen, struct buf *out);
 
 /* <start.count> of a section of len bytes: the sub-span to send, relative
  * to the section start (empty when start is past the end). */

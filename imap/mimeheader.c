@@ -74,8 +74,7 @@ token_len(const char *p, const char *stops)
 {
     const char *q;
 
-    for (q = p; *q && !is_space(*q) && *q != '(' && !strchr(stops, *q);
-         q++) {
+    for (q = p; *q && !is_space(*q) && *q != '(' && !strchr(stops, *q); q++) {
         if (bad_token_char(*q))
             return -1;
     }
@@ -335,8 +334,8 @@ mimeheader_parse_language(const char *v)
         if ((p = skip_space(p)) == NULL)
             break;
         for (q = p; *q && !is_space(*q) && *q != ',' && *q != '('; q++) {
-            if (*q != '-' && !((*q >= 'a' && *q <= 'z')
-                               || (*q >= 'A' && *q <= 'Z')))
+            if (*q != '-'
+                && !((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z')))
                 return list;
         }
         if (q > p)

@@ -117,8 +117,8 @@ msgcache_encode(const struct message *m, struct buf *out)
     rec[5] = (unsigned char)(total >> 8);
     rec[6] = (unsigned char)(total >> 16);
     rec[7] = (unsigned char)(total >> 24);
-    put_u32(out, checksum((const unsigned char *)out->s + start,
-                          total - CRC_LEN));
+    put_u32(out,
+            checksum((const unsigned char *)out->s + start, total - CRC_LEN));
 }
 
 /* ---- reading (bounds-checked) ----------------------------------------- */
@@ -235,9 +235,8 @@ get_part(struct reader *r, struct message_part *p, uint64_t size, int depth)
         return;
     if (!span_ok(p->header_offset, p->header_size, size)
         || !span_ok(p->content_offset, p->content_size, size)
-        || p->lines > p->content_size || *p->type == '\0'
-        || *p->subtype == '\0' || depth > MAX_TREE_DEPTH
-        || n > remaining(r) / MIN_PART_LEN) {
+        || p->lines > p->content_size || *p->type == '\0' || *p->subtype == '\0'
+        || depth > MAX_TREE_DEPTH || n > remaining(r) / MIN_PART_LEN) {
         r->bad = 1;
         return;
     }

@@ -148,8 +148,7 @@ name_listed(const struct msgheader_field *f, const struct strarray *fields)
     size_t i;
     const char *s;
 
-    STRARRAY_FOREACH(fields, i, s)
-    {
+    STRARRAY_FOREACH(fields, i, s) {
         if (util_memcaseeq(f->name, f->name_len, s))
             return 1;
     }
@@ -312,8 +311,7 @@ msgheader_message_id(const char *msg, size_t len, struct buf *id_r)
     struct msgheader_field f;
 
     while (msgheader_next(msg, hlen, &off, &f)) {
-        if (f.name_len > 0
-            && util_memcaseeq(f.name, f.name_len, "Message-ID"))
+        if (f.name_len > 0 && util_memcaseeq(f.name, f.name_len, "Message-ID"))
             return msgheader_parse_msgid(f.value, f.value_len, id_r);
     }
     buf_reset(id_r);

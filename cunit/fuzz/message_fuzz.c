@@ -3,7 +3,9 @@
  * record, decodes it and requires identical answers (strings, tree,
  * sections); also feeds the raw input to the cache decoder and to the
  * header helpers. */
-/* FUZZ_SOURCES: imap/bodystructure.c imap/envelope.c imap/imapquote.c imap/maildate.c imap/message.c imap/message_section.c imap/mimeheader.c imap/msgaddr.c imap/msgcache.c imap/msgheader.c */
+/* FUZZ_SOURCES: imap/bodystructure.c imap/envelope.c imap/imapquote.c
+ * imap/maildate.c imap/message.c imap/message_section.c imap/mimeheader.c
+ * imap/msgaddr.c imap/msgcache.c imap/msgheader.c */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +19,26 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const specs[] = {
-    "",     "HEADER", "TEXT",   "1",        "1.MIME",   "2",
-    "2.1",  "1.1",    "1.2.3",  "2.HEADER", "2.TEXT",   "1.1.MIME",
-    "HEADER.FIELDS (From Subject)", "1.HEADER.FIELDS.NOT (To)",
+    "",
+    "HEADER",
+    "TEXT",
+    "1",
+    "1.MIME",
+    "2",
+    "2.1",
+    "1.1",
+    "1.2.3",
+    "2.HEADER",
+    "2.TEXT",
+    "1.1.MIME",
+    "HEADER.FIELDS (From Subject)",
+    "1.HEADER.FIELDS.NOT (To)",
 };
 
-#define CHECK(cond)                                                       \
-    do {                                                                  \
-        if (!(cond))                                                      \
-            abort();                                                      \
+#define CHECK(cond)  \
+    do {             \
+        if (!(cond)) \
+            abort(); \
     } while (0)
 
 static int
@@ -88,10 +101,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
         buf_reset(&a);
         buf_reset(&b);
-        CHECK(message_section_fetch(m, msg, size, specs[i], strlen(specs[i]),
-                                    &a) == 0);
-        CHECK(message_section_fetch(d, msg, size, specs[i], strlen(specs[i]),
-                                    &b) == 0);
+        CHECK(
+            message_section_fetch(m, msg, size, specs[i], strlen(specs[i]), &a)
+            == 0);
+        CHECK(
+            message_section_fetch(d, msg, size, specs[i], strlen(specs[i]), &b)
+            == 0);
         CHECK(buf_cmp(&a, &b) == 0);
     }
     message_free(&m);
