@@ -175,14 +175,16 @@ apply_field(struct message_part *p, const struct msgheader_field *f,
 {
     const char *n = f->name, *v;
     size_t nl = f->name_len;
-    int idx;
+    int idx = -1, mime = nl > 8 && util_strncasecmp(n, "Content-", 8) == 0;
 
-    if (nl == 0)
-        return;
+    if (!mime && is_message)
+        idx = envelope_field_lookup(n, nl);
+    if (!mime && idx < 0)
+        return; /* not a field we keep: no need to unfold it */
     buf_reset(tmp);
     msgheader_unfold(f->value, f->value_len, 0, tmp);
     v = buf_cstring(tmp);
-    if (nl > 8 && util_strncasecmp(n, "Content-", 8) == 0) {
+    if (mime) {
         if (util_memcaseeq(n, nl, "Content-Type")) {
             replace_str(&p->type, NULL);
             replace_str(&p->subtype, NULL);
@@ -208,8 +210,7 @@ apply_field(struct message_part *p, const struct msgheader_field *f,
         }
         return;
     }
-    if (is_message && (idx = envelope_field_lookup(n, nl)) >= 0)
-        replace_str(&p->fields[idx], xstrdup(v));
+    replace_str(&p->fields[idx], xstrdup(v));
 }
 
 static void
