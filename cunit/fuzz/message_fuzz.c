@@ -3,9 +3,9 @@
  * record, decodes it and requires identical answers (strings, tree,
  * sections); also feeds the raw input to the cache decoder and to the
  * header helpers. */
-/* FUZZ_SOURCES: imap/bodystructure.c imap/envelope.c imap/imapquote.c
- * imap/maildate.c imap/message.c imap/message_section.c imap/mimeheader.c
- * imap/msgaddr.c imap/msgcache.c imap/msgheader.c */
+/* clang-format off */
+/* FUZZ_SOURCES: imap/bodystructure.c imap/envelope.c imap/imapquote.c imap/maildate.c imap/message.c imap/message_section.c imap/mimeheader.c imap/msgaddr.c imap/msgcache.c imap/msgheader.c */
+/* clang-format on */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
