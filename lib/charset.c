@@ -290,8 +290,7 @@ charset_utf8_to_mutf7(const char *p, size_t len, struct buf *out)
 /* ---- any charset -> UTF-8 --------------------------------------------- */
 
 int
-charset_to_utf8(const char *charset, const char *p, size_t len,
-                struct buf *out)
+charset_to_utf8(const char *charset, const char *p, size_t len, struct buf *out)
 {
     UErrorCode err = U_ZERO_ERROR;
     UConverter *src, *dst;
@@ -326,9 +325,8 @@ charset_to_utf8(const char *charset, const char *p, size_t len,
         buf_ensure(out, len < 4096 ? len * 3 + 16 : 16384);
         t0 = t = out->s + out->len;
         err = U_ZERO_ERROR;
-        ucnv_convertEx(dst, src, &t, out->s + out->alloc - 1, &s, slimit,
-                       pivot, &psrc, &ptgt, pivot + ARRAY_SIZE(pivot), reset,
-                       1, &err);
+        ucnv_convertEx(dst, src, &t, out->s + out->alloc - 1, &s, slimit, pivot,
+                       &psrc, &ptgt, pivot + ARRAY_SIZE(pivot), reset, 1, &err);
         reset = 0;
         out->len += (size_t)(t - t0);
         if (err != U_BUFFER_OVERFLOW_ERROR)
@@ -518,8 +516,9 @@ ew_flush(struct ew_pending *pend, struct buf *out)
     if (!pend->active)
         return;
     /* the charset was known when the word was accepted */
-    if (charset_to_utf8(pend->charset, buf_base(&pend->bytes),
-                        pend->bytes.len, out) < 0)
+    if (charset_to_utf8(pend->charset, buf_base(&pend->bytes), pend->bytes.len,
+                        out)
+        < 0)
         append_utf8_sanitized(out, buf_base(&pend->bytes), pend->bytes.len);
     buf_reset(&pend->bytes);
     pend->active = 0;
@@ -530,8 +529,7 @@ ew_flush(struct ew_pending *pend, struct buf *out)
  * or its charset unknown to ICU (known is the charset already accepted,
  * or NULL). */
 static int
-ew_decode(const struct ew *w, const char *known, char cs[64],
-          struct buf *bytes)
+ew_decode(const struct ew *w, const char *known, char cs[64], struct buf *bytes)
 {
     size_t cslen = w->charsetlen;
     const char *star = memchr(w->charset, '*', cslen);
@@ -740,7 +738,7 @@ fold_chunk_end(const UNormalizer2 *n2, const char *p, size_t len)
         while (try > 0 && (s[try] & 0xc0) == 0x80)
             try--;
     }
-    return end ? end : len; /* pathological: cut anyway */
+    return end ? end : FOLD_CHUNK; /* pathological: cut anyway */
 }
 
 /* Fold one chunk; *inspace carries "inside a white-space run" across. */
@@ -754,8 +752,8 @@ fold_chunk(const UNormalizer2 *n2, struct fold_scratch *sc, const char *p,
 
     /* UTF-16 never has more units than UTF-8 has bytes */
     scratch_grow(&sc->u, &sc->ucap, (int32_t)len + 1);
-    u_strFromUTF8WithSub(sc->u, sc->ucap, &ulen, p, (int32_t)len, 0xfffd,
-                         NULL, &err);
+    u_strFromUTF8WithSub(sc->u, sc->ucap, &ulen, p, (int32_t)len, 0xfffd, NULL,
+                         &err);
     if (U_FAILURE(err))
         return ERR_GENERIC;
     scratch_grow(&sc->n, &sc->ncap, ulen * 2 + 16);
@@ -841,8 +839,8 @@ charset_search_new(const char *p, size_t len, unsigned flags)
 }
 
 int
-charset_search_match_folded(const struct charset_search *s,
-                            const char *folded, size_t len)
+charset_search_match_folded(const struct charset_search *s, const char *folded,
+                            size_t len)
 {
     if (s->needle.len == 0)
         return 1;

@@ -552,7 +552,7 @@ mboxname_depth(const char *intname)
 
 char *
 mboxname_to_deleted(const struct namespace *ns, const char *intname,
-                     time_t when)
+                    time_t when)
 {
     const char *bang = strchr(intname, '!');
     struct buf out = BUF_INITIALIZER;

@@ -5,7 +5,8 @@
 #include "namespace.h"
 #include "xmalloc.h"
 
-struct namespace {
+struct namespace
+{
     int alt;
     char sep;
     enum namespace_virtdomains virtdomains;
@@ -163,8 +164,7 @@ namespace_from_config(namespace_config_cb *get_cb, void *ctx,
                  || util_strcasecmp(v, "t") == 0
                  || util_strcasecmp(v, "true") == 0)
             o.virtdomains = NAMESPACE_VIRTDOMAINS_ON;
-        else if (util_strcasecmp(v, "off") == 0
-                 || util_strcasecmp(v, "0") == 0
+        else if (util_strcasecmp(v, "off") == 0 || util_strcasecmp(v, "0") == 0
                  || util_strcasecmp(v, "no") == 0
                  || util_strcasecmp(v, "f") == 0
                  || util_strcasecmp(v, "false") == 0)
@@ -285,8 +285,8 @@ append_group(struct buf *out, const char *prefix, int add_sep, char sep)
 }
 
 void
-namespace_response(const struct namespace *ns, int isadmin,
-                   unsigned accessible, struct buf *out)
+namespace_response(const struct namespace *ns, int isadmin, unsigned accessible,
+                   struct buf *out)
 {
     int alt = ns->alt && !isadmin;
 

@@ -10,9 +10,9 @@
 #include "charset.h"
 
 static const char *const charsets[] = {
-    "UTF-8", "ISO-8859-1", "windows-1252", "UTF-16", "UTF-16LE",
-    "Shift_JIS", "ISO-2022-JP", "EUC-KR", "GB18030", "KOI8-R",
-    "UTF-7", "x-unknown",
+    "UTF-8",    "ISO-8859-1", "windows-1252", "UTF-16",
+    "UTF-16LE", "Shift_JIS",  "ISO-2022-JP",  "EUC-KR",
+    "GB18030",  "KOI8-R",     "UTF-7",        "x-unknown",
 };
 
 static void
@@ -66,8 +66,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     buf_reset(&a);
     if (size > 0) {
-        const char *cs = charsets[data[0] % (sizeof(charsets) /
-                                             sizeof(charsets[0]))];
+        const char *cs =
+            charsets[data[0] % (sizeof(charsets) / sizeof(charsets[0]))];
 
         if (charset_to_utf8(cs, p + 1, size - 1, &a) == 0)
             must_be_utf8(&a);
