@@ -124,6 +124,9 @@ imapreader_set_limits(struct imapreader *r,
                       const struct imapreader_limits *limits)
 {
     r->next = *limits;
+    /* between commands: the next one starts now */
+    if (r->mode == RM_DONE || (r->mode == RM_LINE && r->cmd.len == 0))
+        r->lim = *limits;
 }
 
 void

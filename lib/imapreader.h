@@ -40,7 +40,8 @@
  * than max_literal.
  *
  * Limits are the caller's (Redis style: tighter before authentication;
- * imapreader_set_limits() applies from the next command on). */
+ * imapreader_set_limits() applies from the next command on, which is
+ * the one about to be read when called between commands). */
 #ifndef IMAPREADER_H
 #define IMAPREADER_H
 
