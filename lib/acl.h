@@ -10,7 +10,8 @@
  * "d" means "te", plus "x" when deleteright is 'd'. As Cyrus does, a
  * legacy letter only adds its member rights when none of them are written
  * beside it ("ck" is just "k"). Any other deleteright letter, when it is
- * a right letter, also grants "x". Every function that reads or writes
+ * a right letter, also grants "x" (so, as in Cyrus, that right can then
+ * not be stored without "x"). Every function that reads or writes
  * rights letters takes the deleteright value (a char from the config).
  *
  * The effective rights of a user are the union of the positive entries

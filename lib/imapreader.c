@@ -145,14 +145,17 @@ reader_tag_char(unsigned char c)
            && c != '"' && c != '\\' && c != '%' && c != '*' && c != '+';
 }
 
-/* Look for "tag SP" at the start of a (b[0..bn) after a[0..an)). */
+/* Look for "tag SP" at the start of a (b[0..bn) after a[0..an)), within
+ * the first max_line bytes only, so that where the input was split never
+ * changes the answer. */
 static void
 reader_find_tag(struct imapreader *r, const char *a, size_t an, const char *b,
                 size_t bn)
 {
     size_t i;
 
-    for (i = 0; i < an + bn && i <= READER_TAG_MAX; i++) {
+    for (i = 0; i < an + bn && i <= READER_TAG_MAX && i < r->lim.max_line;
+         i++) {
         unsigned char c = (unsigned char)(i < an ? a[i] : b[i - an]);
 
         if (c == ' ' && i > 0) {
@@ -295,10 +298,13 @@ reader_step_line(struct imapreader *r, const char *p, size_t n, size_t *used)
     size_t have = r->cmd.len - r->line_start, end;
     const char *why = NULL;
 
-    if (take > r->lim.max_line || have > r->lim.max_line - take)
-        why = "Line too long";
-    else if (!r->line_mode && take > r->lim.max_command - r->cmd.len)
-        why = "Command too long";
+    size_t line_room = r->lim.max_line - have;
+    size_t cmd_room = r->line_mode ? SIZE_MAX : r->lim.max_command - r->cmd.len;
+
+    /* name the limit the byte stream crosses first, so that the reason
+     * does not depend on how the input was split */
+    if (take > line_room || take > cmd_room)
+        why = line_room <= cmd_room ? "Line too long" : "Command too long";
     if (why != NULL) {
         if (r->line_start == 0 && r->tag_len == 0 && !r->line_mode)
             reader_find_tag(r, r->cmd.s, r->cmd.len, p, take);

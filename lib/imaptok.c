@@ -413,6 +413,14 @@ imaptok_literal(struct imaptok *t, struct imaptok_literal *lit_r)
     return 0;
 }
 
+/* Does a literal8 "~{" start at the cursor? ("~" alone is an atom.) */
+static int
+tok_at_literal8(const struct imaptok *t)
+{
+    return t->len - t->pos >= 2 && t->p[t->pos] == '~'
+           && t->p[t->pos + 1] == '{';
+}
+
 int
 imaptok_string(struct imaptok *t, struct buf *out)
 {
@@ -423,8 +431,9 @@ imaptok_string(struct imaptok *t, struct buf *out)
     if (c == '"')
         return imaptok_quoted(t, out);
     if (c != '{')
-        return imaptok_fail(t, c == '~' ? "Binary literal not allowed here"
-                                        : "Expected string");
+        return imaptok_fail(t, tok_at_literal8(t)
+                                   ? "Binary literal not allowed here"
+                                   : "Expected string");
     if (imaptok_literal(t, &lit) < 0)
         return -1;
     if (lit.spooled)
@@ -442,7 +451,7 @@ tok_atom_or_string(struct imaptok *t, unsigned flags, struct buf *out)
     struct imaptok_span a;
     int c = imaptok_peek(t);
 
-    if (c == '"' || c == '{' || c == '~')
+    if (c == '"' || c == '{' || tok_at_literal8(t))
         return imaptok_string(t, out);
     if (imaptok_atom_ex(t, flags, &a) < 0)
         return -1;
@@ -462,7 +471,7 @@ imaptok_nstring(struct imaptok *t, struct buf *out, int *is_nil_r)
     int c = imaptok_peek(t);
 
     *is_nil_r = 0;
-    if (c != '"' && c != '{' && c != '~') {
+    if (c != '"' && c != '{' && !tok_at_literal8(t)) {
         if (imaptok_nil(t) < 0)
             return imaptok_fail(t, "Expected string or NIL");
         buf_reset(out);
