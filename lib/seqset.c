@@ -90,9 +90,10 @@ seqset_add(struct seqset *s, uint32_t lo, uint32_t hi)
             last->hi = hi;
         return;
     }
-    seqset_push(s, lo, hi);
+    /* before the push, which may move the array */
     if (lo < last->lo)
         s->normalized = 0;
+    seqset_push(s, lo, hi);
 }
 
 void
