@@ -181,8 +181,9 @@ index_format_flags(struct index_view *v, const struct index_record *rec,
         uint32_t bit;
         const char *name;
     } sysflags[] = {
+        /* Cyrus's order (index_fetchflags): Draft before Deleted */
         {FLAG_ANSWERED, "\\Answered"}, {FLAG_FLAGGED, "\\Flagged"},
-        {FLAG_DELETED, "\\Deleted"},   {FLAG_DRAFT, "\\Draft"},
+        {FLAG_DRAFT, "\\Draft"},       {FLAG_DELETED, "\\Deleted"},
         {FLAG_SEEN, "\\Seen"},
     };
     size_t i;
