@@ -46,9 +46,9 @@ testmbox_append_locked(struct mailbox *mb, const char *msg, uint32_t flags,
     rec.header_size = (uint32_t)msgheader_size(msg, len);
     rec.guid[0] = 0xab;
     rec.guid[19] = 0x01;
-    CU_ASSERT_FATAL(mailbox_append(mb, msg, len, buf_base(&cache),
-                                   buf_len(&cache), &rec)
-                    == 0);
+    CU_ASSERT_FATAL(
+        mailbox_append(mb, msg, len, buf_base(&cache), buf_len(&cache), &rec)
+        == 0);
     message_free(&m);
     buf_free(&cache);
     return rec.uid;
@@ -57,8 +57,8 @@ testmbox_append_locked(struct mailbox *mb, const char *msg, uint32_t flags,
 /* Create a mailbox holding the n messages msgs[] (flags[i] each, or 0
  * when flags is NULL); internal dates are 1700000000 + i. */
 static inline const char *
-testmbox_create(const char *tag, const char *const *msgs,
-                const uint32_t *flags, size_t n)
+testmbox_create(const char *tag, const char *const *msgs, const uint32_t *flags,
+                size_t n)
 {
     const char *path = testmbox_path(tag);
     struct mailbox *mb = NULL;

@@ -92,8 +92,8 @@ expunge_records(struct expunge_ctx *ctx, const struct seqset *uids,
 }
 
 int
-expunge_run(struct expunge_ctx *ctx, const struct seqset *uids,
-            struct buf *out, unsigned *count_r)
+expunge_run(struct expunge_ctx *ctx, const struct seqset *uids, struct buf *out,
+            unsigned *count_r)
 {
     size_t start = buf_len(out);
     int r;

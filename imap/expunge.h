@@ -32,7 +32,7 @@ struct expunge_ctx {
     struct index_view *view;
     unsigned rights; /* the user's ACL_* rights; ACL_EXPUNGE is needed */
     enum expunge_mode mode;
-    int condstore;   /* passed on to index_sync() for its FETCH lines */
+    int condstore; /* passed on to index_sync() for its FETCH lines */
 };
 
 /* EXPUNGE (uids NULL) or UID EXPUNGE (uids: a UID set, "*" being the

@@ -16,8 +16,8 @@
 struct msgctx {
     uint32_t seq;
     struct index_record rec;
-    struct message *m;  /* decoded cache record, or NULL */
-    const char *base;   /* mapped message file, or NULL */
+    struct message *m; /* decoded cache record, or NULL */
+    const char *base;  /* mapped message file, or NULL */
     size_t len;
     struct buf scratch; /* filtered headers, decoded BINARY */
 };
@@ -26,8 +26,8 @@ void
 fetch_format_datetime(int64_t t, struct buf *out)
 {
     static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr",
-                                        "May", "Jun", "Jul", "Aug",
-                                        "Sep", "Oct", "Nov", "Dec"};
+                                       "May", "Jun", "Jul", "Aug",
+                                       "Sep", "Oct", "Nov", "Dec"};
     time_t tt = (time_t)t;
     struct tm tm;
     long off;
@@ -39,9 +39,9 @@ fetch_format_datetime(int64_t t, struct buf *out)
     }
     off = tm.tm_gmtoff / 60;
     buf_printf(out, "\"%2d-%s-%d %02d:%02d:%02d %c%02ld%02ld\"", tm.tm_mday,
-               months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
-               tm.tm_min, tm.tm_sec, off < 0 ? '-' : '+',
-               (off < 0 ? -off : off) / 60, (off < 0 ? -off : off) % 60);
+               months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+               tm.tm_sec, off < 0 ? '-' : '+', (off < 0 ? -off : off) / 60,
+               (off < 0 ? -off : off) % 60);
 }
 
 /* ---- literals, as Cyrus's index_fetchmsg() writes them ---- */
@@ -276,8 +276,7 @@ put_binary_section(struct msgctx *mc, const struct fetch_section *s,
     int r;
 
     if (walk_parts(mc->m, s, &cur) < 0) {
-        buf_appendcstr(out, s->kind == FETCH_SECTION_BINARY_SIZE ? "0"
-                                                                 : "NIL");
+        buf_appendcstr(out, s->kind == FETCH_SECTION_BINARY_SIZE ? "0" : "NIL");
         return 0;
     }
     if (cur == NULL) {
@@ -312,9 +311,8 @@ put_hex(struct buf *out, const uint8_t *p, size_t n)
     }
 }
 
-#define NEED_CACHE                                                           \
-    (FETCH_ENVELOPE | FETCH_BODYSTRUCTURE | FETCH_BODY)
-#define NEED_FILE (FETCH_RFC822 | FETCH_RFC822_HEADER | FETCH_RFC822_TEXT)
+#define NEED_CACHE (FETCH_ENVELOPE | FETCH_BODYSTRUCTURE | FETCH_BODY)
+#define NEED_FILE  (FETCH_RFC822 | FETCH_RFC822_HEADER | FETCH_RFC822_TEXT)
 
 /* Item separator: "(" before the first item, " " after. */
 #define SEP(out, n) buf_putc((out), (n)++ ? ' ' : '(')
@@ -389,9 +387,8 @@ fetch_one(struct fetch_ctx *ctx, const struct fetch_args *args,
     if (items & FETCH_SAVEDATE) {
         SEP(out, n);
         buf_appendcstr(out, "SAVEDATE ");
-        fetch_format_datetime(mc->rec.savedate ? mc->rec.savedate
-                                               : mc->rec.internaldate,
-                              out);
+        fetch_format_datetime(
+            mc->rec.savedate ? mc->rec.savedate : mc->rec.internaldate, out);
     }
     if ((items & FETCH_ENVELOPE) && mc->m) {
         SEP(out, n);
@@ -431,8 +428,8 @@ fetch_one(struct fetch_ctx *ctx, const struct fetch_args *args,
         put_data(out, mc->base, mc->len, 0, mc->rec.size, NULL);
     }
     /* sections: header fields first, then bodies, binaries, sizes */
-    for (kind = FETCH_SECTION_FIELDS; mc->m && kind <= FETCH_SECTION_BINARY_SIZE;
-         kind++) {
+    for (kind = FETCH_SECTION_FIELDS;
+         mc->m && kind <= FETCH_SECTION_BINARY_SIZE; kind++) {
         for (i = 0; i < args->nsections; i++) {
             const struct fetch_section *s = &args->sections[i];
 
@@ -518,8 +515,8 @@ set_seen(struct index_view *v, const uint32_t *seqs, size_t n, int *count_r)
 }
 
 int
-fetch_run(struct fetch_ctx *ctx, const struct fetch_args *args,
-          struct buf *out, int *seen_changed_r)
+fetch_run(struct fetch_ctx *ctx, const struct fetch_args *args, struct buf *out,
+          int *seen_changed_r)
 {
     struct index_view *v = ctx->view;
     struct mailbox *mb = index_mailbox(v);

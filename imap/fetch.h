@@ -30,10 +30,10 @@
 #define FETCH_UID           (1u << 1)
 #define FETCH_INTERNALDATE  (1u << 2)
 #define FETCH_MODSEQ        (1u << 3)
-#define FETCH_SIZE          (1u << 4)  /* RFC822.SIZE */
+#define FETCH_SIZE          (1u << 4) /* RFC822.SIZE */
 #define FETCH_ENVELOPE      (1u << 5)
 #define FETCH_BODYSTRUCTURE (1u << 6)
-#define FETCH_BODY          (1u << 7)  /* the non-extensible BODY */
+#define FETCH_BODY          (1u << 7) /* the non-extensible BODY */
 #define FETCH_RFC822_HEADER (1u << 8)
 #define FETCH_RFC822_TEXT   (1u << 9)
 #define FETCH_RFC822        (1u << 10)
@@ -76,21 +76,21 @@ struct fetch_section {
     uint32_t *parts;        /* the part numbers, nparts of them */
     size_t nparts;
     enum fetch_section_text text;
-    int partial;            /* <start.count> given */
+    int partial; /* <start.count> given */
     uint32_t start, count;
 };
 
 /* The parsed arguments of one FETCH. Owned by the caller (usually on the
  * stack); release with fetch_args_fini(). */
 struct fetch_args {
-    struct seqset *set;   /* as written ("*" symbolic) */
-    int uid;              /* UID FETCH: set holds UIDs; UID is implied */
-    unsigned items;       /* FETCH_* bits */
+    struct seqset *set; /* as written ("*" symbolic) */
+    int uid;            /* UID FETCH: set holds UIDs; UID is implied */
+    unsigned items;     /* FETCH_* bits */
     struct fetch_section *sections;
     size_t nsections;
     uint64_t changedsince; /* CHANGEDSINCE modifier; 0 when absent */
     int has_changedsince;
-    int vanished;          /* (VANISHED) modifier given (the caller's) */
+    int vanished; /* (VANISHED) modifier given (the caller's) */
 };
 
 /* Parse the arguments of FETCH after the command name and its SP:
@@ -109,11 +109,11 @@ void fetch_args_fini(struct fetch_args *args);
 /* What fetch_run() needs of the session. */
 struct fetch_ctx {
     struct index_view *view; /* the selected mailbox */
-    int condstore;    /* CONDSTORE enabled: a FLAGS change the client had
-                         not seen is reported with MODSEQ */
-    int qresync;      /* QRESYNC enabled: ... and with UID */
-    int may_set_seen; /* the user has the 's' right and the mailbox is
-                         selected read-write: non-PEEK fetches set \Seen */
+    int condstore;           /* CONDSTORE enabled: a FLAGS change the client had
+                                not seen is reported with MODSEQ */
+    int qresync;             /* QRESYNC enabled: ... and with UID */
+    int may_set_seen;        /* the user has the 's' right and the mailbox is
+                                selected read-write: non-PEEK fetches set \Seen */
 };
 
 /* Run a parsed FETCH: for every message of the view in args->set

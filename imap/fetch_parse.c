@@ -11,23 +11,23 @@ static const struct {
     const char *name;
     unsigned items;
 } simple_atts[] = {
-    {"FLAGS", FETCH_FLAGS},
-    {"UID", FETCH_UID},
-    {"INTERNALDATE", FETCH_INTERNALDATE},
-    {"MODSEQ", FETCH_MODSEQ},
-    {"RFC822.SIZE", FETCH_SIZE},
-    {"ENVELOPE", FETCH_ENVELOPE},
-    {"BODYSTRUCTURE", FETCH_BODYSTRUCTURE},
-    {"BODY", FETCH_BODY},
-    {"RFC822", FETCH_RFC822 | FETCH_SETSEEN},
-    {"RFC822.PEEK", FETCH_RFC822},
-    {"RFC822.HEADER", FETCH_RFC822_HEADER},
-    {"RFC822.TEXT", FETCH_RFC822_TEXT | FETCH_SETSEEN},
-    {"RFC822.TEXT.PEEK", FETCH_RFC822_TEXT},
-    {"SAVEDATE", FETCH_SAVEDATE},
-    {"EMAILID", FETCH_EMAILID},
-    {"THREADID", FETCH_THREADID},
-    {"DIGEST.SHA1", FETCH_DIGEST_SHA1},
+    {"FLAGS",            FETCH_FLAGS                      },
+    {"UID",              FETCH_UID                        },
+    {"INTERNALDATE",     FETCH_INTERNALDATE               },
+    {"MODSEQ",           FETCH_MODSEQ                     },
+    {"RFC822.SIZE",      FETCH_SIZE                       },
+    {"ENVELOPE",         FETCH_ENVELOPE                   },
+    {"BODYSTRUCTURE",    FETCH_BODYSTRUCTURE              },
+    {"BODY",             FETCH_BODY                       },
+    {"RFC822",           FETCH_RFC822 | FETCH_SETSEEN     },
+    {"RFC822.PEEK",      FETCH_RFC822                     },
+    {"RFC822.HEADER",    FETCH_RFC822_HEADER              },
+    {"RFC822.TEXT",      FETCH_RFC822_TEXT | FETCH_SETSEEN},
+    {"RFC822.TEXT.PEEK", FETCH_RFC822_TEXT                },
+    {"SAVEDATE",         FETCH_SAVEDATE                   },
+    {"EMAILID",          FETCH_EMAILID                    },
+    {"THREADID",         FETCH_THREADID                   },
+    {"DIGEST.SHA1",      FETCH_DIGEST_SHA1                },
 };
 
 void
@@ -251,7 +251,8 @@ static int
 parse_modifiers(struct imaptok *t, struct fetch_args *args)
 {
     if (imaptok_lparen(t) < 0)
-        return imaptok_fail(t, "Missing required open parenthesis in modifiers");
+        return imaptok_fail(t,
+                            "Missing required open parenthesis in modifiers");
     for (;;) {
         if (imaptok_peek_keyword(t, "CHANGEDSINCE")) {
             imaptok_keyword(t, "CHANGEDSINCE");
@@ -271,7 +272,8 @@ parse_modifiers(struct imaptok *t, struct fetch_args *args)
         imaptok_sp(t);
     }
     if (imaptok_rparen(t) < 0)
-        return imaptok_fail(t, "Missing required close parenthesis in modifiers");
+        return imaptok_fail(t,
+                            "Missing required close parenthesis in modifiers");
     /* RFC 7162 3.2.6: VANISHED needs CHANGEDSINCE and UID FETCH */
     if (args->vanished && (!args->has_changedsince || !args->uid))
         return imaptok_fail(t, "VANISHED requires UID FETCH and CHANGEDSINCE");

@@ -14,9 +14,11 @@ static const struct {
     const char *name;
     uint32_t bit;
 } system_flags[] = {
-    {"\\Seen", FLAG_SEEN},       {"\\Answered", FLAG_ANSWERED},
-    {"\\Flagged", FLAG_FLAGGED}, {"\\Deleted", FLAG_DELETED},
-    {"\\Draft", FLAG_DRAFT},
+    {"\\Seen",     FLAG_SEEN    },
+    {"\\Answered", FLAG_ANSWERED},
+    {"\\Flagged",  FLAG_FLAGGED },
+    {"\\Deleted",  FLAG_DELETED },
+    {"\\Draft",    FLAG_DRAFT   },
 };
 
 void
@@ -29,8 +31,7 @@ store_args_fini(struct store_args *args)
 
 /* Sort one flag into the args. */
 static int
-add_flag(struct imaptok *t, struct store_args *args, const char *p,
-         size_t len)
+add_flag(struct imaptok *t, struct store_args *args, const char *p, size_t len)
 {
     size_t i;
 
@@ -107,8 +108,7 @@ store_parse(struct imaptok *t, int uid_command, struct store_args *args,
         goto bad;
     if (imaptok_peek(t) == '(') {
         imaptok_lparen(t);
-        if (imaptok_keyword(t, "UNCHANGEDSINCE") < 0
-            || imaptok_sp(t) < 0
+        if (imaptok_keyword(t, "UNCHANGEDSINCE") < 0 || imaptok_sp(t) < 0
             || imaptok_number64(t, &args->unchangedsince) < 0
             || imaptok_rparen(t) < 0 || imaptok_sp(t) < 0) {
             imaptok_fail(t, "Invalid STORE modifier");
@@ -136,7 +136,8 @@ store_format_flaglist(struct mailbox *mb, unsigned rights, int readonly,
     int i, nflags = 0;
     char sep = '(';
 
-    buf_appendcstr(out, "* FLAGS (\\Answered \\Flagged \\Draft \\Deleted \\Seen");
+    buf_appendcstr(out,
+                   "* FLAGS (\\Answered \\Flagged \\Draft \\Deleted \\Seen");
     for (i = 0; (name = mailbox_user_flag_name(mb, i)) != NULL; i++) {
         buf_printf(out, " %s", name);
         nflags++;
@@ -194,8 +195,8 @@ keyword_bits(struct mailbox *mb, const struct store_args *args, int create,
 /* The new flags of rec under args and rights (Cyrus's index_storeflag).
  * Returns nonzero when something changed. */
 static int
-apply(struct index_record *rec, const struct store_args *args,
-      unsigned rights, const uint32_t kw[MAILBOX_MAX_USER_FLAGS / 32])
+apply(struct index_record *rec, const struct store_args *args, unsigned rights,
+      const uint32_t kw[MAILBOX_MAX_USER_FLAGS / 32])
 {
     uint32_t old = rec->system_flags, sys = old;
     uint32_t want = args->system_flags & FLAG_SYSTEM_MASK;
@@ -289,8 +290,8 @@ report(struct store_ctx *ctx, const struct store_args *args, uint32_t seq,
 }
 
 int
-store_run(struct store_ctx *ctx, const struct store_args *args,
-          struct buf *out, struct seqset **modified_r)
+store_run(struct store_ctx *ctx, const struct store_args *args, struct buf *out,
+          struct seqset **modified_r)
 {
     struct index_view *v = ctx->view;
     struct mailbox *mb = index_mailbox(v);

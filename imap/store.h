@@ -26,11 +26,11 @@ struct store_args {
     struct seqset *set; /* as written ("*" symbolic) */
     int uid;            /* UID STORE: set holds UIDs */
     enum store_op op;
-    int silent;                /* .SILENT */
-    int has_unchangedsince;    /* (UNCHANGEDSINCE n) given */
+    int silent;             /* .SILENT */
+    int has_unchangedsince; /* (UNCHANGEDSINCE n) given */
     uint64_t unchangedsince;
-    uint32_t system_flags;     /* FLAG_* of mailbox.h, \Seen included */
-    struct strarray keywords;  /* user flags as written */
+    uint32_t system_flags;    /* FLAG_* of mailbox.h, \Seen included */
+    struct strarray keywords; /* user flags as written */
 };
 
 /* Parse the arguments of STORE after the command name and its SP:
