@@ -80,8 +80,10 @@ parse_flags(struct imaptok *t, struct store_args *args)
     int r = 0;
 
     if (imaptok_peek(t) == '(') {
-        if (imaptok_flag_list(t, &list) < 0)
+        if (imaptok_flag_list(t, &list) < 0) {
+            strarray_fini(&list);
             return -1;
+        }
         for (i = 0; r == 0 && i < list.count; i++)
             r = add_flag(t, args, list.data[i], strlen(list.data[i]));
         strarray_fini(&list);
