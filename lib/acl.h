@@ -79,8 +79,8 @@ void acl_free(struct acl **aclp);
  * evaluation would unite them anyway. Returns 0 and a new acl in *acl_r,
  * or ERR_SYNTAX with a static reason in *error_r (may be NULL): an invalid
  * id, an unknown rights letter, an id without rights. */
-int acl_parse(const char *p, size_t len, char deleteright,
-              struct acl **acl_r, const char **error_r);
+int acl_parse(const char *p, size_t len, char deleteright, struct acl **acl_r,
+              const char **error_r);
 /* Append the ACL string (entries in their order, each "id\trights\t");
  * rights with acl_rights_format_legacy(), as Cyrus stores them. */
 void acl_format(const struct acl *acl, char deleteright, struct buf *out);
