@@ -115,6 +115,22 @@ acl_apply_implicit(uint32_t rights, int is_owner, uint32_t owner_rights,
     return rights;
 }
 
+int
+acl_implicit_rights(uint32_t rights, int is_owner,
+                    const char *implicit_owner_rights, char deleteright,
+                    int is_admin, uint32_t *rights_r, const char **error_r)
+{
+    uint32_t owner = 0;
+    int r;
+
+    r = acl_rights_parse(implicit_owner_rights, strlen(implicit_owner_rights),
+                         deleteright, &owner, error_r);
+    if (r < 0)
+        return r;
+    *rights_r = acl_apply_implicit(rights, is_owner, owner, is_admin);
+    return 0;
+}
+
 struct acl *
 acl_new(void)
 {

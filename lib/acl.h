@@ -64,10 +64,19 @@ void acl_rights_format(uint32_t rights, struct buf *out);
 void acl_rights_format_legacy(uint32_t rights, char deleteright,
                               struct buf *out);
 
+/* Cyrus's default for the "implicit_owner_rights" option. */
+#define ACL_IMPLICIT_OWNER_DEFAULT "lkxan"
+
 /* Admins get every right; the owner gets owner_rights added; others get
  * rights unchanged. */
 uint32_t acl_apply_implicit(uint32_t rights, int is_owner,
                             uint32_t owner_rights, int is_admin);
+/* The same with the owner rights as the implicit_owner_rights option
+ * string. Returns 0 with *rights_r, or ERR_SYNTAX (error_r as for
+ * acl_rights_parse) when that string has an unknown letter. */
+int acl_implicit_rights(uint32_t rights, int is_owner,
+                        const char *implicit_owner_rights, char deleteright,
+                        int is_admin, uint32_t *rights_r, const char **error_r);
 
 struct acl;
 
