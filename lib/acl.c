@@ -115,6 +115,22 @@ acl_apply_implicit(uint32_t rights, int is_owner, uint32_t owner_rights,
     return rights;
 }
 
+int
+acl_implicit_rights(uint32_t rights, int is_owner,
+                    const char *implicit_owner_rights, char deleteright,
+                    int is_admin, uint32_t *rights_r, const char **error_r)
+{
+    uint32_t owner = 0;
+    int r;
+
+    r = acl_rights_parse(implicit_owner_rights, strlen(implicit_owner_rights),
+                         deleteright, &owner, error_r);
+    if (r < 0)
+        return r;
+    *rights_r = acl_apply_implicit(rights, is_owner, owner, is_admin);
+    return 0;
+}
+
 struct acl *
 acl_new(void)
 {
@@ -298,8 +314,7 @@ acl_remove_at(struct acl *acl, size_t i)
 }
 
 int
-acl_modify(struct acl *acl, const char *id, enum acl_mode mode,
-           uint32_t rights)
+acl_modify(struct acl *acl, const char *id, enum acl_mode mode, uint32_t rights)
 {
     long at;
     uint32_t old;
@@ -408,8 +423,8 @@ acl_myrights(const struct acl *acl, const char *userid,
     size_t i;
 
     for (i = 0; i < acl->n; i++) {
-        acl_fold(acl->e[i].id, strlen(acl->e[i].id), acl->e[i].rights,
-                 userid, groups, &pos, &neg);
+        acl_fold(acl->e[i].id, strlen(acl->e[i].id), acl->e[i].rights, userid,
+                 groups, &pos, &neg);
     }
     return pos & ~neg;
 }
@@ -435,8 +450,7 @@ acl_string_myrights(const char *p, size_t len, char deleteright,
         }
         if (acl_rights_parse(rp, rlen, deleteright, &rights, error_r) < 0)
             return ERR_SYNTAX;
-        acl_fold(id, idlen, rights, userid, groups, &pos_rights,
-                 &neg_rights);
+        acl_fold(id, idlen, rights, userid, groups, &pos_rights, &neg_rights);
     }
     if (r < 0) {
         if (error_r)

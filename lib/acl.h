@@ -64,10 +64,19 @@ void acl_rights_format(uint32_t rights, struct buf *out);
 void acl_rights_format_legacy(uint32_t rights, char deleteright,
                               struct buf *out);
 
+/* Cyrus's default for the "implicit_owner_rights" option. */
+#define ACL_IMPLICIT_OWNER_DEFAULT "lkxan"
+
 /* Admins get every right; the owner gets owner_rights added; others get
  * rights unchanged. */
 uint32_t acl_apply_implicit(uint32_t rights, int is_owner,
                             uint32_t owner_rights, int is_admin);
+/* The same with the owner rights as the implicit_owner_rights option
+ * string. Returns 0 with *rights_r, or ERR_SYNTAX (error_r as for
+ * acl_rights_parse) when that string has an unknown letter. */
+int acl_implicit_rights(uint32_t rights, int is_owner,
+                        const char *implicit_owner_rights, char deleteright,
+                        int is_admin, uint32_t *rights_r, const char **error_r);
 
 struct acl;
 
@@ -79,8 +88,8 @@ void acl_free(struct acl **aclp);
  * evaluation would unite them anyway. Returns 0 and a new acl in *acl_r,
  * or ERR_SYNTAX with a static reason in *error_r (may be NULL): an invalid
  * id, an unknown rights letter, an id without rights. */
-int acl_parse(const char *p, size_t len, char deleteright,
-              struct acl **acl_r, const char **error_r);
+int acl_parse(const char *p, size_t len, char deleteright, struct acl **acl_r,
+              const char **error_r);
 /* Append the ACL string (entries in their order, each "id\trights\t");
  * rights with acl_rights_format_legacy(), as Cyrus stores them. */
 void acl_format(const struct acl *acl, char deleteright, struct buf *out);

@@ -141,8 +141,8 @@ imapreader_set_literal_sink(struct imapreader *r, imapreader_sink_cb *cb,
 static int
 reader_tag_char(unsigned char c)
 {
-    return c > 0x20 && c < 0x7f && c != '(' && c != ')' && c != '{'
-           && c != '"' && c != '\\' && c != '%' && c != '*' && c != '+';
+    return c > 0x20 && c < 0x7f && c != '(' && c != ')' && c != '{' && c != '"'
+           && c != '\\' && c != '%' && c != '*' && c != '+';
 }
 
 /* Look for "tag SP" at the start of a (b[0..bn) after a[0..an)), within
@@ -328,8 +328,8 @@ reader_step_line(struct imapreader *r, const char *p, size_t n, size_t *used)
     }
     if (r->line_start == 0)
         reader_find_tag(r, r->cmd.s, r->cmd.len, NULL, 0);
-    if (reader_literal_header(r, r->cmd.s + r->line_start,
-                              end - r->line_start, 0))
+    if (reader_literal_header(r, r->cmd.s + r->line_start, end - r->line_start,
+                              0))
         return reader_got_header(r);
     buf_cstring(&r->cmd);
     r->mode = RM_DONE;
@@ -337,8 +337,7 @@ reader_step_line(struct imapreader *r, const char *p, size_t n, size_t *used)
 }
 
 static enum imapreader_state
-reader_step_literal(struct imapreader *r, const char *p, size_t n,
-                    size_t *used)
+reader_step_literal(struct imapreader *r, const char *p, size_t n, size_t *used)
 {
     size_t take = n < r->lit_left ? n : (size_t)r->lit_left;
 
@@ -399,8 +398,7 @@ reader_step_skip_line(struct imapreader *r, const char *p, size_t n,
     tl = r->tail_len;
     if (tl > 0 && r->tail[tl - 1] == '\r')
         tl--;
-    if (!r->skip_plain
-        && reader_literal_header(r, r->tail, tl, r->tail_cut)
+    if (!r->skip_plain && reader_literal_header(r, r->tail, tl, r->tail_cut)
         && !r->lit_sync) {
         if (r->lit_overflow || r->lit_size > r->lim.max_discard) {
             r->mode = RM_CLOSED;

@@ -51,12 +51,12 @@
 #include "imaptok.h"
 
 struct imapreader_limits {
-    size_t max_line;         /* longest line, CRLF included */
-    uint64_t max_literal;    /* largest literal accepted */
-    uint64_t max_command;    /* most bytes of one command kept in memory:
-                              * lines plus literal bytes not spooled */
-    unsigned max_literals;   /* most literals in one command */
-    uint64_t max_discard;    /* largest rejected "{N+}" swallowed */
+    size_t max_line;          /* longest line, CRLF included */
+    uint64_t max_literal;     /* largest literal accepted */
+    uint64_t max_command;     /* most bytes of one command kept in memory:
+                               * lines plus literal bytes not spooled */
+    unsigned max_literals;    /* most literals in one command */
+    uint64_t max_discard;     /* largest rejected "{N+}" swallowed */
     uint64_t spool_threshold; /* with a sink, literals of at least this
                                * many bytes (and at least 1) go to it */
 };
@@ -93,8 +93,7 @@ void imapreader_set_limits(struct imapreader *r,
  * ERR_* to give up: the reader then discards the rest of the command and
  * reports ERROR with that code. */
 typedef int imapreader_sink_cb(void *ctx, unsigned index, uint64_t size,
-                               uint64_t offset, const char *data,
-                               size_t len);
+                               uint64_t offset, const char *data, size_t len);
 /* From now on accepted literals of at least limits.spool_threshold bytes
  * go to cb instead of into the command, which then holds a placeholder
  * (header and CRLF, no bytes) listed by imapreader_spooled(). cb NULL

@@ -160,7 +160,8 @@ imaptok_atom_ex(struct imaptok *t, unsigned flags, struct imaptok_span *atom_r)
     size_t n = tok_atom_run(t, flags);
 
     if (n == 0)
-        return imaptok_fail(t, t->pos < t->len ? "Invalid atom" : "Missing argument");
+        return imaptok_fail(t, t->pos < t->len ? "Invalid atom"
+                                               : "Missing argument");
     atom_r->p = t->p + t->pos;
     atom_r->len = n;
     t->pos += n;
@@ -381,8 +382,8 @@ imaptok_literal(struct imaptok *t, struct imaptok_literal *lit_r)
     t->pos++;
     r = tok_digits(t, UINT64_MAX, &size);
     if (r < 0)
-        return tok_fail_at(t, start, r == -2 ? "Literal too large"
-                                             : "Invalid literal size");
+        return tok_fail_at(
+            t, start, r == -2 ? "Literal too large" : "Invalid literal size");
     /* RFC 7888: LITERAL+ and LITERAL- both write "{N+}" */
     if (imaptok_peek(t) == '+')
         t->pos++;
@@ -490,8 +491,8 @@ imaptok_mailbox(struct imaptok *t, struct buf *out)
 int
 imaptok_list_mailbox(struct imaptok *t, struct buf *out)
 {
-    return tok_atom_or_string(
-        t, IMAPTOK_ATOM_RBRACKET | IMAPTOK_ATOM_WILDCARDS, out);
+    return tok_atom_or_string(t, IMAPTOK_ATOM_RBRACKET | IMAPTOK_ATOM_WILDCARDS,
+                              out);
 }
 
 /* "(" [item *(SP item)] ")", each item (flag or astring) into out. */
@@ -589,8 +590,7 @@ tok_month(const char *p)
 static int
 tok_days_in_month(int year, int mon)
 {
-    static const int days[] = {31, 28, 31, 30, 31, 30,
-                               31, 31, 30, 31, 30, 31};
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 
     return days[mon] + (mon == 1 && leap);
@@ -707,8 +707,7 @@ imaptok_datetime(struct imaptok *t, time_t *time_r, int *tzoff_r)
     /* 60 seconds: a leap second, as RFC 5322 allows */
     if (hh > 23 || mm > 59 || ss > 60)
         return tok_fail_at(t, start, "Invalid time");
-    secs = tok_days_from_civil(tm.tm_year + 1900, tm.tm_mon, tm.tm_mday)
-               * 86400
+    secs = tok_days_from_civil(tm.tm_year + 1900, tm.tm_mon, tm.tm_mday) * 86400
            + hh * 3600 + mm * 60 + ss;
     zh = zh * 3600 + zm * 60;
     if (sign == '-')

@@ -98,8 +98,8 @@ int imaptok_rparen(struct imaptok *t);
 int imaptok_tag(struct imaptok *t, struct imaptok_span *tag_r);
 
 /* Atom variants (imaptok_atom_ex flags). */
-#define IMAPTOK_ATOM_RBRACKET  0x1 /* allow "]" (ASTRING-CHAR, resp codes) */
-#define IMAPTOK_ATOM_WILDCARDS 0x2 /* allow "%" and "*" (list-char) */
+#define IMAPTOK_ATOM_RBRACKET      0x1 /* allow "]" (ASTRING-CHAR, resp codes) */
+#define IMAPTOK_ATOM_WILDCARDS     0x2 /* allow "%" and "*" (list-char) */
 #define IMAPTOK_ATOM_STOP_LBRACKET 0x4 /* stop before "[": "BODY.PEEK[" */
 /* atom: 1*ATOM-CHAR (printable ASCII except atom-specials
  * "(" ")" "{" SP "%" "*" DQUOTE "\" "]"). */

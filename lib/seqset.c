@@ -132,9 +132,9 @@ int
 seqset_parse(const char *p, size_t len, struct seqset **set_r,
              const char **error_r)
 {
-    static const char *const reasons[] = {
-        "Invalid sequence set", "Sequence number too large",
-        "Invalid sequence number 0"};
+    static const char *const reasons[] = {"Invalid sequence set",
+                                          "Sequence number too large",
+                                          "Invalid sequence number 0"};
     struct seqset *s;
     size_t pos = 0;
     int r = 0;
@@ -309,8 +309,7 @@ seqset_contains(const struct seqset *s, uint32_t num, uint32_t max)
     for (i = 0; i < s->n; i++) {
         uint32_t lo, hi;
 
-        if (seqset_resolve(&s->r[i], max, &lo, &hi) && lo <= num
-            && num <= hi)
+        if (seqset_resolve(&s->r[i], max, &lo, &hi) && lo <= num && num <= hi)
             return 1;
     }
     return 0;
@@ -366,8 +365,8 @@ seqset_last(const struct seqset *s, uint32_t max)
 }
 
 int
-seqset_foreach_range(const struct seqset *s, uint32_t max,
-                     seqset_range_cb *cb, void *ctx)
+seqset_foreach_range(const struct seqset *s, uint32_t max, seqset_range_cb *cb,
+                     void *ctx)
 {
     struct seqset *tmp = NULL;
     const struct seqset *use = s;

@@ -10,8 +10,8 @@
 
 #include "acl.h"
 
-static const char *const users[] = {NULL, "anonymous", "fred", "anyone",
-                                    "group:staff", "-fred", "a"};
+static const char *const users[] = {
+    NULL, "anonymous", "fred", "anyone", "group:staff", "-fred", "a"};
 
 static void
 same_acl(const struct acl *a, const struct acl *b)
@@ -39,13 +39,15 @@ check_rights(uint32_t bits, char deleteright)
 
     acl_rights_format(bits, &out);
     if (acl_rights_parse(buf_base(&out), buf_len(&out), deleteright, &back,
-                         NULL) < 0
+                         NULL)
+            < 0
         || (back & ~ACL_DELETEMBOX) != (bits & ~ACL_DELETEMBOX))
         abort();
     buf_reset(&out);
     acl_rights_format_legacy(bits, deleteright, &out);
     if (acl_rights_parse(buf_base(&out), buf_len(&out), deleteright, &back,
-                         NULL) < 0
+                         NULL)
+            < 0
         || (back & ~ACL_DELETEMBOX) != (bits & ~ACL_DELETEMBOX))
         abort();
     buf_free(&out);
@@ -77,8 +79,8 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 
     ok = acl_parse(p, len, deleteright, &acl, NULL) == 0;
     for (i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
-        int r = acl_string_myrights(p, len, deleteright, users[i], &groups,
-                                    &r2, NULL);
+        int r = acl_string_myrights(p, len, deleteright, users[i], &groups, &r2,
+                                    NULL);
 
         if ((r == 0) != ok)
             abort();
@@ -91,8 +93,8 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     }
     if (ok) {
         acl_format(acl, deleteright, &out);
-        if (acl_parse(buf_base(&out), buf_len(&out), deleteright, &again,
-                      NULL) < 0)
+        if (acl_parse(buf_base(&out), buf_len(&out), deleteright, &again, NULL)
+            < 0)
             abort();
         same_acl(acl, again);
         acl_free(&again);
@@ -107,7 +109,8 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
             buf_reset(&out);
             acl_format(acl, deleteright, &out);
             if (acl_parse(buf_base(&out), buf_len(&out), deleteright, &again,
-                          NULL) < 0)
+                          NULL)
+                < 0)
                 abort();
             same_acl(acl, again);
             acl_free(&again);

@@ -104,8 +104,7 @@ event(struct run *run, enum imapreader_state st)
         break;
     case IMAPREADER_ERROR:
         p = imapreader_error_tag(run->r);
-        buf_printf(&run->log, "E%s/%s", imapreader_error(run->r),
-                   p ? p : "*");
+        buf_printf(&run->log, "E%s/%s", imapreader_error(run->r), p ? p : "*");
         break;
     case IMAPREADER_CLOSE:
         buf_printf(&run->log, "X%s", imapreader_error(run->r));

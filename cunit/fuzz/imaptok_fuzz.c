@@ -13,8 +13,7 @@
 #include "seqset.h"
 
 /* A failed call must not move the cursor and must say why. */
-#define TRY(t, call)                                                      \
-    tok_check((t), imaptok_pos(t), (call))
+#define TRY(t, call) tok_check((t), imaptok_pos(t), (call))
 
 static int
 tok_check(struct imaptok *t, size_t before, int r)
