@@ -296,7 +296,7 @@ service_main(int argc, char **argv, const struct service_ops *ops)
     struct config *cfg;
     const char *name, *base;
     char *err = NULL;
-    int r = 0;
+    int r = 0, under_master = service_listening(SERVICE_LISTEN_FD);
 
     memset(&o, 0, sizeof(o));
     memset(&info, 0, sizeof(info));
@@ -327,14 +327,14 @@ service_main(int argc, char **argv, const struct service_ops *ops)
         r = ops->init((int)o.args.count, o.args.data, &why);
         if (r != 0) {
             log_msg(LOG_ERR, "cannot start: %s", why ? why : "init failed");
-            if (!service_listening(SERVICE_LISTEN_FD))
+            if (!under_master)
                 fprintf(stderr, "%s: cannot start: %s\n", name,
                         why ? why : "init failed");
             r = SERVICE_EX_CONFIG;
         }
     }
     if (r == 0) {
-        if (service_listening(SERVICE_LISTEN_FD))
+        if (under_master)
             service_serve_master(ops, &o, &info);
         else
             service_serve_standalone(ops, &info);
