@@ -101,8 +101,7 @@ service_parse_opts(int argc, char **argv, struct service_opts *o)
         if (opt == 'C') {
             o->conf = val;
         } else if (util_parse_ulong(val, opt == 'U' ? 1000000000UL : 86400UL,
-                                    opt == 'U' ? &o->maxuses
-                                               : &o->idle_secs)
+                                    opt == 'U' ? &o->maxuses : &o->idle_secs)
                    < 0) {
             fprintf(stderr, "%s: -%c %s: expected a number\n", argv[0], opt,
                     val);

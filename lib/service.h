@@ -6,7 +6,8 @@
  *
  *     static const struct service_ops ops = {"imapd", imapd_init,
  *                                            imapd_connection, imapd_fini};
- *     int main(int argc, char **argv) { return service_main(argc, argv, &ops); }
+ *     int main(int argc, char **argv) { return service_main(argc, argv, &ops);
+ * }
  *
  * service_main() parses the common options
  *     -C file   imapd.conf to load (else $CYRUS_CONF, else /etc/imapd.conf)

@@ -63,8 +63,7 @@ children_find_program(const struct master *m, const char *prog)
 
 /* In the child, between fork and exec: never returns. */
 static void
-children_exec(struct master *m, const struct child_spec *spec,
-              const char *path)
+children_exec(struct master *m, const struct child_spec *spec, const char *path)
 {
     struct strarray argv = STRARRAY_INITIALIZER;
     sigset_t none;
@@ -121,8 +120,7 @@ children_exec(struct master *m, const struct child_spec *spec,
 }
 
 struct child *
-children_spawn(struct master *m, const struct child_spec *spec,
-               char **error_r)
+children_spawn(struct master *m, const struct child_spec *spec, char **error_r)
 {
     struct buf err = BUF_INITIALIZER;
     struct child *c;

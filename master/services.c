@@ -86,8 +86,7 @@ service_children(const struct service *svc)
     return n;
 }
 
-static void pool_listen_cb(struct loop *l, int fd, unsigned events,
-                           void *ctx);
+static void pool_listen_cb(struct loop *l, int fd, unsigned events, void *ctx);
 
 static void
 pool_watch(struct pool *p, int on)
@@ -352,8 +351,8 @@ service_bind(struct master *m, struct service *svc, char **error_r)
             return -1;
         }
     }
-    log_msg(LOG_DEBUG, "service %s: listening on %s (%zu socket%s)",
-            svc->name, svc->listen, nfds, nfds == 1 ? "" : "s");
+    log_msg(LOG_DEBUG, "service %s: listening on %s (%zu socket%s)", svc->name,
+            svc->listen, nfds, nfds == 1 ? "" : "s");
     listen_spec_fini(&spec);
     free(fds);
     return 0;
@@ -497,8 +496,10 @@ services_reload(struct master *m, const struct masterconf *newconf)
             if (strcmp(svc->cmd, e->cmd) != 0 || svc->maxfds != e->maxfds) {
                 struct service *repl = service_take_over(m, svc, e);
 
-                log_msg(LOG_NOTICE, "service %s: command changed, "
-                        "restarting its processes", e->name);
+                log_msg(LOG_NOTICE,
+                        "service %s: command changed, "
+                        "restarting its processes",
+                        e->name);
                 service_retire(m, svc);
                 services_append(&fresh, repl);
             } else {
@@ -545,8 +546,7 @@ services_child_exited(struct master *m, struct child *c, int status)
     char text[64];
 
     (*pool_counter(p, c->state))--;
-    if (!c->signalled
-        && (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)) {
+    if (!c->signalled && (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)) {
         unsigned hold = ratelimit_crashed(&svc->rl, util_now_ms());
 
         log_msg(LOG_ERR, "service %s pid %ld %s", svc->name, (long)c->pid,

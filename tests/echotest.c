@@ -104,8 +104,8 @@ done:
     buf_free(&out);
 }
 
-static const struct service_ops echotest_ops = {
-    "echotest", echotest_init, echotest_connection, NULL};
+static const struct service_ops echotest_ops = {"echotest", echotest_init,
+                                                echotest_connection, NULL};
 
 int
 main(int argc, char **argv)
