@@ -22,7 +22,8 @@ class TestMaster(harness.TestCase):
         v6 = harness.ipv6_available()
         m = self.master()
         sock = m.path("conf", "socket", "echo")
-        services = [("echo4", echo("127.0.0.1:%d" % p4, prefork=2)),
+        services = [("echo4", echo("127.0.0.1:%d" % p4, prefork=2,
+                                   maxfds=100)),
                     ("echoany", echo("*:%d" % pany, proto="tcp4")),
                     ("echounix", echo(sock))]
         if v6:
@@ -32,7 +33,16 @@ class TestMaster(harness.TestCase):
         m.start()
         # prefork=2: two waiting workers, visible as processes (counted
         # before any client makes master fork more)
-        m.wait_service_count("echo4", 2)
+        pids = m.wait_service_count("echo4", 2)
+        # environment and limits of a worker
+        env = harness.proc_environ(pids[0])
+        self.assertEqual(env.get("CYRUS_SERVICE"), "echo4")
+        self.assertEqual(env.get("CYRUS_CONF"), m.imapd_conf)
+        self.assertEqual(env.get("CYRUS_LOGFILE"), m.logfile)
+        self.assertEqual(harness.proc_cmdline(pids[0])[:3],
+                         ["echotest", "-C", m.imapd_conf])
+        with open("/proc/%d/limits" % pids[0]) as f:
+            self.assertRegex(f.read(), r"Max open files\s+100\s")
         for addr in addrs:
             m.wait_accepting(addr)
         self.assertTrue(os.path.isdir(m.path("conf", "proc")))
@@ -116,17 +126,25 @@ class TestMaster(harness.TestCase):
 
     def test_sighup_reload(self):
         pa, pb, pc = free_port(), free_port(), free_port()
+        pd, pe = free_port(), free_port()
         m = self.master(services=[
             ("keep", echo("127.0.0.1:%d" % pa, prefork=1)),
-            ("gone", echo("127.0.0.1:%d" % pb, prefork=1))])
-        m.start(ports=[pa, pb])
+            ("gone", echo("127.0.0.1:%d" % pb, prefork=1)),
+            ("moved", echo("127.0.0.1:%d" % pd))])
+        m.start(ports=[pa, pb, pd])
         busy = LineClient(pa)
         old_pid = int(busy.cmd("PID"))
         m.write_cyrus_conf(services=[
             ("keep", echo("127.0.0.1:%d" % pa, cmd="echotest -x BOOM")),
-            ("added", echo("127.0.0.1:%d" % pc))])
+            ("added", echo("127.0.0.1:%d" % pc)),
+            ("moved", echo("127.0.0.1:%d" % pe))])
         m.reload()
         m.wait_accepting(pc)
+        m.wait_accepting(pe)
+        with LineClient(pe) as c:
+            self.assertTrue(c.greeting.endswith(" moved"))
+        wait_for(lambda: not harness.can_connect(pd),
+                 what="the old address of a moved service to close")
         with LineClient(pc) as c:
             self.assertTrue(c.greeting.endswith(" added"))
         # the removed service stops listening (its idle worker exits too)
@@ -199,6 +217,15 @@ if python3 -c 'import socket; socket.create_connection(("127.0.0.1", %d))' \\
         self.assertFalse(harness.can_connect(port))
         self.assertEqual(m.session_processes(), [])
         self.assertFalse(os.path.exists(m.pidfile))
+
+    def test_daemon_without_ok_stops_master(self):
+        m = self.master()
+        quiet = m.script("quiet.sh", "exit 0")
+        m.write_cyrus_conf(daemon=[("dmn", {"cmd": quiet, "wait": "y"})])
+        status, out = m.run_to_exit()
+        self.assertNotEqual(status, 0)
+        self.assertIn('DAEMON dmn (wait=y) did not write "ok" to fd 3', out)
+        self.assertEqual(m.session_processes(), [])
 
     def test_sigterm_leaves_nothing(self):
         port = free_port()
