@@ -146,6 +146,9 @@ service_serve_master(const struct service_ops *ops,
     else
         util_set_cloexec(status_fd, 1);
     util_set_cloexec(SERVICE_LISTEN_FD, 1);
+    /* several workers wait on the socket and only one gets each client:
+     * the others must not block in accept() with signals blocked */
+    util_set_nonblock(SERVICE_LISTEN_FD, 1);
     for (;;) {
         struct pollfd pfd[2];
         int r, fd;

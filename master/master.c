@@ -166,11 +166,11 @@ master_daemonize(void)
     setsid();
     if (chdir("/") < 0) {
     }
+    /* stderr stays until startup is over, for its error messages */
     devnull = open("/dev/null", O_RDWR);
     if (devnull >= 0) {
         dup2(devnull, 0);
         dup2(devnull, 1);
-        dup2(devnull, 2);
         if (devnull > 2)
             close(devnull);
     }
@@ -378,6 +378,15 @@ main(int argc, char **argv)
         master_abort_startup(m);
         failed = 1;
     } else {
+        if (notify_fd >= 0) {
+            /* startup errors went to the terminal; from now on the log */
+            int devnull = open("/dev/null", O_WRONLY);
+
+            if (devnull >= 0) {
+                dup2(devnull, 2);
+                close(devnull);
+            }
+        }
         events_start(m);
         services_adjust_all(m);
         log_msg(LOG_NOTICE, "ready for work (pid %ld)", (long)m->pid);

@@ -280,6 +280,11 @@ if python3 -c 'import socket; socket.create_connection(("127.0.0.1", %d))' \\
             self.assertNotEqual(status, 0)
             self.assertRegex(out, r"cyrus.conf:\d+: service echo: cannot listen")
             self.assertIn("Address already in use", out)
+            # in the background too: the error still shows
+            open(m.outfile, "w").close()
+            status, out = m.run_to_exit(args=["-d"])
+            self.assertNotEqual(status, 0)
+            self.assertIn("Address already in use", out)
         finally:
             blocker.close()
 
