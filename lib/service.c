@@ -336,7 +336,14 @@ service_main(int argc, char **argv, const struct service_ops *ops)
         }
     }
     if (r == 0) {
-        if (under_master)
+        if (under_master && ops->serve) {
+            int status_fd =
+                fcntl(SERVICE_STATUS_FD, F_GETFD) < 0 ? -1 : SERVICE_STATUS_FD;
+
+            util_set_nonblock(SERVICE_LISTEN_FD, 1);
+            service_report(status_fd, SERVICE_STATUS_READY);
+            ops->serve(SERVICE_LISTEN_FD, &info);
+        } else if (under_master)
             service_serve_master(ops, &o, &info);
         else
             service_serve_standalone(ops, &info);

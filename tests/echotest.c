@@ -104,8 +104,11 @@ done:
     buf_free(&out);
 }
 
-static const struct service_ops echotest_ops = {"echotest", echotest_init,
-                                                echotest_connection, NULL};
+static const struct service_ops echotest_ops = {
+    .name = "echotest",
+    .init = echotest_init,
+    .connection = echotest_connection,
+};
 
 int
 main(int argc, char **argv)
