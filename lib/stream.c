@@ -312,7 +312,9 @@ stream_read_fd(struct stream *s, void *p, size_t len)
         n = read(s->rfd, p, len);
     if (n > 0)
         return n;
-    if (n == 0)
+    /* a reset is the peer going away (unread data in its buffer at
+     * close makes TCP send RST): the same as EOF to the protocol */
+    if (n == 0 || errno == ECONNRESET)
         return stream_set_rerr(s, ERR_EOF);
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
         s->rwant = POLLIN;

@@ -21,7 +21,8 @@
  * timeout); stream_free() restores its original flag.
  *
  * Errors. Functions return 0 (or a count) or a negative ERR_* from
- * errors.h: ERR_EOF (the peer closed; stream_eof() becomes true),
+ * errors.h: ERR_EOF (the peer closed or reset the connection;
+ * stream_eof() becomes true),
  * ERR_TIMEOUT, ERR_TOOLONG (line limit, recoverable), ERR_IO (system
  * error) and ERR_PROTOCOL (TLS, SASL or DEFLATE failure). EOF, I/O and
  * protocol errors are sticky: every later read returns the same code.

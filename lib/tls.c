@@ -45,6 +45,7 @@ struct tls_conn {
 struct tls_bio_fds {
     int rfd, wfd;
     int rsock, wsock;
+    int eof; /* OpenSSL asks (BIO_CTRL_EOF) to tell EOF from errors */
 };
 
 static int
@@ -84,6 +85,8 @@ tls_bio_read(BIO *b, char *p, int len)
         n = read(f->rfd, p, (size_t)len);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         BIO_set_retry_read(b);
+    if (n == 0 && len > 0)
+        f->eof = 1;
     return (int)n;
 }
 
@@ -98,9 +101,13 @@ tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
     struct tls_bio_fds *f = BIO_get_data(b);
 
+    if (f == NULL)
+        return 0;
     switch (cmd) {
     case BIO_CTRL_FLUSH:
         return 1;
+    case BIO_CTRL_EOF:
+        return f->eof;
     case BIO_C_GET_FD:
         if (ptr != NULL)
             *(int *)ptr = f->rfd;
@@ -484,8 +491,8 @@ tls_conn_free(struct tls_conn **connp)
 static int
 tls_conn_result(struct tls_conn *c, int ret, const char *what)
 {
-    int e = SSL_get_error(c->ssl, ret);
     int saved_errno = errno;
+    int e = SSL_get_error(c->ssl, ret);
     long vr;
 
     switch (e) {
@@ -508,6 +515,10 @@ tls_conn_result(struct tls_conn *c, int ret, const char *what)
         buf_printf(&c->err, ": certificate verification failed: %s",
                    X509_verify_cert_error_string(vr));
     }
+    /* a reset after the handshake is the peer going away, like EOF */
+    if (e == SSL_ERROR_SYSCALL && c->done && ERR_peek_error() == 0
+        && (saved_errno == ECONNRESET || saved_errno == 0))
+        return ERR_EOF;
     if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
         if (ret == 0 || saved_errno == 0)
             buf_appendcstr(&c->err, ": connection closed by peer");
