@@ -361,8 +361,7 @@ stream_decode(struct stream *s, const char *p, size_t len)
         int r = sasl_decode(s->sasl, p, (unsigned)len, &o, &olen);
 
         if (r != SASL_OK) {
-            stream_set_errtext(s, "SASL decode: %s",
-                               sasl_errdetail(s->sasl));
+            stream_set_errtext(s, "SASL decode: %s", sasl_errdetail(s->sasl));
             return stream_set_rerr(s, ERR_PROTOCOL);
         }
         p = o;
@@ -687,8 +686,8 @@ stream_encode(struct stream *s, int sync)
         struct buf *dst = s->sasl ? &s->zout : &s->wire;
 
         if (s->out.len > 0 || (sync && s->z_unsynced)) {
-            if (stream_zlib_compress(s->zlib, s->out.s, s->out.len, sync,
-                                     dst) < 0) {
+            if (stream_zlib_compress(s->zlib, s->out.s, s->out.len, sync, dst)
+                < 0) {
                 stream_set_errtext(s, "DEFLATE: compression failed");
                 return stream_set_werr(s, ERR_PROTOCOL);
             }
@@ -760,8 +759,7 @@ stream_write_wire(struct stream *s, int block)
             else
                 n = write(s->wfd, p, len);
             if (n < 0) {
-                if (errno != EAGAIN && errno != EWOULDBLOCK
-                    && errno != EINTR) {
+                if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
                     stream_set_errtext(s, "write: %s", strerror(errno));
                     return stream_set_werr(s, ERR_IO);
                 }
