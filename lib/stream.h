@@ -122,7 +122,8 @@ int stream_line_crlf(const struct stream *s);
 /* Blocking: set line to the next line (without line ending), waiting for
  * it. 0, ERR_TOOLONG (once per over-long line, which is skipped: call
  * again for the next line), ERR_EOF (also when the peer closed mid-line;
- * the partial line is dropped), ERR_TIMEOUT, ERR_IO, ERR_PROTOCOL. */
+ * the partial line stays in stream_buffered() and is never returned as a
+ * line), ERR_TIMEOUT, ERR_IO, ERR_PROTOCOL. */
 int stream_getline(struct stream *s, struct buf *line);
 
 /* Blocking: append exactly n bytes to out (IMAP literals). 0, or ERR_EOF,
@@ -153,7 +154,9 @@ void stream_skip(struct stream *s, size_t n);
  * the top of this file instead. */
 size_t stream_buffered(const struct stream *s);
 /* Wait until input is available (buffered, held by a layer, or the fd is
- * readable or at EOF). 0, ERR_TIMEOUT after timeout_ms (< 0: forever). */
+ * readable or at EOF). In blocking mode pending output is flushed first.
+ * 0, ERR_TIMEOUT after timeout_ms (< 0: forever). Readable is a hint:
+ * with TLS the bytes may turn out to be protocol records only. */
 int stream_wait(struct stream *s, int timeout_ms);
 /* True once the peer closed the connection (EOF seen by a read). */
 int stream_eof(const struct stream *s);

@@ -491,6 +491,9 @@ tls_conn_result(struct tls_conn *c, int ret, const char *what)
     int e = SSL_get_error(c->ssl, ret);
     long vr;
 
+    if (!c->done && SSL_is_init_finished(c->ssl))
+        c->done = 1;
+
     switch (e) {
     case SSL_ERROR_WANT_READ:
         c->want = POLLIN;
