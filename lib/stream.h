@@ -21,15 +21,15 @@
  * timeout); stream_free() restores its original flag.
  *
  * Errors. Functions return 0 (or a count) or a negative ERR_* from
- * errors.h: ERR_EOF (the peer closed or reset the connection;
- * stream_eof() becomes true),
- * ERR_TIMEOUT, ERR_TOOLONG (line limit, recoverable), ERR_IO (system
- * error) and ERR_PROTOCOL (TLS, SASL or DEFLATE failure). EOF, I/O and
- * protocol errors are sticky: every later read returns the same code.
- * stream_error() has the text of the sticky error. Output errors are
- * sticky too: writes after one are dropped and every stream_flush()
- * returns it. A read timeout is not sticky (IDLE may keep waiting); a
- * write timeout is (the peer stopped reading: it is gone).
+ * errors.h: ERR_EOF (the peer closed or reset the connection; stream_eof()
+ * becomes true), ERR_TIMEOUT, ERR_TOOLONG (line limit, recoverable),
+ * ERR_IO (system error) and ERR_PROTOCOL (TLS, SASL or DEFLATE failure).
+ * The stream never raises SIGPIPE. EOF, I/O and protocol errors are
+ * sticky: every later read returns the same code. stream_error() has the
+ * text of the sticky error. Output errors are sticky too: writes after
+ * one are dropped and every stream_flush() returns it. A read timeout is
+ * not sticky (IDLE may keep waiting); a write timeout is (the peer
+ * stopped reading: it is gone).
  *
  * The canonical read loop, blocking or not:
  *
@@ -38,10 +38,12 @@
  *             handle(line, len);
  *         r = stream_fill(s);
  *         if (r == ERR_TOOLONG) { reply BAD; continue; }
- *         if (r == 0) break;           (non-blocking: wait for POLLIN)
+ *         if (r == 0) break;           (non-blocking: poll, come back)
  *         if (r < 0) goto close;       (ERR_EOF, ERR_TIMEOUT, ...)
  *     }
- */
+ *
+ * Implementation: stream.c (buffers, I/O), stream_layers.c (installing
+ * the layers), tls.c (OpenSSL), stream_zlib.c (zlib). */
 #ifndef STREAM_H
 #define STREAM_H
 
