@@ -5,6 +5,7 @@ the wall clock, one JSON document out.
   bench/imapbench.py --port 143 --user bench --password pw [--host 127.0.0.1]
                      [--messages 10000] [--sample 1000] [--repeat 3]
                      [--mailbox NAME] [--keep] [--label cyrus] [--out FILE]
+  bench/imapbench.py --compare A.json B.json ...   markdown table, B/A ratios
 
 Steps (each a row with seconds and messages/s):
   append          APPEND of --messages generated messages into a new mailbox,
@@ -448,6 +449,10 @@ def run(args):
     qm = c.quote(mbox.encode())
     st, _, _ = c.cmd(b"CREATE " + qm, ok=False)
     if b" OK" not in st[:12]:
+        # a server without the user's INBOX yet: try making it, then again
+        c.cmd(b"CREATE INBOX", ok=False)
+        st, _, _ = c.cmd(b"CREATE " + qm, ok=False)
+    if b" OK" not in st[:12]:
         raise ImapError("CREATE %s: %r (choose another --mailbox)" % (mbox, st))
     rows = []
     n = args.messages
@@ -519,6 +524,41 @@ def run(args):
     }
 
 
+def compare(paths):
+    """Markdown table of several result files side by side; the ratio
+    column is (each later server) / (the first)."""
+    res = []
+    for p in paths:
+        with open(p) as f:
+            res.append(json.load(f))
+    base = res[0]
+    head = ["step"] + ["%s msg/s" % r["label"] for r in res]
+    head += ["%s/%s" % (r["label"], base["label"]) for r in res[1:]]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    ops = [r["op"] for r in base["rows"]]
+    for op in ops:
+        vals = []
+        for r in res:
+            row_ = next((x for x in r["rows"] if x["op"] == op), None)
+            vals.append(row_["msgs_per_s"] if row_ else None)
+        cells = [op] + ["%.0f" % v if v else "-" for v in vals]
+        cells += ["%.2f" % (v / vals[0]) if v and vals[0] else "-" for v in vals[1:]]
+        out.append("| " + " | ".join(cells) + " |")
+    for key, name in (("rss_kb", "idle session RSS KB"), ("pss_kb", "idle session PSS KB")):
+        vals = [(r.get("idle_session") or {}).get(key) for r in res]
+        cells = [name] + [str(v) if v else "-" for v in vals]
+        cells += ["%.2f" % (v / vals[0]) if v and vals[0] else "-" for v in vals[1:]]
+        out.append("| " + " | ".join(cells) + " |")
+    notes = []
+    for r in res:
+        for x in r["rows"]:
+            if "expected_hits" in x and x["hits"] != x["expected_hits"]:
+                notes.append("%s: %s found %d, expected %d" % (
+                    r["label"], x["op"], x["hits"], x["expected_hits"]))
+    return "\n".join(out) + ("\n\n" + "\n".join("* " + n for n in notes)
+                             if notes else "") + "\n"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="imapbench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -536,6 +576,11 @@ def main(argv=None):
     ap.add_argument("--keep", action="store_true", help="keep the mailbox")
     ap.add_argument("--no-rss", action="store_true")
     ap.add_argument("--out", help="also write the JSON here")
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["--compare"]:
+        sys.stdout.write(compare(argv[1:]))
+        return 0
     args = ap.parse_args(argv)
     try:
         res = run(args)
