@@ -71,7 +71,7 @@ if [ -x "$BUILD/bin/imapd" ] && [ -x "$BUILD/bin/master" ]; then
         ours_note="our server: tools/murder start failed: $(tail -1 "$WORK/ours-start.txt")"
     fi
 else
-    ours_note="our server skipped: $BUILD/bin/imapd (and bin/master) not built yet"
+    ours_note="our server skipped: ${BUILD#"$TOP"/}/bin/imapd (and bin/master) not built yet"
 fi
 
 # shellcheck disable=SC2086
