@@ -457,20 +457,22 @@ class CyrusPeer:
         """Write the configuration, start every node, create the INBOXes.
         Returns the info dict (also written to DIR/peer.json).  On failure
         stops whatever was started and raises PeerError."""
-        check_installed()
         if _instance_pids(self.dir):
             raise PeerError("%s already has running Cyrus processes; stop it first"
                             % self.dir)
-        self._assign_ports()
-        os.makedirs(self.dir, exist_ok=True)
-        self._shim = build_shim(self.dir) if self.mode == "murder" else None
-        self._write()
         try:
+            check_installed()
+            self._assign_ports()
+            os.makedirs(self.dir, exist_ok=True)
+            self._shim = build_shim(self.dir) if self.mode == "murder" else None
+            self._write()
             for n in self.nodes:
                 self._start_node(n)
             self._create_inboxes()
         except BaseException:
             self.stop()
+            if self._own_dir:
+                shutil.rmtree(self.dir, ignore_errors=True)
             raise
         self.info = self._describe()
         with open(os.path.join(self.dir, "peer.json"), "w") as f:
