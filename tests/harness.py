@@ -371,13 +371,14 @@ class Master:
                  or "keeping the current configuration" in self.log_text(),
                  what="master to reload\n" + self.diagnostics())
 
-    def stop(self, timeout=DEFAULT_TIMEOUT, check=True):
-        """SIGTERM, wait, and (check=True) assert a clean exit: status 0, no
-        process of its session left, pid file removed. Returns the status."""
+    def stop(self, timeout=DEFAULT_TIMEOUT, check=True, sig=signal.SIGTERM):
+        """Send sig (SIGTERM), wait, and (check=True) assert a clean exit:
+        status 0, no process of its session left, pid file removed.
+        Returns the exit status."""
         if self.proc is None or self.returncode is not None:
             return self.returncode
         if self.running():
-            os.kill(self.pid, signal.SIGTERM)
+            os.kill(self.pid, sig)
         try:
             self.returncode = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:

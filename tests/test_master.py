@@ -245,6 +245,38 @@ if python3 -c 'import socket; socket.create_connection(("127.0.0.1", %d))' \\
         busy.close()
         self.assertFalse(harness.can_connect(port))
 
+    def test_sigint_and_sigkill_escalation(self):
+        port = free_port()
+        m = self.master()
+        stubborn = m.script("stubborn.sh", "exec python3 -c 'import signal, "
+                            "time; signal.signal(signal.SIGTERM, "
+                            "signal.SIG_IGN); time.sleep(100)'")
+        m.write_cyrus_conf(services=[("echo", echo("127.0.0.1:%d" % port))],
+                           daemon=[("stubborn", {"cmd": stubborn})])
+        m.start(ports=[port])
+        m.wait_service_count("stubborn", 1)
+        time.sleep(0.3)  # let python install its handler
+        t0 = time.monotonic()
+        self.assertEqual(m.stop(sig=signal.SIGINT), 0)
+        self.assertGreater(time.monotonic() - t0, 2.5)
+        self.assertIn("exiting on signal 2", m.log_text())
+        self.assertRegex(m.log_text(), r"1 children still running after "
+                         r"3000 ms; SIGKILL")
+
+    def test_missing_program_does_not_stop_master(self):
+        port, bad = free_port(), free_port()
+        m = self.master(services=[
+            ("echo", echo("127.0.0.1:%d" % port)),
+            ("ghost", echo("127.0.0.1:%d" % bad, cmd="nosuchprogram -x",
+                           prefork=1))])
+        m.start(ports=[port])
+        m.wait_log(r"service ghost: program nosuchprogram not found")
+        m.wait_log(r"service ghost: too many failures, waiting 1000 ms")
+        with LineClient(port) as c:
+            self.assertEqual(c.cmd("fine"), "fine")
+        self.assertTrue(m.running())
+        m.stop()
+
     def test_bad_cyrus_conf(self):
         cases = [
             ("SERVICES {\n  imap cmd=echotest\n}\n",
