@@ -277,6 +277,17 @@ if python3 -c 'import socket; socket.create_connection(("127.0.0.1", %d))' \\
         self.assertTrue(m.running())
         m.stop()
 
+    def test_harness_catches_escaped_processes(self):
+        # a daemon whose child leaves master's session and outlives it
+        m = self.master()
+        escapee = m.script("escape.sh", "setsid sleep 30 &\nexec sleep 100")
+        m.write_cyrus_conf(daemon=[("esc", {"cmd": escapee})])
+        m.start()
+        wait_for(lambda: len(m.descendants()) == 2, what="two processes")
+        with self.assertRaisesRegex(AssertionError,
+                                    r"left behind.*sleep 30"):
+            m.stop()
+
     def test_bad_cyrus_conf(self):
         cases = [
             ("SERVICES {\n  imap cmd=echotest\n}\n",
