@@ -184,7 +184,8 @@ if python3 -c 'import socket; socket.create_connection(("127.0.0.1", %d))' \\
             start=[("prep", {"cmd": start})],
             services=[("echo", echo("127.0.0.1:%d" % port))],
             events=[("tick", {"cmd": ev, "period": 1}),
-                    ("nightly", {"cmd": ev, "at": "0300"})],
+                    ("nightly", {"cmd": ev, "at": "0300"}),
+                    ("pathev", {"cmd": "false"})],
             daemon=[("dmn", {"cmd": dm, "wait": "y"})])
         m.start(ports=[port])
         # START ran to completion before anything listened
@@ -194,6 +195,9 @@ if python3 -c 'import socket; socket.create_connection(("127.0.0.1", %d))' \\
         wait_for(lambda: os.path.exists(evfile), what="event output")
         with open(evfile) as f:
             self.assertEqual(f.read().split(), ["tick"])
+        # a bare program name not in bin/ is found in $PATH; a one-shot
+        # event's failure is logged
+        m.wait_log(r"event pathev pid \d+ exited with status 1")
         # DAEMON: restarted when it dies
         (dpid,) = m.wait_service_count("dmn", 1)
         m.kill(dpid)
