@@ -30,9 +30,8 @@ expunge_one(struct mailbox *mb, uint32_t idx, int only_deleted,
 }
 
 int
-expunge_messages(struct mailbox *mb, struct quota_db *qdb,
-                 const uint32_t *uids, size_t n, int only_deleted,
-                 uint32_t *count_r)
+expunge_messages(struct mailbox *mb, struct quota_db *qdb, const uint32_t *uids,
+                 size_t n, int only_deleted, uint32_t *count_r)
 {
     int64_t delta[QUOTA_NUMRESOURCES] = {0, 0};
     uint32_t count = 0, num;
@@ -53,8 +52,7 @@ expunge_messages(struct mailbox *mb, struct quota_db *qdb,
             long idx = mailbox_find_uid(mb, uids[i]);
 
             if (idx >= 0)
-                r = expunge_one(mb, (uint32_t)idx, only_deleted, delta,
-                                &count);
+                r = expunge_one(mb, (uint32_t)idx, only_deleted, delta, &count);
         }
     }
     if (r == 0)
