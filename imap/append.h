@@ -180,7 +180,11 @@ int append_one(struct mailbox *mb, struct quota_db *qdb, unsigned flags,
  * not exist or are expunged are skipped) into dst, in one batch. src and
  * dst are open and unlocked (they may be the same mailbox); the locks are
  * taken here in a fixed order (by path) so two COPYs in opposite
- * directions cannot deadlock. *res_r lists the new UIDs; src_uids_r (may
+ * directions cannot deadlock. The same mailbox must be passed as the
+ * same handle: two handles of one mailbox in one process exclude each
+ * other's locks (open-file-description locks). This is also why
+ * append_batch_copy() callers that lock src themselves should do so in
+ * the same order (lower path first). *res_r lists the new UIDs; src_uids_r (may
  * be NULL) receives the source UIDs actually copied, in the same order,
  * for COPYUID. All or nothing: on error nothing is copied. */
 int append_copy(struct mailbox *src, const uint32_t *uids, size_t n,
