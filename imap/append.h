@@ -184,9 +184,10 @@ int append_one(struct mailbox *mb, struct quota_db *qdb, unsigned flags,
  * same handle: two handles of one mailbox in one process exclude each
  * other's locks (open-file-description locks). This is also why
  * append_batch_copy() callers that lock src themselves should do so in
- * the same order (lower path first). *res_r lists the new UIDs; src_uids_r (may
- * be NULL) receives the source UIDs actually copied, in the same order,
- * for COPYUID. All or nothing: on error nothing is copied. */
+ * the same order (lower path first). *res_r lists the new UIDs;
+ * src_uids_r (may be NULL) receives the source UIDs actually copied, in
+ * the same order, for COPYUID. All or nothing: on error nothing is
+ * copied. */
 int append_copy(struct mailbox *src, const uint32_t *uids, size_t n,
                 struct mailbox *dst, struct quota_db *qdb, unsigned flags,
                 struct append_result *res_r, uint32_t *src_uids_r);
