@@ -14,8 +14,13 @@
 #ifndef EXPUNGE_H
 #define EXPUNGE_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "buf.h"
 #include "index.h"
+#include "mailbox.h"
+#include "quota.h"
 #include "seqset.h"
 
 enum expunge_mode {
@@ -33,6 +38,7 @@ struct expunge_ctx {
     unsigned rights; /* the user's ACL_* rights; ACL_EXPUNGE is needed */
     enum expunge_mode mode;
     int condstore; /* passed on to index_sync() for its FETCH lines */
+    struct quota_db *qdb; /* NULL: no quota accounting */
 };
 
 /* EXPUNGE (uids NULL) or UID EXPUNGE (uids: a UID set, "*" being the
@@ -50,5 +56,17 @@ int expunge_run(struct expunge_ctx *ctx, const struct seqset *uids,
  * happens and 0 is returned, as RFC 3501 6.4.2 wants). The caller closes
  * the view afterwards. Returns 0 or ERR_IO. */
 int expunge_close(struct expunge_ctx *ctx);
+
+/* The mailbox-level primitive (LMTP-free callers: POP3 DELE at QUIT, MOVE's
+ * second half, tools): expunge from mb (open and unlocked; locked
+ * exclusively here) the messages whose UIDs are in uids[0..n) (absent or
+ * already expunged ones are skipped), or, with uids == NULL, every message
+ * flagged \Deleted. With only_deleted and uids != NULL, only those of uids
+ * that are \Deleted. The mailbox is committed first, then the quota root
+ * uncharged, so a crash in between over-counts (quota -f repairs). qdb may
+ * be NULL. 0 and *count_r (may be NULL), or an error. */
+int expunge_messages(struct mailbox *mb, struct quota_db *qdb,
+                     const uint32_t *uids, size_t n, int only_deleted,
+                     uint32_t *count_r);
 
 #endif
