@@ -489,6 +489,15 @@ int
 search_run(struct index_view *v, const struct search_program *prog,
            uint32_t **matches_r, size_t *n_r, uint64_t *highestmodseq_r)
 {
+    return search_run_as(v, prog, prog->ret.uid, matches_r, n_r,
+                         highestmodseq_r);
+}
+
+int
+search_run_as(struct index_view *v, const struct search_program *prog,
+              int uid, uint32_t **matches_r, size_t *n_r,
+              uint64_t *highestmodseq_r)
+{
     struct run_ctx run;
     struct msg_ctx mc;
     uint32_t *matches = NULL;
@@ -525,7 +534,7 @@ search_run(struct index_view *v, const struct search_program *prog,
                 if (prog->ret.modseq)
                     modseqs = xreallocarray(modseqs, cap, sizeof(*modseqs));
             }
-            matches[n] = prog->ret.uid ? mc.rec.uid : seq;
+            matches[n] = uid ? mc.rec.uid : seq;
             if (modseqs != NULL)
                 modseqs[n] = mc.rec.modseq;
             n++;

@@ -511,6 +511,73 @@ parse_charset(struct parse_ctx *pc)
     return 0;
 }
 
+/* 1*(SP search-key) and the end of the command, into a new program. */
+static int
+parse_keys(struct parse_ctx *pc, const struct search_return *ret,
+           struct search_program **prog_r)
+{
+    struct search_node *root = node_new(SEARCH_AND, SEARCH_COST_RECORD);
+    struct search_program *prog;
+    struct imaptok *t = pc->t;
+
+    for (;;) {
+        struct search_node *child = NULL;
+
+        if (arg_sp(pc, "Missing search key") < 0
+            || parse_key(pc, 1, &child) < 0) {
+            search_node_free(&root);
+            return -1;
+        }
+        node_add_child(root, child);
+        if (imaptok_at_end(t))
+            break;
+        if (imaptok_peek(t) != ' ') {
+            search_node_free(&root);
+            return fail(pc, imaptok_peek(t) == ')' ? "Unexpected ) in search"
+                                                   : "Junk after search key");
+        }
+    }
+    if (imaptok_end(t) < 0) {
+        search_node_free(&root);
+        return fail(pc, "Junk after search");
+    }
+    order_by_cost(root);
+    prog = xzmalloc(sizeof(*prog));
+    prog->root = root;
+    prog->nslots = pc->nslots;
+    prog->ret = *ret;
+    prog->ret.modseq = pc->modseq;
+    *prog_r = prog;
+    return 0;
+}
+
+/* Release the context; on failure report its error. */
+static int
+parse_finish(struct parse_ctx *pc, int r, const char **error_r)
+{
+    buf_free(&pc->str);
+    buf_free(&pc->utf8);
+    free((char *)pc->charset);
+    if (r == 0)
+        return 0;
+    if (error_r)
+        *error_r = pc->reason;
+    return pc->err ? pc->err : ERR_SYNTAX;
+}
+
+/* If the next token (after a space) is word, consume both. */
+static int
+take_keyword(struct imaptok *t, const char *word)
+{
+    struct imaptok probe = *t;
+
+    if (imaptok_sp(&probe) < 0 || !imaptok_peek_keyword(&probe, word))
+        return 0;
+    *t = probe;
+    imaptok_keyword(t, word);
+    return 1;
+}
+
 int
 search_parse(struct imaptok *t, int uid_command,
              struct search_program **prog_r, struct search_return *ret_r,
@@ -518,8 +585,6 @@ search_parse(struct imaptok *t, int uid_command,
 {
     struct parse_ctx pc;
     struct search_return ret;
-    struct search_node *root = node_new(SEARCH_AND, SEARCH_COST_RECORD);
-    struct search_program *prog;
     int r = 0;
 
     memset(&pc, 0, sizeof(pc));
@@ -527,59 +592,43 @@ search_parse(struct imaptok *t, int uid_command,
     pc.t = t;
     ret.uid = uid_command != 0;
     /* RETURN and CHARSET are no search keys, so peeking is unambiguous */
-    if (imaptok_peek(t) == ' ') {
-        struct imaptok probe = *t;
+    if (take_keyword(t, "RETURN"))
+        r = parse_return(&pc, &ret);
+    if (r == 0 && take_keyword(t, "CHARSET"))
+        r = parse_charset(&pc);
+    if (r == 0)
+        r = parse_keys(&pc, &ret, prog_r);
+    if (r == 0)
+        *ret_r = (*prog_r)->ret;
+    return parse_finish(&pc, r, error_r);
+}
 
-        imaptok_sp(&probe);
-        if (imaptok_peek_keyword(&probe, "RETURN")) {
-            *t = probe;
-            imaptok_keyword(t, "RETURN");
-            r = parse_return(&pc, &ret);
-        }
-    }
-    if (r == 0 && imaptok_peek(t) == ' ') {
-        struct imaptok probe = *t;
+int
+search_parse_return(struct imaptok *t, struct search_return *ret,
+                    const char **error_r)
+{
+    struct parse_ctx pc;
+    int r = 0;
 
-        imaptok_sp(&probe);
-        if (imaptok_peek_keyword(&probe, "CHARSET")) {
-            *t = probe;
-            imaptok_keyword(t, "CHARSET");
-            r = parse_charset(&pc);
-        }
-    }
-    while (r == 0) {
-        struct search_node *child = NULL;
+    memset(&pc, 0, sizeof(pc));
+    pc.t = t;
+    if (take_keyword(t, "RETURN"))
+        r = parse_return(&pc, ret);
+    return parse_finish(&pc, r, error_r);
+}
 
-        if (arg_sp(&pc, "Missing search key") < 0
-            || parse_key(&pc, 1, &child) < 0) {
-            r = -1;
-            break;
-        }
-        node_add_child(root, child);
-        if (imaptok_at_end(t))
-            break;
-        if (imaptok_peek(t) != ' ')
-            r = fail(&pc, imaptok_peek(t) == ')' ? "Unexpected ) in search"
-                                                 : "Junk after search key");
-    }
-    if (r == 0 && imaptok_end(t) < 0)
-        r = fail(&pc, "Junk after search");
-    buf_free(&pc.str);
-    buf_free(&pc.utf8);
-    free((char *)pc.charset);
-    if (r < 0) {
-        search_node_free(&root);
-        if (error_r)
-            *error_r = pc.reason;
-        return pc.err ? pc.err : ERR_SYNTAX;
-    }
-    order_by_cost(root);
-    ret.modseq = pc.modseq;
-    prog = xzmalloc(sizeof(*prog));
-    prog->root = root;
-    prog->nslots = pc.nslots;
-    prog->ret = ret;
-    *prog_r = prog;
-    *ret_r = ret;
-    return 0;
+int
+search_parse_charset_keys(struct imaptok *t, const struct search_return *ret,
+                          struct search_program **prog_r,
+                          const char **error_r)
+{
+    struct parse_ctx pc;
+    int r;
+
+    memset(&pc, 0, sizeof(pc));
+    pc.t = t;
+    r = parse_charset(&pc);
+    if (r == 0)
+        r = parse_keys(&pc, ret, prog_r);
+    return parse_finish(&pc, r, error_r);
 }

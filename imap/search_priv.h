@@ -79,4 +79,22 @@ struct search_program {
 
 void search_node_free(struct search_node **np);
 
+/* For SORT and THREAD (RFC 5256), which put their own arguments between
+ * RETURN and the charset. Same returns as search_parse(). */
+/* [SP "RETURN" SP "(" ... ")"] (RFC 4731 / 5267); sets ret->esearch and
+ * ret->options when present. */
+int search_parse_return(struct imaptok *t, struct search_return *ret,
+                        const char **error_r);
+/* SP charset 1*(SP search-key) and the end of the command; the program
+ * reports as *ret says (its modseq field is set from the keys). */
+int search_parse_charset_keys(struct imaptok *t,
+                              const struct search_return *ret,
+                              struct search_program **prog_r,
+                              const char **error_r);
+/* search_run() with the numbering chosen by the caller (uid nonzero:
+ * UIDs) instead of the program's. */
+int search_run_as(struct index_view *v, const struct search_program *prog,
+                  int uid, uint32_t **matches_r, size_t *n_r,
+                  uint64_t *highestmodseq_r);
+
 #endif
