@@ -120,8 +120,8 @@ msg_message(struct msg_ctx *mc)
     if (mailbox_cache_blob(mc->run->mb, &mc->rec, &blob, &bloblen) == 0
         && msgcache_decode(blob, bloblen, &mc->m) == 0) {
         mc->m_state = LOAD_OK;
-    } else if (msg_map(mc) == 0 && message_parse(mc->base, mc->len, &mc->m)
-                                       == 0) {
+    } else if (msg_map(mc) == 0
+               && message_parse(mc->base, mc->len, &mc->m) == 0) {
         mc->m_state = LOAD_OK;
     }
     return mc->m;
@@ -494,9 +494,8 @@ search_run(struct index_view *v, const struct search_program *prog,
 }
 
 int
-search_run_as(struct index_view *v, const struct search_program *prog,
-              int uid, uint32_t **matches_r, size_t *n_r,
-              uint64_t *highestmodseq_r)
+search_run_as(struct index_view *v, const struct search_program *prog, int uid,
+              uint32_t **matches_r, size_t *n_r, uint64_t *highestmodseq_r)
 {
     struct run_ctx run;
     struct msg_ctx mc;

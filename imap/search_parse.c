@@ -19,7 +19,7 @@ struct parse_ctx {
     struct buf utf8;     /* scratch: converted to UTF-8 */
     int modseq;
     size_t nslots;
-    int err;             /* ERR_SYNTAX or ERR_BADCHARSET once failed */
+    int err; /* ERR_SYNTAX or ERR_BADCHARSET once failed */
     const char *reason;
 };
 
@@ -252,7 +252,7 @@ negate(struct search_node *n)
     struct search_node *not = node_new(SEARCH_NOT, SEARCH_COST_RECORD);
 
     node_add_child(not, n);
-    return not;
+    return not ;
 }
 
 static int
@@ -266,8 +266,8 @@ static int
 parse_compound(struct parse_ctx *pc, int depth, int is_or,
                struct search_node **node_r)
 {
-    struct search_node *n = node_new(is_or ? SEARCH_OR : SEARCH_NOT,
-                                     SEARCH_COST_RECORD);
+    struct search_node *n =
+        node_new(is_or ? SEARCH_OR : SEARCH_NOT, SEARCH_COST_RECORD);
     int i;
 
     for (i = 0; i < (is_or ? 2 : 1); i++) {
@@ -579,9 +579,8 @@ take_keyword(struct imaptok *t, const char *word)
 }
 
 int
-search_parse(struct imaptok *t, int uid_command,
-             struct search_program **prog_r, struct search_return *ret_r,
-             const char **error_r)
+search_parse(struct imaptok *t, int uid_command, struct search_program **prog_r,
+             struct search_return *ret_r, const char **error_r)
 {
     struct parse_ctx pc;
     struct search_return ret;
@@ -619,8 +618,7 @@ search_parse_return(struct imaptok *t, struct search_return *ret,
 
 int
 search_parse_charset_keys(struct imaptok *t, const struct search_return *ret,
-                          struct search_program **prog_r,
-                          const char **error_r)
+                          struct search_program **prog_r, const char **error_r)
 {
     struct parse_ctx pc;
     int r;

@@ -57,14 +57,14 @@ struct search_node {
     enum search_kind kind;
     enum search_cost cost;
     enum search_datecmp datecmp;
-    uint32_t flag;     /* SYSFLAG */
-    uint64_t num;      /* sizes, seconds, modseq */
-    time_t day_start;  /* dates */
+    uint32_t flag;    /* SYSFLAG */
+    uint64_t num;     /* sizes, seconds, modseq */
+    time_t day_start; /* dates */
     time_t day_end;
-    char *name;        /* KEYWORD flag, HEADER field name */
-    int field;         /* HEADER: envelope_field index or -1 */
+    char *name; /* KEYWORD flag, HEADER field name */
+    int field;  /* HEADER: envelope_field index or -1 */
     struct seqset *set;
-    size_t slot;       /* SEQSET/UIDSET/KEYWORD: index into per-run tables */
+    size_t slot; /* SEQSET/UIDSET/KEYWORD: index into per-run tables */
     struct charset_search *needle; /* HEADER, BODY, TEXT */
     int empty_needle;              /* HEADER "": any message with the field */
     struct search_node **child;

@@ -307,14 +307,14 @@ item_load(struct mailbox *mb, struct sort_item *it,
         }
     }
     if (need & (1u << SORT_CC))
-        it->str[SORT_CC] = first_mailbox(m ? message_field(m, ENVELOPE_CC)
-                                           : NULL);
+        it->str[SORT_CC] =
+            first_mailbox(m ? message_field(m, ENVELOPE_CC) : NULL);
     if (need & (1u << SORT_FROM))
-        it->str[SORT_FROM] = first_mailbox(
-            m ? message_field(m, ENVELOPE_FROM) : NULL);
+        it->str[SORT_FROM] =
+            first_mailbox(m ? message_field(m, ENVELOPE_FROM) : NULL);
     if (need & (1u << SORT_TO))
-        it->str[SORT_TO] = first_mailbox(m ? message_field(m, ENVELOPE_TO)
-                                           : NULL);
+        it->str[SORT_TO] =
+            first_mailbox(m ? message_field(m, ENVELOPE_TO) : NULL);
     if (need & (1u << SORT_SUBJECT)) {
         const char *subj = m ? message_field(m, ENVELOPE_SUBJECT) : NULL;
         struct buf base_subj = BUF_INITIALIZER;

@@ -27,9 +27,8 @@ struct sort_program;
  * *prog_r (free with sort_program_free()) and *ret_r (esearch set when
  * RETURN was given), or ERR_SYNTAX / ERR_BADCHARSET with a static reason
  * in *error_r, as search_parse(). */
-int sort_parse(struct imaptok *t, int uid_command,
-               struct sort_program **prog_r, struct search_return *ret_r,
-               const char **error_r);
+int sort_parse(struct imaptok *t, int uid_command, struct sort_program **prog_r,
+               struct search_return *ret_r, const char **error_r);
 void sort_program_free(struct sort_program **progp);
 
 /* Search the view and return the matches in sort order (UIDs for UID

@@ -5,7 +5,8 @@
  * program whose ESEARCH form formats, or fail with ERR_SYNTAX or
  * ERR_BADCHARSET and a reason; nothing may crash or leak, however deep
  * the nesting. */
-/* FUZZ_SOURCES: imap/search.c imap/search_parse.c imap/envelope.c imap/msgaddr.c imap/imapquote.c */
+/* FUZZ_SOURCES: imap/search.c imap/search_parse.c imap/envelope.c */
+/* FUZZ_SOURCES: imap/msgaddr.c imap/imapquote.c */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
