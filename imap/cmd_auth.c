@@ -9,6 +9,7 @@
 #include "imapreader.h"
 #include "log.h"
 #include "saslglue.h"
+#include "service.h"
 #include "stream.h"
 #include "tls.h"
 #include "util.h"

@@ -19,6 +19,16 @@ static const struct imapd_command imapd_commands[] = {
     {"AUTHENTICATE", cmd_authenticate, NOTAUTH},
     {"ENABLE",       cmd_enable,       AUTHED },
     {"NAMESPACE",    cmd_namespace,    AUTHED },
+    {"SELECT",       cmd_select,       AUTHED },
+    {"EXAMINE",      cmd_examine,      AUTHED },
+    {"CREATE",       cmd_create,       AUTHED },
+    {"DELETE",       cmd_delete,       AUTHED },
+    {"RENAME",       cmd_rename,       AUTHED },
+    {"LIST",         cmd_list,         AUTHED },
+    {"STATUS",       cmd_status,       AUTHED },
+    {"CLOSE",        cmd_close,        SELECTED},
+    {"UNSELECT",     cmd_unselect,     SELECTED},
+    {"CHECK",        cmd_check,        SELECTED},
 };
 
 const struct imapd_command *
