@@ -29,6 +29,22 @@ static const struct imapd_command imapd_commands[] = {
     {"CLOSE",        cmd_close,        SELECTED},
     {"UNSELECT",     cmd_unselect,     SELECTED},
     {"CHECK",        cmd_check,        SELECTED},
+    {"APPEND",       cmd_append,       AUTHED },
+    {"IDLE",         cmd_idle,         AUTHED },
+    {"FETCH",        cmd_fetch,        SELECTED},
+    {"STORE",        cmd_store,        SELECTED},
+    {"SEARCH",       cmd_search,       SELECTED},
+    {"SORT",         cmd_sort,         SELECTED},
+    {"EXPUNGE",      cmd_expunge,      SELECTED},
+    {"COPY",         cmd_copy,         SELECTED},
+    {"MOVE",         cmd_move,         SELECTED},
+    {"UID FETCH",    cmd_uid_fetch,    SELECTED},
+    {"UID STORE",    cmd_uid_store,    SELECTED},
+    {"UID SEARCH",   cmd_uid_search,   SELECTED},
+    {"UID SORT",     cmd_uid_sort,     SELECTED},
+    {"UID EXPUNGE",  cmd_uid_expunge,  SELECTED},
+    {"UID COPY",     cmd_uid_copy,     SELECTED},
+    {"UID MOVE",     cmd_uid_move,     SELECTED},
 };
 
 const struct imapd_command *

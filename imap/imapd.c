@@ -19,6 +19,7 @@
 #include "mboxops.h"
 #include "namespace.h"
 #include "nsconfig.h"
+#include "quota.h"
 #include "saslglue.h"
 #include "service.h"
 #include "stream.h"
@@ -99,6 +100,14 @@ imapd_logged_in(struct imapd_session *s, const char *userid)
     s->isadmin = saslglue_is_admin(config, userid);
     s->state = IMAPD_AUTH;
     imapreader_limits_default(&lim);
+    {
+        int64_t max = config_bytesize(config, CFG_MAXMESSAGESIZE);
+
+        /* APPEND literals are kept in memory up to the message size limit
+         * (or 64 MiB when unlimited) */
+        lim.max_literal = max > 0 ? (uint64_t)max : 64 * 1024 * 1024;
+        lim.max_command = lim.max_literal + 65536;
+    }
     imapreader_set_limits(s->reader, &lim);
     log_msg(LOG_NOTICE, "login: %s %s%s", s->conn->remote, userid,
             s->isadmin ? " (admin)" : "");
@@ -387,6 +396,11 @@ imapd_init(int argc, char **argv, char **err)
         *err = xstrdup("cannot open mailboxes.db");
         return -1;
     }
+    r = quota_db_open(imapd_proc.dbenv, "quotas.db", &imapd_proc.qdb);
+    if (r) {
+        *err = xstrdup("cannot open quotas.db");
+        return -1;
+    }
     imapd_proc.ops = xzmalloc(sizeof(*imapd_proc.ops));
     imapd_proc.ops->ml = imapd_proc.mboxlist;
     imapd_proc.ops->servername = imapd_proc.servername;
@@ -415,6 +429,7 @@ imapd_fini(void)
     free(imapd_proc.ops);
     imapd_proc.ops = NULL;
     namespace_free(&imapd_proc.ns);
+    quota_db_close(&imapd_proc.qdb);
     mboxlist_close(&imapd_proc.mboxlist);
     cyrusdb_env_close(&imapd_proc.dbenv);
 }

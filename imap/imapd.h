@@ -18,6 +18,7 @@
 struct cyrusdb_env;
 struct index_view;
 struct mboxlist_entry;
+struct quota_db;
 struct imapreader;
 struct mboxlist;
 struct namespace;
@@ -43,6 +44,7 @@ struct imapd_proc {
     struct mboxlist *mboxlist;
     struct namespace *ns;
     struct mboxops *ops;      /* mailbox operations (rights, create, ...) */
+    struct quota_db *qdb;     /* quotas.db */
     struct tls_ctx *tls;       /* NULL when no tls_server_cert */
     int implicit_tls;          /* -s: imaps */
     const char *servername;
@@ -132,6 +134,9 @@ imapd_cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_id, cmd_enable,
 imapd_cmd_fn cmd_select, cmd_examine, cmd_close, cmd_unselect, cmd_check;
 imapd_cmd_fn cmd_create, cmd_delete, cmd_rename;
 imapd_cmd_fn cmd_list, cmd_lsub, cmd_status;
+imapd_cmd_fn cmd_append, cmd_idle, cmd_fetch, cmd_store, cmd_search,
+    cmd_sort, cmd_expunge, cmd_copy, cmd_move, cmd_uid_fetch, cmd_uid_store,
+    cmd_uid_search, cmd_uid_sort, cmd_uid_expunge, cmd_uid_copy, cmd_uid_move;
 imapd_cmd_fn cmd_getacl, cmd_setacl, cmd_deleteacl, cmd_listrights,
     cmd_myrights;
 
