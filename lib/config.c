@@ -46,7 +46,7 @@ struct option_def {
 };
 
 static const struct option_def option_defs[CFG__COUNT] = {
-#define CONFIG_OPTION(id, name, type, def, unit, allowed, doc)               \
+#define CONFIG_OPTION(id, name, type, def, unit, allowed, doc) \
     {name, type, def, unit, allowed, doc},
 #include "config_options.def"
 #undef CONFIG_OPTION
@@ -75,13 +75,13 @@ static const struct {
     const char *old;
     enum config_option opt;
 } option_aliases[] = {
-    {"quotawarn", CFG_QUOTAWARNPERCENT},
-    {"tls_ca_file", CFG_TLS_CLIENT_CA_FILE},
-    {"tls_ca_path", CFG_TLS_CLIENT_CA_DIR},
-    {"tls_cert_file", CFG_TLS_SERVER_CERT},
-    {"tls_cipher_list", CFG_TLS_CIPHERS},
-    {"tls_key_file", CFG_TLS_SERVER_KEY},
-    {"tlscache_db", CFG_TLS_SESSIONS_DB},
+    {"quotawarn",        CFG_QUOTAWARNPERCENT    },
+    {"tls_ca_file",      CFG_TLS_CLIENT_CA_FILE  },
+    {"tls_ca_path",      CFG_TLS_CLIENT_CA_DIR   },
+    {"tls_cert_file",    CFG_TLS_SERVER_CERT     },
+    {"tls_cipher_list",  CFG_TLS_CIPHERS         },
+    {"tls_key_file",     CFG_TLS_SERVER_KEY      },
+    {"tlscache_db",      CFG_TLS_SESSIONS_DB     },
     {"tlscache_db_path", CFG_TLS_SESSIONS_DB_PATH},
 };
 
@@ -89,9 +89,9 @@ struct config {
     char *filename;
     char *service; /* lowercased, or NULL */
     struct slot slots[CFG__COUNT];
-    struct hash *overflow;     /* unknown key -> value (char *) */
-    struct hash *seen;         /* every key given -> "file:line" (char *) */
-    struct strarray includes;  /* canonical paths of files read */
+    struct hash *overflow;    /* unknown key -> value (char *) */
+    struct hash *seen;        /* every key given -> "file:line" (char *) */
+    struct strarray includes; /* canonical paths of files read */
     struct strarray warnings;
 };
 
@@ -313,8 +313,7 @@ toobig:
 /* N[ ][B|K|M|G][i][B] (x1024 each); a bare number is in the option's
  * unit. As Cyrus config_parsebytesize(), case does not matter. */
 static int
-parse_bytesize(const char *s, const char *unit, int64_t *val_r,
-               struct buf *why)
+parse_bytesize(const char *s, const char *unit, int64_t *val_r, struct buf *why)
 {
     int64_t n = 0, mult;
     int neg = 0;
@@ -560,8 +559,8 @@ note_include(struct config *c, const char *path)
 }
 
 static int
-do_include(struct loader *ld, const char *arg, const char *name,
-           unsigned line, int depth)
+do_include(struct loader *ld, const char *arg, const char *name, unsigned line,
+           int depth)
 {
     struct buf path = BUF_INITIALIZER, text = BUF_INITIALIZER;
     const char *slash = strrchr(name, '/');
@@ -579,8 +578,8 @@ do_include(struct loader *ld, const char *arg, const char *name,
         r = fail(ld, name, line, "@include: config file %s included twice",
                  buf_cstring(&path));
     } else {
-        r = parse_text(ld, buf_base(&text), buf_len(&text),
-                       buf_cstring(&path), depth + 1);
+        r = parse_text(ld, buf_base(&text), buf_len(&text), buf_cstring(&path),
+                       depth + 1);
     }
     buf_free(&text);
     buf_free(&path);
@@ -647,8 +646,8 @@ static void add_warning(struct config *c, const char *name, unsigned line,
                         const char *fmt, ...) ATTR_FORMAT(4, 5);
 
 static void
-add_warning(struct config *c, const char *name, unsigned line,
-            const char *fmt, ...)
+add_warning(struct config *c, const char *name, unsigned line, const char *fmt,
+            ...)
 {
     struct buf w = BUF_INITIALIZER;
     va_list ap;
@@ -678,8 +677,9 @@ parse_line(struct loader *ld, char *p, const char *name, unsigned line,
     key = p;
     if (*p == '@')
         p++;
-    for (; *p && (is_digit(*p) || (lower(*p) >= 'a' && lower(*p) <= 'z')
-                  || *p == '-' || *p == '_');
+    for (; *p
+           && (is_digit(*p) || (lower(*p) >= 'a' && lower(*p) <= 'z')
+               || *p == '-' || *p == '_');
          p++)
         *p = lower(*p);
     if (*p != ':' || p == key || (p == key + 1 && *key == '@'))
@@ -692,16 +692,16 @@ parse_line(struct loader *ld, char *p, const char *name, unsigned line,
         ;
     *end = '\0';
     if (*value == '\0')
-        return fail(ld, name, line, "empty option value for %s on line %u",
-                    key, line);
+        return fail(ld, name, line, "empty option value for %s on line %u", key,
+                    line);
 
     if (strcmp(key, "@include") == 0)
         return do_include(ld, value, name, line, depth);
 
     where = hash_lookup(c->seen, key);
     if (where != NULL) {
-        return fail(ld, name, line,
-                    "option '%s' specified twice (first at %s)", key, where);
+        return fail(ld, name, line, "option '%s' specified twice (first at %s)",
+                    key, where);
     }
     {
         struct buf w = BUF_INITIALIZER;
@@ -732,8 +732,8 @@ parse_line(struct loader *ld, char *p, const char *name, unsigned line,
                     old);
     } else if (c->service && strlen(c->service) == svc_len
                && strncmp(c->service, key, svc_len) == 0) {
-        store_value(&c->slots[opt].specific, &c->slots[opt].specific_old,
-                    value, old);
+        store_value(&c->slots[opt].specific, &c->slots[opt].specific_old, value,
+                    old);
     }
     /* other services' forms were checked and are otherwise ignored */
     return 0;
@@ -1019,7 +1019,8 @@ config_overflow(const struct config *c, const char *key)
         v = hash_lookup(c->overflow, lower_key(&k, c->service, key));
     if (v == NULL)
         v = hash_lookup(c->overflow, lower_key(&k, NULL, key));
-    if (v == NULL && (opt = config_option_lookup(lower_key(&k, NULL, key))) >= 0)
+    if (v == NULL
+        && (opt = config_option_lookup(lower_key(&k, NULL, key))) >= 0)
         v = c->slots[opt].specific ? c->slots[opt].specific
                                    : c->slots[opt].generic;
     buf_free(&k);

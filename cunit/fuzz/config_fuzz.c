@@ -68,8 +68,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0)
         return 0;
     service = services[data[0] % 4];
-    c = config_load_text((const char *)data + 1, size - 1, "fuzz.conf",
-                         service, &err);
+    c = config_load_text((const char *)data + 1, size - 1, "fuzz.conf", service,
+                         &err);
     if (c == NULL) {
         /* every failure explains itself, naming the file */
         if (err == NULL || strncmp(err, "fuzz.conf", 9) != 0)
