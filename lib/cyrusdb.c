@@ -111,7 +111,6 @@ cyrusdb_env_close(struct cyrusdb_env **envp)
         free(db);
     }
     buf_free(&env->errmsg);
-    free(env->graveyard);
     free(env->envdir);
     free(env->configdir);
     free(env);
@@ -540,6 +539,8 @@ batch_add(struct batch *b, const DBT *k, const DBT *d)
 static int
 has_prefix(const DBT *k, const char *prefix, size_t prefixlen)
 {
+    if (prefixlen == 0)
+        return 1; /* prefix may be NULL */
     return k->size >= prefixlen && memcmp(k->data, prefix, prefixlen) == 0;
 }
 

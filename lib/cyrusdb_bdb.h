@@ -25,8 +25,6 @@ struct cyrusdb_env {
     unsigned open_txns;  /* begun and not yet committed/aborted */
     struct cyrusdb *dbs; /* open databases, reopened with the env */
     struct buf errmsg;   /* last message from Berkeley DB's errcall */
-    DB_ENV **graveyard;  /* panicked handles BDB would not free */
-    size_t ngraveyard;
     /* Lock-wait watchdog (see cyrusdb_bdb.c): a thread that expires the
      * lock waits of this process once they exceed the lock timeout. */
     pthread_t watchdog;
