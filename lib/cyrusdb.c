@@ -67,8 +67,8 @@ cyrusdb_env_open(const char *envdir, unsigned flags, char **error_r)
     }
     r = cyrusdb_bdb_env_open(env, (flags & CYRUSDB_ENV_RECOVER) != 0);
     if (r != 0) {
-        buf_printf(&err, "cyrusdb: cannot open environment %s: %s",
-                   env->envdir, db_strerror(r));
+        buf_printf(&err, "cyrusdb: cannot open environment %s: %s", env->envdir,
+                   db_strerror(r));
         if (buf_len(&env->errmsg) > 0)
             buf_printf(&err, " (%s)", buf_cstring(&env->errmsg));
         goto fail;
@@ -262,9 +262,8 @@ txn_end(struct cyrusdb *db, struct cyrusdb_txn *t, int commit)
     ASSERT(t->gen == env->gen);
     cyrusdb_bdb_op_begin(env);
     if (commit) {
-        r = t->txn->commit(t->txn, (db->flags & CYRUSDB_NOSYNC)
-                                       ? DB_TXN_NOSYNC
-                                       : DB_TXN_SYNC);
+        r = t->txn->commit(t->txn, (db->flags & CYRUSDB_NOSYNC) ? DB_TXN_NOSYNC
+                                                                : DB_TXN_SYNC);
     } else {
         r = t->txn->abort(t->txn);
     }
@@ -292,28 +291,30 @@ op_result(struct cyrusdb *db, const char *what, int r)
     }
 }
 
-/* Short randomized pause before retrying a deadlock, so that the two
- * losers of a cycle do not collide again in lockstep. */
+/* Pause before retrying a deadlock, spread by pid so that the losers of a
+ * cycle do not collide again in lockstep. The first retries are at once:
+ * the detector already chose a single loser. */
 static void
 deadlock_backoff(int attempt)
 {
     struct timespec ts;
-    long us;
+    unsigned spread_us, us;
 
     if (attempt < 3)
         return;
-    us = 100 + (long)((unsigned)getpid() * 7919u + (unsigned)attempt * 104729u)
-                   % (attempt < 20 ? 1000 * attempt : 20000);
+    spread_us = attempt < 20 ? 1000u * (unsigned)attempt : 20000u;
+    us = 100u
+         + ((unsigned)getpid() * 2654435761u ^ (unsigned)attempt * 40503u)
+               % spread_us;
     ts.tv_sec = 0;
-    ts.tv_nsec = us * 1000;
+    ts.tv_nsec = (long)us * 1000L;
     nanosleep(&ts, NULL);
 }
 
 /* Run op inside the caller's transaction (tid != NULL), beginning it if
  * *tid is NULL. */
 static int
-run_in_txn(struct cyrusdb *db, struct cyrusdb_txn **tid,
-           const struct db_op *op)
+run_in_txn(struct cyrusdb *db, struct cyrusdb_txn **tid, const struct db_op *op)
 {
     struct cyrusdb_env *env = db->env;
     int r;
@@ -448,8 +449,7 @@ delete_fn(struct cyrusdb *db, DB_TXN *txn, void *arg)
 
 int
 cyrusdb_fetch(struct cyrusdb *db, const char *key, size_t keylen,
-              const char **data_r, size_t *datalen_r,
-              struct cyrusdb_txn **tid)
+              const char **data_r, size_t *datalen_r, struct cyrusdb_txn **tid)
 {
     struct key_arg ka = {key, keylen, NULL, 0};
     struct db_op op = {"fetch", fetch_fn, &ka};

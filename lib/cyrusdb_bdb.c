@@ -42,7 +42,7 @@
 /* Log file size: checkpoints can only remove whole files. */
 #define ENV_LOG_MAX (2u * 1024 * 1024)
 
-#define ENV_OPEN_FLAGS                                                     \
+#define ENV_OPEN_FLAGS                                                    \
     (DB_CREATE | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_INIT_TXN \
      | DB_RECOVER | DB_FAILCHK | DB_THREAD)
 
@@ -151,8 +151,7 @@ watchdog_start(struct cyrusdb_env *env)
         pthread_create(&env->watchdog, NULL, watchdog_main, env) == 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!env->watchdog_running) {
-        log_msg(LOG_WARNING, "cyrusdb: no lock watchdog for %s",
-                env->envdir);
+        log_msg(LOG_WARNING, "cyrusdb: no lock watchdog for %s", env->envdir);
         pthread_cond_destroy(&env->watchdog_cond);
         pthread_mutex_destroy(&env->watchdog_mutex);
     }
@@ -194,7 +193,8 @@ cyrusdb_bdb_env_open(struct cyrusdb_env *env, int force_recovery)
         || (r = dbenv->set_lk_max_objects(dbenv, ENV_MAX_OBJECTS)) != 0
         || (r = dbenv->set_lk_detect(dbenv, DB_LOCK_DEFAULT)) != 0
         || (r = dbenv->set_timeout(dbenv, ENV_LOCK_TIMEOUT_MS * 1000u,
-                                   DB_SET_LOCK_TIMEOUT)) != 0
+                                   DB_SET_LOCK_TIMEOUT))
+               != 0
         /* a timed out wait reports DB_LOCK_NOTGRANTED, not DEADLOCK */
         || (r = dbenv->set_flags(dbenv, DB_TIME_NOTGRANTED, 1)) != 0
         || (r = dbenv->set_thread_count(dbenv, ENV_THREAD_COUNT)) != 0
@@ -325,16 +325,15 @@ cyrusdb_bdb_env_failchk(struct cyrusdb_env *env)
 }
 
 int
-cyrusdb_bdb_ioerr(struct cyrusdb_env *env, const char *what,
-                  const char *path, int r)
+cyrusdb_bdb_ioerr(struct cyrusdb_env *env, const char *what, const char *path,
+                  int r)
 {
     if (buf_len(&env->errmsg) > 0) {
-        log_msg(LOG_ERR, "cyrusdb: %s %s: %s: %s", what, path,
-                db_strerror(r), buf_cstring(&env->errmsg));
+        log_msg(LOG_ERR, "cyrusdb: %s %s: %s: %s", what, path, db_strerror(r),
+                buf_cstring(&env->errmsg));
     } else {
         log_msg(LOG_ERR, "cyrusdb: %s %s: %s", what, path, db_strerror(r));
     }
     buf_reset(&env->errmsg);
     return ERR_IO;
 }
-

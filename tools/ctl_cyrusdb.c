@@ -61,9 +61,8 @@ run(enum ctl_action action, const char *envdir)
     int r;
 
     log_msg(LOG_NOTICE, "%s: starting on %s", what, envdir);
-    env = cyrusdb_env_open(envdir,
-                           action == CTL_RECOVER ? CYRUSDB_ENV_RECOVER : 0,
-                           &error);
+    env = cyrusdb_env_open(
+        envdir, action == CTL_RECOVER ? CYRUSDB_ENV_RECOVER : 0, &error);
     if (env == NULL) {
         fprintf(stderr, "ctl_cyrusdb: %s failed: %s\n", what, error);
         log_msg(LOG_ERR, "%s failed: %s", what, error);
@@ -74,8 +73,8 @@ run(enum ctl_action action, const char *envdir)
     r = cyrusdb_env_checkpoint(env);
     cyrusdb_env_close(&env);
     if (r < 0) {
-        fprintf(stderr, "ctl_cyrusdb: %s failed: checkpoint of %s: %s\n",
-                what, envdir, error_text(r));
+        fprintf(stderr, "ctl_cyrusdb: %s failed: checkpoint of %s: %s\n", what,
+                envdir, error_text(r));
         log_msg(LOG_ERR, "%s failed: checkpoint of %s: %s", what, envdir,
                 error_text(r));
         return EX_IOERR;
@@ -89,7 +88,7 @@ main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {NULL,   0,           NULL, 0  },
     };
     enum ctl_action action = CTL_NONE;
     const char *conf_path = NULL;
