@@ -27,12 +27,13 @@
  * environment is created; later openers' settings are ignored. */
 #define ENV_CACHE_BYTES (4u * 1024 * 1024)
 /* Lock table: enough for many processes with big transactions. */
-#define ENV_MAX_LOCKS   20000
-#define ENV_MAX_LOCKERS 5000
-#define ENV_MAX_OBJECTS 20000
-/* Initial size of the thread table failchk uses (one slot per process;
- * slots of dead processes are reclaimed by failchk at every open). */
-#define ENV_THREAD_COUNT 512
+#define ENV_MAX_LOCKS   50000
+#define ENV_MAX_LOCKERS 10000
+#define ENV_MAX_OBJECTS 50000
+/* Initial size of the thread table failchk uses: two slots per process
+ * (main thread and watchdog); it grows past this if the region has room,
+ * and failchk, run at every open, reclaims the slots of dead processes. */
+#define ENV_THREAD_COUNT 4096
 /* A lock wait longer than this fails with DB_LOCK_NOTGRANTED: the holder
  * may be a process killed while holding it, which only failchk releases
  * (the deadlock detector cannot see a dead holder). Berkeley DB checks
