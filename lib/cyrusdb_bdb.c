@@ -246,8 +246,10 @@ cyrusdb_bdb_db_open(struct cyrusdb *db)
         /* two processes creating the same file may deadlock */
         if ((r != DB_LOCK_DEADLOCK && r != DB_LOCK_NOTGRANTED) || tries >= 20)
             return r;
+        /* no restart from here (we may be inside one): if failchk asks
+         * for recovery, the next attempt fails and our caller restarts */
         if (r == DB_LOCK_NOTGRANTED)
-            cyrusdb_bdb_env_failchk(db->env);
+            db->env->dbenv->failchk(db->env->dbenv, 0);
     }
 }
 
