@@ -647,7 +647,9 @@ cyrusdb_commit(struct cyrusdb *db, struct cyrusdb_txn *tid)
     int r;
 
     ASSERT(env->pid == getpid());
-    ASSERT(tid != NULL && tid->env == env);
+    if (tid == NULL)
+        return 0; /* the begin failed: nothing to finish */
+    ASSERT(tid->env == env);
     if (tid->gen != env->gen) {
         /* the env was reopened since: BDB already aborted it */
         free(tid);
@@ -668,7 +670,9 @@ cyrusdb_abort(struct cyrusdb *db, struct cyrusdb_txn *tid)
     int r;
 
     ASSERT(env->pid == getpid());
-    ASSERT(tid != NULL && tid->env == env);
+    if (tid == NULL)
+        return 0; /* the begin failed: nothing to finish */
+    ASSERT(tid->env == env);
     if (tid->gen != env->gen) {
         free(tid);
         return 0;

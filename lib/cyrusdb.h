@@ -136,7 +136,8 @@ int cyrusdb_foreach(struct cyrusdb *db, const char *prefix, size_t prefixlen,
 
 /* Finish a transaction begun through a tid argument of an operation on db
  * or on another db of the same env. Commit is durable (log flushed) unless
- * db was opened CYRUSDB_NOSYNC. Both free tid whatever they return.
+ * db was opened CYRUSDB_NOSYNC. Both free tid whatever they return; a
+ * NULL tid (the call that was to begin it failed) is a no-op returning 0.
  * commit: 0, ERR_AGAIN (the txn was lost to a recovery), ERR_IO.
  * abort: 0 or ERR_IO. */
 int cyrusdb_commit(struct cyrusdb *db, struct cyrusdb_txn *tid);
