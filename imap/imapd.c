@@ -21,8 +21,10 @@
 #include "nsconfig.h"
 #include "quota.h"
 #include "saslglue.h"
+#include "seen.h"
 #include "service.h"
 #include "stream.h"
+#include "subs.h"
 #include "tls.h"
 #include "tlsconfig.h"
 #include "util.h"
@@ -401,9 +403,21 @@ imapd_init(int argc, char **argv, char **err)
         *err = xstrdup("cannot open quotas.db");
         return -1;
     }
+    r = subs_open(imapd_proc.dbenv, "subs.db", &imapd_proc.subs);
+    if (r) {
+        *err = xstrdup("cannot open subs.db");
+        return -1;
+    }
+    r = seen_open(imapd_proc.dbenv, "seen.db", &imapd_proc.seen);
+    if (r) {
+        *err = xstrdup("cannot open seen.db");
+        return -1;
+    }
     imapd_proc.ops = xzmalloc(sizeof(*imapd_proc.ops));
     imapd_proc.ops->ml = imapd_proc.mboxlist;
     imapd_proc.ops->servername = imapd_proc.servername;
+    imapd_proc.ops->qdb = imapd_proc.qdb;
+    imapd_proc.ops->subs = imapd_proc.subs;
     if (nsconfig_load(config, &imapd_proc.ns, &nserr) < 0) {
         *err = xstrdup(nserr ? nserr : "bad namespace settings");
         return -1;
@@ -429,6 +443,8 @@ imapd_fini(void)
     free(imapd_proc.ops);
     imapd_proc.ops = NULL;
     namespace_free(&imapd_proc.ns);
+    seen_close(&imapd_proc.seen);
+    subs_close(&imapd_proc.subs);
     quota_db_close(&imapd_proc.qdb);
     mboxlist_close(&imapd_proc.mboxlist);
     cyrusdb_env_close(&imapd_proc.dbenv);

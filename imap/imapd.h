@@ -19,6 +19,8 @@ struct cyrusdb_env;
 struct index_view;
 struct mboxlist_entry;
 struct quota_db;
+struct seen_db;
+struct subs_db;
 struct imapreader;
 struct mboxlist;
 struct namespace;
@@ -45,6 +47,8 @@ struct imapd_proc {
     struct namespace *ns;
     struct mboxops *ops;      /* mailbox operations (rights, create, ...) */
     struct quota_db *qdb;     /* quotas.db */
+    struct subs_db *subs;     /* subs.db */
+    struct seen_db *seen;     /* seen.db: non-owners' Seen (STORAGE.md §5) */
     struct tls_ctx *tls;       /* NULL when no tls_server_cert */
     int implicit_tls;          /* -s: imaps */
     const char *servername;
@@ -139,5 +143,7 @@ imapd_cmd_fn cmd_append, cmd_idle, cmd_fetch, cmd_store, cmd_search,
     cmd_uid_search, cmd_uid_sort, cmd_uid_expunge, cmd_uid_copy, cmd_uid_move;
 imapd_cmd_fn cmd_getacl, cmd_setacl, cmd_deleteacl, cmd_listrights,
     cmd_myrights;
+imapd_cmd_fn cmd_getquota, cmd_getquotaroot, cmd_setquota;
+imapd_cmd_fn cmd_subscribe, cmd_unsubscribe;
 
 #endif

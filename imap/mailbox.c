@@ -39,6 +39,8 @@ struct mailbox {
     char *uniqueid;
     char *quotaroot;
     struct strarray flagnames;
+    ino_t header_ino;      /* identity of the cyrus.header last read: it is */
+    struct timespec header_mtim; /* replaced by rename(), so a change shows */
     int index_fd;
     int cache_fd;
     enum mailbox_lock lock;
@@ -119,6 +121,14 @@ header_read(struct mailbox *mb)
     int r = 0;
 
     path_join(&fname, mb->path, FNAME_HEADER);
+    {
+        struct stat st;
+
+        if (stat(buf_cstring(&fname), &st) == 0) {
+            mb->header_ino = st.st_ino;
+            mb->header_mtim = st.st_mtim;
+        }
+    }
     if (buf_load_file(&text, buf_cstring(&fname)) < 0) {
         r = errno == ENOENT ? ERR_NOMAILBOX : ERR_IO;
         goto done;
@@ -153,6 +163,24 @@ done:
     buf_free(&fname);
     buf_free(&text);
     return r;
+}
+
+/* Has another process replaced cyrus.header (a new user flag, or a quota
+ * root set by SETQUOTA) since we read it? */
+static int
+header_changed(const struct mailbox *mb)
+{
+    struct buf fname = BUF_INITIALIZER;
+    struct stat st;
+    int changed = 0;
+
+    path_join(&fname, mb->path, FNAME_HEADER);
+    if (stat(buf_cstring(&fname), &st) == 0)
+        changed = st.st_ino != mb->header_ino
+                  || st.st_mtim.tv_sec != mb->header_mtim.tv_sec
+                  || st.st_mtim.tv_nsec != mb->header_mtim.tv_nsec;
+    buf_free(&fname);
+    return changed;
 }
 
 /* ---- the index ---- */
@@ -280,7 +308,7 @@ refresh(struct mailbox *mb)
         return ERR_IO;
     }
     if (h.c.generation != mb->counts.generation
-        || h.c.num_records < mb->counts.num_records) {
+        || h.c.num_records < mb->counts.num_records || header_changed(mb)) {
         /* rewritten by compaction: the flag names may have changed too */
         int r = header_read(mb);
 
