@@ -18,6 +18,9 @@ struct index_view {
     uint32_t told_exists;
     uint32_t told_recent;
     uint32_t recent_count;
+    int userseen;             /* per-user \\Seen in msgs[].seen */
+    int seen_dirty;
+    struct seqset *seen_init; /* the loaded set, for messages added later */
 };
 
 static void
@@ -30,6 +33,9 @@ view_push(struct index_view *v, uint32_t uid, uint64_t modseq, int recent)
     v->msgs[v->count].uid = uid;
     v->msgs[v->count].told_modseq = modseq;
     v->msgs[v->count].recent = recent;
+    v->msgs[v->count].seen =
+        v->seen_init ? seqset_contains(v->seen_init, uid, UINT32_MAX) : 0;
+    v->msgs[v->count].seen_untold = 0;
     v->count++;
     if (recent)
         v->recent_count++;
@@ -89,6 +95,7 @@ index_close(struct index_view **viewp)
         return;
     *viewp = NULL;
     mailbox_close(&v->mb);
+    seqset_free(&v->seen_init);
     free(v->msgs);
     free(v);
 }
@@ -163,14 +170,105 @@ index_record(struct index_view *v, uint32_t seq, struct index_record *rec_r)
     idx = mailbox_find_uid(v->mb, v->msgs[seq - 1].uid);
     if (idx < 0)
         return ERR_NOTFOUND;
-    return mailbox_read_record(v->mb, (uint32_t)idx, rec_r);
+    if (mailbox_read_record(v->mb, (uint32_t)idx, rec_r) < 0)
+        return ERR_IO;
+    if (v->userseen)
+        rec_r->system_flags = (rec_r->system_flags & ~FLAG_SEEN)
+                              | (v->msgs[seq - 1].seen ? FLAG_SEEN : 0);
+    return 0;
 }
 
 void
 index_told(struct index_view *v, uint32_t seq, uint64_t modseq)
 {
-    if (seq >= 1 && seq <= v->count && v->msgs[seq - 1].told_modseq < modseq)
+    if (seq < 1 || seq > v->count)
+        return;
+    if (v->msgs[seq - 1].told_modseq < modseq)
         v->msgs[seq - 1].told_modseq = modseq;
+    v->msgs[seq - 1].seen_untold = 0;
+}
+
+void
+index_userseen_enable(struct index_view *v, const struct seqset *seen)
+{
+    uint32_t i;
+
+    seqset_free(&v->seen_init);
+    v->seen_init = seen ? seqset_dup(seen) : NULL;
+    v->userseen = 1;
+    v->seen_dirty = 0;
+    for (i = 0; i < v->count; i++)
+        v->msgs[i].seen =
+            seen ? seqset_contains(seen, v->msgs[i].uid, UINT32_MAX) : 0;
+}
+
+int
+index_userseen_enabled(const struct index_view *v)
+{
+    return v->userseen;
+}
+
+int
+index_userseen_set(struct index_view *v, uint32_t seq, int seen)
+{
+    struct index_msg *m;
+
+    if (!v->userseen || seq < 1 || seq > v->count)
+        return 0;
+    m = &v->msgs[seq - 1];
+    if (!m->seen == !seen)
+        return 0;
+    m->seen = seen ? 1 : 0;
+    m->seen_untold = 1;
+    v->seen_dirty = 1;
+    return 1;
+}
+
+void
+index_apply_seen(const struct index_view *v, struct index_record *rec)
+{
+    uint32_t seq;
+
+    if (!v->userseen)
+        return;
+    seq = index_uid_to_seq(v, rec->uid);
+    if (seq == 0)
+        return;
+    rec->system_flags = (rec->system_flags & ~FLAG_SEEN)
+                        | (v->msgs[seq - 1].seen ? FLAG_SEEN : 0);
+}
+
+int
+index_userseen_dirty(const struct index_view *v)
+{
+    return v->userseen && v->seen_dirty;
+}
+
+void
+index_userseen_format(struct index_view *v, struct buf *out)
+{
+    struct seqset *set = seqset_new();
+    uint32_t i;
+
+    for (i = 0; i < v->count; i++) {
+        if (v->msgs[i].seen)
+            seqset_add_num(set, v->msgs[i].uid);
+    }
+    seqset_format(set, out);
+    seqset_free(&set);
+    /* later messages are judged by the saved set, not the loaded one */
+    seqset_free(&v->seen_init);
+    v->seen_dirty = 0;
+}
+
+uint32_t
+index_userseen_unseen(const struct index_view *v)
+{
+    uint32_t i, n = 0;
+
+    for (i = 0; i < v->count; i++)
+        n += !v->msgs[i].seen;
+    return n;
 }
 
 void
@@ -270,15 +368,18 @@ index_sync(struct index_view *v, struct buf *out, int allow_expunge,
         if (idx < 0)
             continue;
         mailbox_read_record(v->mb, (uint32_t)idx, &rec);
-        if (rec.modseq <= v->msgs[seq - 1].told_modseq
+        if ((rec.modseq <= v->msgs[seq - 1].told_modseq
+             && !v->msgs[seq - 1].seen_untold)
             || (rec.system_flags & FLAG_INT_EXPUNGED))
             continue;
+        index_apply_seen(v, &rec);
         buf_printf(out, "* %u FETCH (FLAGS ", seq);
         index_format_flags(v, &rec, v->msgs[seq - 1].recent, out);
         if (condstore)
             buf_printf(out, " MODSEQ (%llu)", (unsigned long long)rec.modseq);
         buf_appendcstr(out, ")\r\n");
         v->msgs[seq - 1].told_modseq = rec.modseq;
+        v->msgs[seq - 1].seen_untold = 0;
     }
     /* 3. new messages; a read-write session claims those nobody has
      * announced as \Recent yet */
