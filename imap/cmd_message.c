@@ -46,6 +46,8 @@ do_fetch(struct imapd_session *s, const char *tag, struct imaptok *t, int uid)
                        && (s->selected_rights & ACL_SEEN);
     buf_reset(&s->out);
     r = fetch_run(&ctx, &args, &s->out, &seen_changed);
+    if (seen_changed)
+        imapd_seen_save(s);
     send_out(s);
     if (r)
         imapd_error(s, tag, r);
@@ -93,6 +95,7 @@ do_store(struct imapd_session *s, const char *tag, struct imaptok *t, int uid)
     ctx.qresync = !!(s->enabled & IMAPD_ENABLED_QRESYNC);
     buf_reset(&s->out);
     r = store_run(&ctx, &args, &s->out, &modified);
+    imapd_seen_save(s);
     send_out(s);
     if (r) {
         imapd_error(s, tag, r);

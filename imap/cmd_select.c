@@ -110,6 +110,7 @@ do_select(struct imapd_session *s, const char *tag, struct imaptok *t,
     s->selected_rights = rights;
     intname = NULL;
     s->state = IMAPD_SELECTED;
+    imapd_seen_select(s);
     c = mailbox_counts(index_mailbox(s->selected));
     flag_list(s, &flags, 0, rights);
     stream_printf(s->s, "* FLAGS %s\r\n", buf_cstring(&flags));
@@ -173,6 +174,7 @@ cmd_close(struct imapd_session *s, const char *tag, struct imaptok *t)
         memset(&ec, 0, sizeof(ec));
         ec.view = s->selected;
         ec.rights = s->selected_rights;
+        ec.qdb = s->proc->qdb;
         ec.mode = (enum expunge_mode)imapd_expunge_mode();
         expunge_close(&ec);
     }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -21,6 +22,7 @@
 #include "nsconfig.h"
 #include "quota.h"
 #include "saslglue.h"
+#include "seqset.h"
 #include "seen.h"
 #include "service.h"
 #include "stream.h"
@@ -182,9 +184,68 @@ imapd_expunge_mode(void)
     return (int)m;
 }
 
+int
+imapd_seen_read(struct imapd_session *s, const char *intname,
+                const char *uniqueid, struct seqset **set_r)
+{
+    struct seen_data sd = SEEN_DATA_INITIALIZER;
+    int r;
+
+    *set_r = NULL;
+    if (s->userid == NULL || s->proc->seen == NULL || uniqueid == NULL
+        || mboxname_is_owner(s->proc->ns, intname, s->userid))
+        return 0;
+    r = seen_read(s->proc->seen, s->userid, uniqueid, &sd, NULL);
+    if (r == 0 && buf_len(&sd.uids)
+        && seqset_parse(buf_base(&sd.uids), buf_len(&sd.uids), set_r, NULL)
+               < 0)
+        *set_r = NULL; /* unreadable: nothing seen */
+    seen_data_fini(&sd);
+    return r < 0 ? r : 1;
+}
+
+int
+imapd_seen_select(struct imapd_session *s)
+{
+    struct seqset *set = NULL;
+    int r;
+
+    if (s->selected == NULL)
+        return 0;
+    r = imapd_seen_read(s, s->selected_name,
+                        mailbox_uniqueid(index_mailbox(s->selected)), &set);
+    if (r == 1)
+        index_userseen_enable(s->selected, set);
+    seqset_free(&set);
+    return r < 0 ? r : 0;
+}
+
+void
+imapd_seen_save(struct imapd_session *s)
+{
+    struct seen_data sd = SEEN_DATA_INITIALIZER;
+    const struct mailbox_counts *c;
+    int r;
+
+    if (s->selected == NULL || !index_userseen_dirty(s->selected))
+        return;
+    c = mailbox_counts(index_mailbox(s->selected));
+    sd.lastread = (int64_t)time(NULL);
+    sd.lastuid = c->last_uid;
+    sd.lastchange = sd.lastread;
+    index_userseen_format(s->selected, &sd.uids);
+    r = seen_write(s->proc->seen, s->userid,
+                   mailbox_uniqueid(index_mailbox(s->selected)), &sd, NULL);
+    if (r)
+        log_msg(LOG_ERR, "seen.db: saving %s's \\Seen of %s: %s", s->userid,
+                s->selected_name, error_text(r));
+    seen_data_fini(&sd);
+}
+
 void
 imapd_unselect(struct imapd_session *s)
 {
+    imapd_seen_save(s);
     index_close(&s->selected);
     free(s->selected_name);
     s->selected_name = NULL;
@@ -355,6 +416,7 @@ imapd_connection(int fd, const struct service_conn *info)
     command_loop(&sess);
 done:
     stream_flush(sess.s);
+    imapd_seen_save(&sess);
     if (sess.userid)
         log_msg(LOG_NOTICE, "logout: %s", sess.userid);
     index_close(&sess.selected);

@@ -25,6 +25,7 @@ struct imapreader;
 struct mboxlist;
 struct namespace;
 struct saslglue_server;
+struct seqset;
 struct service_conn;
 struct stream;
 struct tls_ctx;
@@ -107,6 +108,18 @@ int imapd_status_data(struct imapd_session *s,
                       struct buf *out);
 /* expunge_mode from imapd.conf (enum expunge_mode of imap/expunge.h). */
 int imapd_expunge_mode(void);
+/* Per-user \Seen (STORAGE.md §5). A user who does not own a mailbox
+ * keeps \Seen in seen.db, keyed by the mailbox's uniqueid.
+ * imapd_seen_read(): 1 and the user's seen UIDs in *set_r (caller frees;
+ * NULL when none) if that applies to intname, 0 if the index flags are
+ * the user's (the owner), or a negative error.
+ * imapd_seen_select(): after SELECT, give the view the user's set when it
+ * applies. imapd_seen_save(): write the selected view's set back if
+ * FETCH or STORE changed it (errors are logged). */
+int imapd_seen_read(struct imapd_session *s, const char *intname,
+                    const char *uniqueid, struct seqset **set_r);
+int imapd_seen_select(struct imapd_session *s);
+void imapd_seen_save(struct imapd_session *s);
 /* Close the selected mailbox (CLOSE, UNSELECT, a new SELECT). */
 void imapd_unselect(struct imapd_session *s);
 

@@ -18,7 +18,7 @@ struct index_view {
     uint32_t told_exists;
     uint32_t told_recent;
     uint32_t recent_count;
-    int userseen;             /* per-user \\Seen in msgs[].seen */
+    int userseen;             /* per-user \Seen in msgs[].seen */
     int seen_dirty;
     struct seqset *seen_init; /* the loaded set, for messages added later */
 };
