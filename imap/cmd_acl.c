@@ -48,7 +48,8 @@ target(struct imapd_session *s, const char *tag, const char *name,
 
     r = imapd_lookup(s, name, intname_r, e_r);
     if (r) {
-        imapd_error(s, tag, r);
+        /* Cyrus answers these without a response code */
+        imapd_no(s, tag, NULL, error_text(r));
         return r;
     }
     rights = imapd_rights(s, *e_r);
@@ -56,7 +57,7 @@ target(struct imapd_session *s, const char *tag, const char *name,
              : !(rights & (ACL_LOOKUP | ACL_READ | ACL_INSERT | ACL_CREATE
                            | ACL_DELETEMBOX | ACL_ADMIN))) {
         r = (rights & ACL_LOOKUP) ? ERR_PERMISSION : ERR_NOMAILBOX;
-        imapd_error(s, tag, r);
+        imapd_no(s, tag, NULL, error_text(r));
         free(*intname_r);
         *intname_r = NULL;
         mboxlist_entry_free(e_r);
