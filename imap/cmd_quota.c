@@ -233,7 +233,8 @@ cmd_setquota(struct imapd_session *s, const char *tag, struct imaptok *t)
         force = 1;
         ext++;
     }
-    if (force) {
+    if (force || n == 0) {
+        /* "+root", or removing a root whose mailbox may be gone */
         if (mboxname_to_internal(s->proc->ns, s->userid, s->isadmin, ext,
                                  &root)
             != 0) {
