@@ -83,6 +83,16 @@ def _show(argv):
     return " ".join(argv)
 
 
+def _rc_safe(*values):
+    """Refuse values that would need quoting in a generated rc file (mutt
+    expands $ and backticks, each rc format escapes differently): test
+    credentials and names are plain."""
+    for v in values:
+        if any(c in str(v) for c in "\"'\\$`\r\n"):
+            raise ValueError("%r: quotes, backslashes, $, ` and line breaks "
+                             "are not supported in generated rc files" % v)
+
+
 def _parse(raw):
     return email.message_from_bytes(raw, policy=email.policy.compat32)
 
@@ -272,6 +282,7 @@ def mutt_read(host, port, user, password, mailbox="INBOX", workdir=None,
     """Open imap://host:port/mailbox in mutt (-n -F generated muttrc, under
     a pty), tag all messages and copy them to a local mbox, quit.
     Returns MuttResult.  Copying leaves the IMAP mailbox as it was."""
+    _rc_safe(user, password, host, mailbox)
     own = workdir is None
     wd = workdir or tempfile.mkdtemp(prefix="mutt-")
     try:
@@ -370,6 +381,7 @@ def mbsync_sync(host, port, user, password, root, mailbox="INBOX",
     both directions (new messages, flags; nothing expunged).  The rc file
     and sync state live in root, so repeated calls are incremental.
     Returns MbsyncResult."""
+    _rc_safe(user, password, host, mailbox, root)
     os.makedirs(root, exist_ok=True)
     rc = os.path.join(root, ".mbsyncrc")
     with open(rc, "w") as f:
@@ -423,6 +435,7 @@ def fetchmail_fetch(host, port, user, password, mbox, protocol="POP3",
     """Fetch all messages (keep them on the server) over POP3 or IMAP
     (mailbox selects the IMAP folder) and append them to the local mbox.
     Returns FetchResult; a server with no messages gives count 0."""
+    _rc_safe(user, password, host, mailbox, mbox)
     protocol = protocol.upper()
     if protocol not in ("POP3", "IMAP"):
         raise ValueError("protocol must be POP3 or IMAP")

@@ -339,17 +339,18 @@ class Postfix:
         """Stop the master and every daemon; SIGKILL what outlives timeout.
         Returns the number of processes that had to be killed."""
         pid = self.master_pid()
-        if not pid:
+        if not pid and not self.pids():
             self.started = False
             return 0
         # what `postfix stop` does, minus 1.7 s of postfix-script checks:
         # the master passes SIGTERM on to its children and exits
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except OSError:
-            pass
+        if pid:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
         end = time.time() + timeout
-        while self.master_pid() and time.time() < end:
+        while self.pids() and time.time() < end:
             time.sleep(0.05)
         killed = 0
         for p in self.pids():
@@ -362,21 +363,21 @@ class Postfix:
         return killed
 
     def pids(self):
-        """Pids of processes started by this instance's master (its children
-        and itself)."""
-        master = self.master_pid()
-        out = [master] if master else []
-        if not master:
-            return out
+        """Pids of every process of this instance: the master and its
+        daemons all carry MAIL_CONFIG=DIR/etc in their environment (the
+        master's import_environment passes it on), so this also finds
+        daemons orphaned by a master that died."""
+        key = ("MAIL_CONFIG=%s" % self.conf).encode()
+        out = []
         for ent in os.listdir("/proc"):
-            if not ent.isdigit():
+            if not ent.isdigit() or int(ent) == os.getpid():
                 continue
             try:
-                with open("/proc/%s/stat" % ent) as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
+                with open("/proc/%s/environ" % ent, "rb") as f:
+                    env = f.read().split(b"\0")
+            except OSError:
                 continue
-            if ppid == master:
+            if key in env:
                 out.append(int(ent))
         return out
 

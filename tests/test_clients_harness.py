@@ -74,6 +74,17 @@ def make_msg(tag, subject=None, body=None):
     return mid, text.encode()
 
 
+def alive(pid):
+    """True while pid is a running process (not gone, not a zombie waiting
+    for init to reap it: a daemonized master's parent is init)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
 class Imap:
     """imaplib as the independent witness of what the server holds."""
 
@@ -194,8 +205,9 @@ class ClientsHarnessTest(unittest.TestCase):
             pids = pf.pids()
             self.assertTrue(pids)
         self.assertIn(mid, self.imap("dave").message_ids())
+        self.assertEqual(pf.pids(), [])
         for pid in pids:
-            self.assertFalse(os.path.exists("/proc/%d" % pid),
+            self.assertFalse(alive(pid),
                              "Postfix process %d outlived stop()" % pid)
 
     def test_smtp_source_lmtp_load(self):
