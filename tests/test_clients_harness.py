@@ -129,6 +129,20 @@ class ClientsHarnessTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        # a setup failure fails every test with its reason (an exception
+        # here would count as one error and no test run)
+        cls.setup_error = None
+        try:
+            cls._start()
+        except Exception as e:  # noqa: BLE001 - reported by setUp
+            cls.setup_error = "%s: %s" % (type(e).__name__, e)
+
+    def setUp(self):
+        if self.setup_error:
+            self.fail("harness setup failed: %s" % self.setup_error)
+
+    @classmethod
+    def _start(cls):
         require_tools()
         cls.peer = cyruspeer.CyrusPeer("single")
         cls.peer.start()
