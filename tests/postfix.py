@@ -24,19 +24,26 @@ system Postfix, found by running Debian 12's postfix 3.7:
     `alternate_config_directories` entry in /etc/postfix/main.cf (which may
     not even exist: Debian's "No configuration" leaves it absent).
   * Every directory from / down to DIR must be searchable by `postfix`
-    (mkdtemp makes 0700: we chmod 0755).  DIR/etc holds root-owned 0644
-    files.  `postfix -c DIR/etc set-permissions` (post-install with
-    create-missing) then creates queue subdirectories with the owners and
-    modes listed in /etc/postfix/postfix-files (maildrop postfix:postdrop
-    0730, public 0710, the rest postfix 0700).
+    (mkdtemp makes 0700: we chmod 0755).  DIR, DIR/etc and DIR/queue are
+    root 0755; main.cf and master.cf root 0644.  The data directory must be
+    postfix 0700 (else master: "open lock file .../master.lock ...
+    Permission denied").  Queue subdirectories as
+    /etc/postfix/postfix-files lists them: maildrop postfix:postdrop 0730,
+    public postfix:postdrop 0710, pid root 0755, the rest postfix 0700.
+    `postfix start` (or `postfix -c DIR/etc set-permissions`) would create
+    them, but that runs post-install over every installed file (2.5 s), so
+    we make them ourselves.
   * No service is chrooted (column 5 of master.cf is `n` everywhere): a
     chroot would need copies of /etc/services, resolv.conf etc. under
     the queue.
   * Logging: `maillog_file = DIR/maillog` and `maillog_file_prefixes = DIR`
     (a path outside the prefixes is refused), plus the `postlog unix-dgram`
     service in master.cf.  No syslog is needed.
-  * `postfix -c DIR/etc stop` returns before the master is gone: wait for
-    the pid in DIR/queue/pid/master.pid to disappear.
+  * Stopping: `postfix -c DIR/etc stop` spends ~1.7 s in postfix-script
+    checks; SIGTERM to the pid in DIR/queue/pid/master.pid does the same
+    (the master passes it on to its daemons).  Every process of the
+    instance has MAIL_CONFIG=DIR/etc in its environment, which is how
+    pids() finds them, orphans included.
 
 Use:
     with Postfix(lmtp=("127.0.0.1", 2003)) as pf:
@@ -136,7 +143,7 @@ postlog   unix-dgram n - n - 1 postlogd
 """
 
 
-def main_cf(d, smtp_port, lmtp, domains, name):
+def main_cf(d, lmtp, domains, name):
     nexthop = lmtp_nexthop(lmtp)
     conf = [
         ("compatibility_level", "3.6"),
@@ -264,8 +271,7 @@ class Postfix:
             os.chmod(os.path.join(self.dir, sub), 0o755)
         self._make_queue()
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
-            f.write(main_cf(self.dir, self.smtp_port, self.lmtp, self.domains,
-                            self.name))
+            f.write(main_cf(self.dir, self.lmtp, self.domains, self.name))
         with open(os.path.join(self.conf, "master.cf"), "w") as f:
             f.write(MASTER_CF.format(listen="127.0.0.1:%d" % self.smtp_port))
         for n in ("main.cf", "master.cf"):
