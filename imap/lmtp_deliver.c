@@ -205,6 +205,21 @@ done:
     return err;
 }
 
+/* As Cyrus at RCPT time: refuse a mailbox whose quota root is already
+ * full, so the MTA learns early. */
+static int
+rcpt_quota_check(const struct lmtp_deliver_env *env, const char *mboxname)
+{
+    static const int64_t one[QUOTA_NUMRESOURCES] = {1, 1};
+    struct buf root = BUF_INITIALIZER;
+    int err = 0;
+
+    if (quota_findroot(env->qdb, mboxname, &root, NULL) == 0)
+        err = quota_check(env->qdb, buf_cstring(&root), one, NULL, NULL);
+    buf_free(&root);
+    return err == ERR_QUOTA ? err : 0;
+}
+
 int
 lmtp_target_resolve(const struct lmtp_deliver_env *env, const char *addr,
                     size_t len, int ignorequota, struct lmtp_target **t_r,
@@ -241,7 +256,11 @@ lmtp_target_resolve(const struct lmtp_deliver_env *env, const char *addr,
     else
         err = resolve_user(env, &r, t, error_r);
     lmtp_rcpt_fini(&r);
+    if (err == 0 && !ignorequota && env->qdb != NULL)
+        err = rcpt_quota_check(env, t->mboxname);
     if (err < 0) {
+        if (err == ERR_QUOTA)
+            *error_r = "over quota";
         lmtp_target_free(&t);
         return err;
     }

@@ -1,0 +1,364 @@
+"""End-to-end tests of lmtpd (RFC 2033) under master: python smtplib.LMTP
+and swaks as clients, messages checked in the mailbox spool files.
+
+Also home of the small helpers test_pop3d.py shares (DeliveryCase)."""
+
+import glob
+import os
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import time
+import unittest
+
+import harness
+
+SERVERNAME = "testhost"
+
+
+def sasl_user(m, user, password):
+    """Add user to the sasldb of master m (realm = SERVERNAME)."""
+    subprocess.run(["saslpasswd2", "-p", "-c", "-f", m.path("sasldb2"),
+                    "-u", SERVERNAME, user], input=password.encode(),
+                   check=True)
+
+
+class DeliveryCase(harness.TestCase):
+    """A master with lmtpd (-a on TCP, plain on a UNIX socket and a second
+    TCP port without -a) and whatever extra services a test wants."""
+
+    imapd_extra = {}
+    extra_services = []
+
+    def start_master(self, imapd=None, services=()):
+        self.lmtp_port = harness.free_port()
+        self.auth_port = harness.free_port()
+        opts = {"servername": SERVERNAME,
+                "admins": "postman admin",
+                "failedloginpause": "0",
+                "sasl_pwcheck_method": "auxprop",
+                "sasl_auxprop_plugin": "sasldb",
+                "sasl_mech_list": "PLAIN LOGIN",
+                "allowplaintext": "yes"}
+        opts.update(self.imapd_extra)
+        opts.update(imapd or {})
+        svc = [("lmtp", {"cmd": "lmtpd -a",
+                         "listen": "127.0.0.1:%d" % self.lmtp_port}),
+               ("lmtpauth", {"cmd": "lmtpd",
+                             "listen": "127.0.0.1:%d" % self.auth_port})]
+        m = self.master(imapd=opts, services=svc + list(services))
+        m.imapd["sasl_sasldb_path"] = m.path("sasldb2")
+        self.lmtp_sock = m.path("lmtp.sock")
+        svc.append(("lmtpunix", {"cmd": "lmtpd", "listen": self.lmtp_sock}))
+        m.write_imapd_conf()
+        m.write_cyrus_conf(services=svc + list(services))
+        self.m = m
+        return m
+
+    def go(self, ports=(), paths=()):
+        self.m.start(ports=[self.lmtp_port, self.auth_port] + list(ports),
+                     paths=[self.lmtp_sock] + list(paths))
+
+    def mkmbox(self, name, acl=None, quota_kib=None):
+        args = [harness.bin_path("mkmbox"), "-C", self.m.imapd_conf, name]
+        if acl is not None or quota_kib is not None:
+            args.append(acl if acl is not None else "anyone|lrs")
+        if quota_kib is not None:
+            args.append(str(quota_kib))
+        subprocess.run(args, check=True)
+
+    def messages(self, uniqueid_glob="*"):
+        """{mailbox dir: [message texts]} from the spool (uuid layout)."""
+        out = {}
+        for d in glob.glob(os.path.join(self.m.spool, "uuid", "?", "?",
+                                        uniqueid_glob)):
+            msgs = []
+            for f in sorted(glob.glob(os.path.join(d, "*.")),
+                            key=lambda p: int(os.path.basename(p)[:-1])):
+                with open(f, "rb") as fh:
+                    msgs.append(fh.read())
+            out[d] = msgs
+        return out
+
+    def all_messages(self):
+        return [msg for msgs in self.messages().values() for msg in msgs]
+
+    def lmtp(self, port=None):
+        c = smtplib.LMTP("127.0.0.1", port or self.lmtp_port, timeout=10)
+        return c
+
+
+MSG = (b"From: sender@example.org\r\nTo: alice@example.org\r\n"
+       b"Subject: hello\r\nMessage-ID: <%s@example.org>\r\n\r\n"
+       b"Hello there.\r\n.leading dot\r\n")
+
+
+def msg(msgid="m1"):
+    return MSG.replace(b"%s", msgid.encode())
+
+
+class TestLmtpd(DeliveryCase):
+    def setUp(self):
+        self.start_master()
+        for u in ("alice", "bob"):
+            self.mkmbox("user." + u)
+        self.go()
+
+    def test_lhlo_capabilities(self):
+        with harness.LineClient(self.lmtp_port) as c:
+            self.assertTrue(c.greeting.startswith("220 testhost"), c.greeting)
+            c.send("LHLO client.example.org")
+            lines = []
+            while True:
+                line = c.readline()
+                lines.append(line)
+                if not line.startswith("250-"):
+                    break
+            caps = [l[4:] for l in lines]
+            self.assertEqual(caps[0], "testhost")
+            for cap in ("8BITMIME", "ENHANCEDSTATUSCODES", "PIPELINING",
+                        "IGNOREQUOTA"):
+                self.assertIn(cap, caps)
+            self.assertTrue(any(c_.startswith("SIZE") for c_ in caps))
+            self.assertTrue(lines[-1].startswith("250 Ok SESSIONID=<"))
+            self.assertEqual(c.cmd("HELO x")[:3], "500")
+            self.assertEqual(c.cmd("QUIT"), "221 2.0.0 bye")
+
+    def test_deliver_two_recipients_and_unknown(self):
+        c = self.lmtp()
+        c.ehlo("client")
+        c.mail("sender@example.org")
+        self.assertEqual(c.rcpt("alice")[0], 250)
+        self.assertEqual(c.rcpt("Bob@example.org")[0], 250)
+        code, text = c.rcpt("nosuchuser")
+        self.assertEqual(code, 550)
+        self.assertIn(b"5.1.1", text)
+        # smtplib.LMTP.data() returns one reply per accepted recipient
+        # only through sendmail(); use the raw protocol here
+        code, _ = c.docmd("DATA")
+        self.assertEqual(code, 354)
+        c.send(b"Subject: x\r\nMessage-ID: <two@x>\r\n\r\nbody\r\n"
+               b"..stuffed\r\n.\r\n")
+        r1 = c.getreply()
+        r2 = c.getreply()
+        self.assertEqual(r1[0], 250)
+        self.assertEqual(r2[0], 250)
+        self.assertIn(b"SESSIONID", r1[1])
+        c.quit()
+        msgs = self.all_messages()
+        self.assertEqual(len(msgs), 2)
+        for m_ in msgs:
+            self.assertTrue(m_.startswith(b"Return-Path: <sender@example.org>"
+                                          b"\r\nReceived: "), m_[:80])
+            self.assertTrue(m_.endswith(b"\r\n\r\nbody\r\n.stuffed\r\n"),
+                            m_[-40:])
+
+    def test_sendmail_refused_recipient(self):
+        c = self.lmtp()
+        refused = c.sendmail("s@x", ["alice", "ghost"], msg("sm"))
+        self.assertIn("ghost", refused)
+        self.assertEqual(refused["ghost"][0], 550)
+        c.quit()
+        self.assertEqual(len(self.all_messages()), 1)
+
+    def test_duplicate_suppression(self):
+        c = self.lmtp()
+        c.sendmail("s@x", ["alice"], msg("dup"))
+        c.sendmail("s@x", ["alice"], msg("dup"))
+        c.sendmail("s@x", ["alice"], msg("other"))
+        c.quit()
+        self.assertEqual(len(self.all_messages()), 2)
+
+    def test_bare_lf_and_headerless(self):
+        with harness.LineClient(self.lmtp_port) as c:
+            for line in ("LHLO x", "MAIL FROM:<>", "RCPT TO:<alice>"):
+                c.send(line)
+            c.readline()  # multi-line LHLO reply: skip to its last line
+            while True:
+                line = c.readline()
+                if line.startswith("250 "):
+                    break
+            self.assertEqual(c.readline()[:3], "250")
+            self.assertEqual(c.readline()[:3], "250")
+            c.sock.sendall(b"DATA\r\n")
+            self.assertEqual(c.readline()[:3], "354")
+            c.sock.sendall(b"Subject: lf\nMessage-ID: <lf@x>\n\nbody\n.\n")
+            self.assertEqual(c.readline()[:3], "250")
+            # a message whose first line is not a header field
+            for line in ("MAIL FROM:<>", "RCPT TO:<bob>", "DATA"):
+                c.send(line)
+            self.assertEqual(c.readline()[:3], "250")
+            self.assertEqual(c.readline()[:3], "250")
+            self.assertEqual(c.readline()[:3], "354")
+            c.sock.sendall(b"just some text\r\nno header\r\n.\r\n")
+            reply = c.readline()
+            self.assertTrue(reply.startswith("554 5.6.0"), reply)
+        msgs = self.all_messages()
+        self.assertEqual(len(msgs), 1)
+        self.assertIn(b"Subject: lf\r\nMessage-ID: <lf@x>\r\n\r\nbody\r\n",
+                      msgs[0])
+        self.assertNotIn(b"\n\n", msgs[0].replace(b"\r\n", b""))
+
+    def test_unix_socket(self):
+        c = smtplib.LMTP(self.lmtp_sock, timeout=10)
+        self.assertEqual(c.sendmail("s@x", ["bob"], msg("unix")), {})
+        c.quit()
+        self.assertEqual(len(self.all_messages()), 1)
+
+    def test_swaks(self):
+        if shutil.which("swaks") is None:
+            self.skipTest("swaks not installed")
+        r = subprocess.run(["swaks", "--protocol", "LMTP", "--server",
+                            "127.0.0.1:%d" % self.lmtp_port, "--to", "alice",
+                            "--from", "swaks@example.org", "--header",
+                            "Subject: via swaks"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=30)
+        out = r.stdout.decode()
+        self.assertEqual(r.returncode, 0, out)
+        self.assertIn("250 2.1.5", out)
+        self.assertTrue(any(b"Subject: via swaks" in m_
+                            for m_ in self.all_messages()))
+
+    def test_auth_required_without_a(self):
+        sasl_user(self.m, "admin", "adminpw")
+        sasl_user(self.m, "alice", "alicepw")
+        c = self.lmtp(self.auth_port)
+        c.ehlo("x")
+        self.assertIn("auth", c.esmtp_features)
+        self.assertEqual(c.mail("s@x")[0], 530)
+        # a user who is not an admin may not authenticate to lmtpd
+        with self.assertRaises(smtplib.SMTPAuthenticationError):
+            c.login("alice", "alicepw")
+        c.login("admin", "adminpw")
+        self.assertEqual(c.sendmail("s@x", ["alice"], msg("auth")), {})
+        c.quit()
+        self.assertEqual(len(self.all_messages()), 1)
+
+
+class TestLmtpdFolders(DeliveryCase):
+    imapd_extra = {"postuser": "bb", "maxmessagesize": "2048"}
+
+    def setUp(self):
+        self.start_master()
+        self.mkmbox("user.alice")
+        self.mkmbox("user.alice.Post", "alice|lrswipkxtecdan|anyone|p")
+        self.mkmbox("user.alice.Private")
+        self.mkmbox("shared.open", "anyone|lrsp")
+        self.mkmbox("shared.closed", "anyone|lrs")
+        self.mkmbox("user.carol", None, 1)
+        self.go()
+
+    def dirs_with(self, needle):
+        return [d for d, msgs in self.messages().items()
+                if any(needle in m_ for m_ in msgs)]
+
+    def test_plus_folder_with_and_without_p(self):
+        c = self.lmtp()
+        self.assertEqual(c.sendmail("s@x", ["alice+Post"], msg("p1")), {})
+        self.assertEqual(c.sendmail("s@x", ["alice+Private"], msg("p2")), {})
+        self.assertEqual(c.sendmail("s@x", ["alice+Missing"], msg("p3")), {})
+        c.quit()
+        post = self.dirs_with(b"<p1@")
+        priv = self.dirs_with(b"<p2@")
+        missing = self.dirs_with(b"<p3@")
+        self.assertEqual(len(post), 1)
+        # no p right and missing folder: both fall back to the INBOX
+        self.assertEqual(priv, missing)
+        self.assertNotEqual(post, priv)
+
+    def test_postuser_shared(self):
+        c = self.lmtp()
+        self.assertEqual(c.sendmail("s@x", ["bb+shared.open"], msg("s1")),
+                         {})
+        refused = c.sendmail("s@x", ["bb+shared.open", "bb+shared.closed"],
+                             msg("s2"))
+        self.assertEqual(refused["bb+shared.closed"][0], 550)
+        c.quit()
+        self.assertEqual(len(self.dirs_with(b"<s1@")), 1)
+
+    def test_size_limits(self):
+        c = self.lmtp()
+        c.ehlo("x")
+        self.assertEqual(c.esmtp_features.get("size"), "2048")
+        self.assertEqual(c.mail("s@x", ["SIZE=4096"])[0], 552)
+        # without SIZE= the limit applies to the data itself
+        big = msg("big") + b"x" * 4000 + b"\r\n"
+        self.assertEqual(c.mail("s@x")[0], 250)
+        self.assertEqual(c.rcpt("alice")[0], 250)
+        code, text = c.data(big)
+        self.assertEqual(code, 552)
+        self.assertIn(b"5.2.3", text)
+        c.quit()
+        self.assertEqual(self.all_messages(), [])
+
+    def test_over_quota(self):
+        c = self.lmtp()
+        # carol has 1 KiB: the first message goes in (Cyrus only refuses
+        # a mailbox already over quota), the second is refused with 452
+        self.assertEqual(c.sendmail("s@x", ["carol"], msg("q1") + b"y" * 1200),
+                         {})
+        with self.assertRaises(smtplib.SMTPRecipientsRefused) as cm:
+            c.sendmail("s@x", ["carol"], msg("q2"))
+        self.assertEqual(cm.exception.recipients["carol"][0], 452)
+        # IGNOREQUOTA delivers anyway
+        c.rset()
+        c.mail("s@x")
+        self.assertEqual(c.rcpt("carol", ["IGNOREQUOTA"])[0], 250)
+        self.assertEqual(c.data(msg("q3"))[0], 250)
+        c.quit()
+        self.assertEqual(len(self.dirs_with(b"<q3@")), 1)
+
+
+class TestLmtpdQuotaPerm(DeliveryCase):
+    imapd_extra = {"lmtp_over_quota_perm_failure": "yes",
+                   "lmtp_strict_quota": "yes"}
+
+    def setUp(self):
+        self.start_master()
+        self.mkmbox("user.dave", None, 1)
+        self.go()
+
+    def test_strict_perm(self):
+        c = self.lmtp()
+        # strict: this message alone would exceed the quota; refused at
+        # DATA time, permanently
+        with self.assertRaises(smtplib.SMTPDataError) as cm:
+            c.sendmail("s@x", ["dave"], msg("big") + b"z" * 2000)
+        self.assertEqual(cm.exception.smtp_code, 552)
+        self.assertIn(b"5.2.2", cm.exception.smtp_error)
+        c.quit()
+        self.assertEqual(self.all_messages(), [])
+
+
+class TestLmtpdCrash(DeliveryCase):
+    def setUp(self):
+        self.start_master()
+        self.mkmbox("user.erin")
+        self.go()
+
+    def test_kill_mid_data_leaves_nothing(self):
+        with harness.LineClient(self.lmtp_port) as c:
+            for line in ("LHLO x", "MAIL FROM:<>", "RCPT TO:<erin>", "DATA"):
+                c.send(line)
+            while not c.readline().startswith("354"):
+                pass
+            c.sock.sendall(b"Subject: half\r\n\r\n" + b"line\r\n" * 1000)
+            time.sleep(0.3)
+            pids = self.m.service_pids("lmtp")
+            busy = [p for p in pids]
+            for p in busy:
+                self.m.kill(p, signal.SIGKILL)
+            self.assertEqual(c.readline(), "")
+        self.assertEqual(self.all_messages(), [])
+        # the mailbox still works afterwards
+        c2 = self.lmtp()
+        self.assertEqual(c2.sendmail("s@x", ["erin"], msg("after")), {})
+        c2.quit()
+        self.assertEqual(len(self.all_messages()), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
