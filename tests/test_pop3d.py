@@ -7,6 +7,7 @@ import poplib
 import re
 import shutil
 import smtplib
+import socket
 import ssl
 import subprocess
 import unittest
@@ -45,6 +46,22 @@ class Pop3Case(DeliveryCase):
         for i in ids:
             self.assertEqual(c.sendmail("s@x", ["alice"], msg(i)), {})
         c.quit()
+
+    def pop_when_unlocked(self):
+        """Log in once the previous session's process has seen its client
+        go away and released the POP lock."""
+        got = []
+
+        def attempt():
+            try:
+                got.append(self.pop())
+                return True
+            except poplib.error_proto as e:
+                if b"[IN-USE]" not in e.args[0]:
+                    raise
+                return False
+        harness.wait_for(attempt, what="POP lock released")
+        return got[0]
 
     def pop(self, user="alice", password="alicepw"):
         p = poplib.POP3("127.0.0.1", self.pop_port, timeout=10)
@@ -113,8 +130,9 @@ class TestPop3d(Pop3Case):
         self.assertEqual(p.stat()[0], 3)
         p.dele(2)
         # dropping the connection expunges nothing
-        p.sock.close()
-        p = self.pop()
+        p.sock.shutdown(socket.SHUT_RDWR)
+        p.close()
+        p = self.pop_when_unlocked()
         self.assertEqual(p.stat()[0], 3)
         p.dele(2)
         p.quit()
