@@ -19,8 +19,8 @@
 
 /* Return-Path and Received, as Cyrus lmtpd prepends them. */
 static void
-trace_headers(const struct lmtpd_session *sess,
-              const struct lmtpd_proc *proc, struct buf *out)
+trace_headers(const struct lmtpd_session *sess, const struct lmtpd_proc *proc,
+              struct buf *out)
 {
     char date[64];
     time_t now = time(NULL);
@@ -30,13 +30,13 @@ trace_headers(const struct lmtpd_session *sess,
     strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
     buf_printf(out, "Return-Path: <%.*s>\r\n", (int)buf_len(&sess->from),
                buf_base(&sess->from));
-    buf_printf(out, "Received: from %s (%s)\r\n\tby %s (Cyrus) with LMTP%s%s;"
-                    "\r\n\t%s\r\n",
+    buf_printf(out,
+               "Received: from %s (%s)\r\n\tby %s (Cyrus) with LMTP%s%s;"
+               "\r\n\t%s\r\n",
                sess->lhlo ? sess->lhlo : "unknown",
                sess->conn->remote[0] ? sess->conn->remote : "local",
                proc->servername, stream_tls_active(sess->s) ? "S" : "",
-               sess->sasl && saslglue_server_user(sess->sasl) ? "A" : "",
-               date);
+               sess->sasl && saslglue_server_user(sess->sasl) ? "A" : "", date);
 }
 
 /* Read DATA lines up to the final "." into st (or just drain them when
@@ -106,11 +106,10 @@ lmtpd_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
         lmtpd_reply(sess, 503, "5.5.1 No recipients");
         return;
     }
-    err = append_stage_new(proc->stagedir,
-                           max > 0 ? (uint64_t)max : 0, &st);
+    err = append_stage_new(proc->stagedir, max > 0 ? (uint64_t)max : 0, &st);
     if (err < 0)
-        log_msg(LOG_ERR, "lmtpd: cannot stage in %s: %s",
-                proc->stagedir, error_text(err));
+        log_msg(LOG_ERR, "lmtpd: cannot stage in %s: %s", proc->stagedir,
+                error_text(err));
     lmtpd_reply(sess, 354, "go ahead");
     if (st != NULL) {
         trace_headers(sess, proc, &hdr);
@@ -145,9 +144,8 @@ lmtpd_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
             lmtpd_reply(sess, 250, buf_cstring(&ok));
             continue;
         }
-        log_msg(LOG_NOTICE, "lmtpd: %s <%s> to %s failed: %s",
-                sess->sessionid, rc->addr, lmtp_target_mailbox(rc->target),
-                error_text(r));
+        log_msg(LOG_NOTICE, "lmtpd: %s <%s> to %s failed: %s", sess->sessionid,
+                rc->addr, lmtp_target_mailbox(rc->target), error_text(r));
         code = lmtp_reply_for_error(r, quota_perm);
         lmtpd_reply(sess, code.code, code.text);
     }

@@ -44,15 +44,14 @@ lmtp_deliver_mailbox_path(const struct config *cfg,
 {
     const char *dir;
 
-    if (e->partition == NULL || e->uniqueid == NULL
-        || strlen(e->uniqueid) < 2)
+    if (e->partition == NULL || e->uniqueid == NULL || strlen(e->uniqueid) < 2)
         return ERR_IO;
     dir = config_partition_dir(cfg, e->partition);
     if (dir == NULL)
         return ERR_IO;
     buf_reset(path_r);
-    buf_printf(path_r, "%s/uuid/%c/%c/%s", dir, e->uniqueid[0],
-               e->uniqueid[1], e->uniqueid);
+    buf_printf(path_r, "%s/uuid/%c/%c/%s", dir, e->uniqueid[0], e->uniqueid[1],
+               e->uniqueid);
     return 0;
 }
 
@@ -292,9 +291,8 @@ quota_flags(const struct lmtp_deliver_env *env, struct lmtp_target *t,
 }
 
 int
-lmtp_target_deliver(const struct lmtp_deliver_env *env,
-                    struct lmtp_target *t, const struct append_stage *st,
-                    int *dup_r)
+lmtp_target_deliver(const struct lmtp_deliver_env *env, struct lmtp_target *t,
+                    const struct append_stage *st, int *dup_r)
 {
     struct buf path = BUF_INITIALIZER, msgid = BUF_INITIALIZER;
     struct buf date = BUF_INITIALIZER;

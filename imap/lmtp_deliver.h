@@ -49,8 +49,8 @@ struct lmtp_target;
  * target mailbox. ignorequota: the RCPT had IGNOREQUOTA. Returns 0 and
  * *t_r, or an error with *error_r (static text for the log). */
 int lmtp_target_resolve(const struct lmtp_deliver_env *env, const char *addr,
-                        size_t len, int ignorequota,
-                        struct lmtp_target **t_r, const char **error_r);
+                        size_t len, int ignorequota, struct lmtp_target **t_r,
+                        const char **error_r);
 void lmtp_target_free(struct lmtp_target **tp);
 /* The internal name of the target mailbox ("user.alice.Sub"). */
 const char *lmtp_target_mailbox(const struct lmtp_target *t);

@@ -7,9 +7,9 @@
 #include "util.h"
 
 static const char *const verb_names[] = {
-    [LMTP_UNKNOWN] = "?",      [LMTP_LHLO] = "LHLO", [LMTP_MAIL] = "MAIL",
-    [LMTP_RCPT] = "RCPT",      [LMTP_DATA] = "DATA", [LMTP_RSET] = "RSET",
-    [LMTP_NOOP] = "NOOP",      [LMTP_QUIT] = "QUIT", [LMTP_VRFY] = "VRFY",
+    [LMTP_UNKNOWN] = "?",         [LMTP_LHLO] = "LHLO", [LMTP_MAIL] = "MAIL",
+    [LMTP_RCPT] = "RCPT",         [LMTP_DATA] = "DATA", [LMTP_RSET] = "RSET",
+    [LMTP_NOOP] = "NOOP",         [LMTP_QUIT] = "QUIT", [LMTP_VRFY] = "VRFY",
     [LMTP_STARTTLS] = "STARTTLS", [LMTP_AUTH] = "AUTH", [LMTP_HELO] = "HELO",
     [LMTP_EHLO] = "EHLO"};
 
@@ -212,8 +212,8 @@ bad:
 }
 
 static int
-parse_envelope(const char *arg, size_t len, const char *keyword,
-               int is_mail, struct lmtp_path *out, const char **error_r)
+parse_envelope(const char *arg, size_t len, const char *keyword, int is_mail,
+               struct lmtp_path *out, const char **error_r)
 {
     size_t klen = strlen(keyword), i;
     int r;
@@ -253,11 +253,10 @@ parse_envelope(const char *arg, size_t len, const char *keyword,
         if (kwlen == 0)
             return ERR_SYNTAX;
         if (eq < end) {
-            r = parse_param(arg + kw, kwlen, arg + eq + 1,
-                                    end - eq - 1, 1, is_mail, out, error_r);
+            r = parse_param(arg + kw, kwlen, arg + eq + 1, end - eq - 1, 1,
+                            is_mail, out, error_r);
         } else {
-            r = parse_param(arg + kw, kwlen, NULL, 0, 0, is_mail,
-                                    out, error_r);
+            r = parse_param(arg + kw, kwlen, NULL, 0, 0, is_mail, out, error_r);
         }
         if (r != 0)
             return ERR_SYNTAX;

@@ -50,15 +50,15 @@ const char *lmtp_verb_name(enum lmtp_verb verb);
 /* A parsed MAIL FROM or RCPT TO argument. Embed it and call
  * lmtp_path_init()/_fini(); each parse resets it first. */
 struct lmtp_path {
-    struct buf addr;  /* the mailbox inside <> with any source route
-                       * dropped and a quoted local part unquoted; ""
-                       * for the null path <> */
-    struct buf auth;  /* MAIL AUTH=: the xtext-decoded address, "<>"
-                       * for AUTH=<>, "" without the parameter */
-    uint64_t size;    /* MAIL SIZE=, 0 without it */
+    struct buf addr; /* the mailbox inside <> with any source route
+                      * dropped and a quoted local part unquoted; ""
+                      * for the null path <> */
+    struct buf auth; /* MAIL AUTH=: the xtext-decoded address, "<>"
+                      * for AUTH=<>, "" without the parameter */
+    uint64_t size;   /* MAIL SIZE=, 0 without it */
     int has_size;
-    int body_8bit;    /* MAIL BODY=8BITMIME */
-    int ignorequota;  /* RCPT IGNOREQUOTA (Cyrus extension) */
+    int body_8bit;   /* MAIL BODY=8BITMIME */
+    int ignorequota; /* RCPT IGNOREQUOTA (Cyrus extension) */
 };
 
 void lmtp_path_init(struct lmtp_path *p);
@@ -118,8 +118,8 @@ void lmtp_data_stuff(const char *msg, size_t len, struct buf *out);
 
 /* How the server answers a delivery error for one recipient. */
 struct lmtp_reply_code {
-    int code;             /* 250, 452, 550, ... */
-    const char *text;     /* enhanced status + text, e.g. "4.2.2 Over quota" */
+    int code;         /* 250, 452, 550, ... */
+    const char *text; /* enhanced status + text, e.g. "4.2.2 Over quota" */
 };
 
 /* The reply Cyrus sends for err (0 or ERR_*; IMAP-SCOPE.md section 6):
@@ -140,10 +140,10 @@ int lmtp_error_for_reply(int code, const char *enhanced);
 /* A (possibly multi-line) reply being read by a client. Embed it and
  * call lmtp_reply_init()/_fini(). */
 struct lmtp_reply {
-    int code;            /* 0 until the first line */
-    char enhanced[16];   /* "2.1.5", or "" when the reply has none */
-    struct buf text;     /* the lines' texts (after the enhanced code of
-                          * the first line), joined by "\n" */
+    int code;          /* 0 until the first line */
+    char enhanced[16]; /* "2.1.5", or "" when the reply has none */
+    struct buf text;   /* the lines' texts (after the enhanced code of
+                        * the first line), joined by "\n" */
     int complete;
 };
 

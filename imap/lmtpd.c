@@ -90,8 +90,9 @@ cmd_lhlo(struct lmtpd_session *sess, const char *arg, size_t len)
     lmtpd_reset_txn(sess);
     free(sess->lhlo);
     sess->lhlo = xstrndup(arg, len);
-    buf_printf(&out, "250-%s\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n"
-                     "250-PIPELINING\r\n",
+    buf_printf(&out,
+               "250-%s\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n"
+               "250-PIPELINING\r\n",
                lmtpd_proc.servername);
     if (max > 0)
         buf_printf(&out, "250-SIZE %lld\r\n", (long long)max);
@@ -124,8 +125,8 @@ new_sasl(struct lmtpd_session *sess, int fd)
         params.local_ipport = buf_cstring(&local);
     if (saslglue_ipport(fd, 1, &remote) == 0)
         params.remote_ipport = buf_cstring(&remote);
-    params.allow_plaintext = config_switch(config, CFG_ALLOWPLAINTEXT)
-                             || stream_tls_active(sess->s);
+    params.allow_plaintext =
+        config_switch(config, CFG_ALLOWPLAINTEXT) || stream_tls_active(sess->s);
     if (stream_tls_active(sess->s))
         params.external_ssf = (unsigned)stream_tls_ssf(sess->s);
     params.policy = SASLGLUE_POLICY_ADMINS_ONLY;
@@ -283,11 +284,10 @@ cmd_rcpt(struct lmtpd_session *sess, const char *arg, size_t len)
                             buf_len(&sess->path.addr), sess->path.ignorequota,
                             &t, &err);
     if (r < 0) {
-        log_msg(LOG_INFO, "lmtpd: RCPT <%s>: %s",
-                buf_cstring(&sess->path.addr), err ? err : error_text(r));
-        rc = lmtp_reply_for_error(r, config_switch(
-                                         config,
-                                         CFG_LMTP_OVER_QUOTA_PERM_FAILURE));
+        log_msg(LOG_INFO, "lmtpd: RCPT <%s>: %s", buf_cstring(&sess->path.addr),
+                err ? err : error_text(r));
+        rc = lmtp_reply_for_error(
+            r, config_switch(config, CFG_LMTP_OVER_QUOTA_PERM_FAILURE));
         if (r == ERR_NOUSER || r == ERR_NOMAILBOX)
             stream_puts(sess->s,
                         "550-Mailbox unknown.  Either there is no mailbox "
@@ -299,8 +299,8 @@ cmd_rcpt(struct lmtpd_session *sess, const char *arg, size_t len)
     }
     if (sess->nrcpt == sess->rcptalloc) {
         sess->rcptalloc = sess->rcptalloc ? 2 * sess->rcptalloc : 8;
-        sess->rcpt = xreallocarray(sess->rcpt, sess->rcptalloc,
-                                   sizeof(*sess->rcpt));
+        sess->rcpt =
+            xreallocarray(sess->rcpt, sess->rcptalloc, sizeof(*sess->rcpt));
     }
     sess->rcpt[sess->nrcpt].target = t;
     sess->rcpt[sess->nrcpt].addr = xstrdup(buf_cstring(&sess->path.addr));
@@ -369,8 +369,8 @@ lmtpd_connection(int fd, const struct service_conn *info)
         }
         if (r < 0)
             break;
-        verb = lmtp_command_parse(buf_base(&line), buf_len(&line), &arg,
-                                  &arglen);
+        verb =
+            lmtp_command_parse(buf_base(&line), buf_len(&line), &arg, &arglen);
         switch (verb) {
         case LMTP_LHLO:
             cmd_lhlo(&sess, arg, arglen);

@@ -24,7 +24,7 @@ struct lmtpd_proc {
     struct duplicate_db *ddb;
     struct namespace *ns;
     struct tls_ctx *tls; /* NULL: no STARTTLS */
-    char *stagedir; /* <default partition>/stage. */
+    char *stagedir;      /* <default partition>/stage. */
     struct lmtp_deliver_env denv;
 };
 

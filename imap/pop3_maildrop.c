@@ -87,8 +87,7 @@ snapshot(struct pop3_maildrop *md)
     uint32_t i;
 
     md->uidvalidity = c->uidvalidity;
-    md->msgs = xcalloc(c->num_records ? c->num_records : 1,
-                       sizeof(*md->msgs));
+    md->msgs = xcalloc(c->num_records ? c->num_records : 1, sizeof(*md->msgs));
     for (i = 0; i < c->num_records; i++) {
         struct index_record rec;
 

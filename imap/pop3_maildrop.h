@@ -30,8 +30,8 @@ struct pop3_maildrop;
 
 /* Open userid's INBOX. Returns 0 and *md_r, or ERR_NOUSER (no INBOX),
  * ERR_MOVED (remote or in transit), ERR_LOCKED, ERR_AGAIN, ERR_IO. */
-int pop3_maildrop_open(const struct pop3_maildrop_env *env,
-                       const char *userid, struct pop3_maildrop **md_r);
+int pop3_maildrop_open(const struct pop3_maildrop_env *env, const char *userid,
+                       struct pop3_maildrop **md_r);
 /* Release the POP lock and free, expunging nothing. *mdp = NULL; NULL is
  * fine. */
 void pop3_maildrop_free(struct pop3_maildrop **mdp);

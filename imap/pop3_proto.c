@@ -7,11 +7,11 @@
 #include "util.h"
 
 static const char *const verb_names[] = {
-    [POP3_UNKNOWN] = "?",   [POP3_USER] = "USER", [POP3_PASS] = "PASS",
-    [POP3_APOP] = "APOP",   [POP3_AUTH] = "AUTH", [POP3_CAPA] = "CAPA",
-    [POP3_STLS] = "STLS",   [POP3_QUIT] = "QUIT", [POP3_NOOP] = "NOOP",
-    [POP3_STAT] = "STAT",   [POP3_LIST] = "LIST", [POP3_RETR] = "RETR",
-    [POP3_DELE] = "DELE",   [POP3_RSET] = "RSET", [POP3_TOP] = "TOP",
+    [POP3_UNKNOWN] = "?", [POP3_USER] = "USER", [POP3_PASS] = "PASS",
+    [POP3_APOP] = "APOP", [POP3_AUTH] = "AUTH", [POP3_CAPA] = "CAPA",
+    [POP3_STLS] = "STLS", [POP3_QUIT] = "QUIT", [POP3_NOOP] = "NOOP",
+    [POP3_STAT] = "STAT", [POP3_LIST] = "LIST", [POP3_RETR] = "RETR",
+    [POP3_DELE] = "DELE", [POP3_RSET] = "RSET", [POP3_TOP] = "TOP",
     [POP3_UIDL] = "UIDL"};
 
 #define NVERBS (sizeof(verb_names) / sizeof(verb_names[0]))
@@ -64,8 +64,8 @@ pop3_command_parse(const char *line, size_t len, struct pop3_command *cmd_r,
         max = (cmd_r->verb == POP3_AUTH && cmd_r->nargs == 1) ? POP3_MAX_LINE
                                                               : POP3_MAX_ARG;
         if (i == start || i - start > max) {
-            *error_r = i == start ? "Unexpected extra space"
-                                  : "Argument too long";
+            *error_r =
+                i == start ? "Unexpected extra space" : "Argument too long";
             return ERR_SYNTAX;
         }
         cmd_r->arg[cmd_r->nargs] = line + start;
@@ -99,8 +99,7 @@ pop3_uidl(uint32_t uidvalidity, uint32_t uid, struct buf *out)
 }
 
 void
-pop3_stuff_message(const char *msg, size_t len, long toplines,
-                   struct buf *out)
+pop3_stuff_message(const char *msg, size_t len, long toplines, struct buf *out)
 {
     size_t i = 0;
     int inheader = 1;

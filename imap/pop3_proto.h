@@ -55,15 +55,15 @@ struct pop3_command {
  * when there are more than two arguments (except PASS), or when an
  * argument is empty or longer than POP3_MAX_ARG (AUTH's second argument
  * excepted); then *error_r is a static text for "-ERR". */
-int pop3_command_parse(const char *line, size_t len,
-                       struct pop3_command *cmd_r, const char **error_r);
+int pop3_command_parse(const char *line, size_t len, struct pop3_command *cmd_r,
+                       const char **error_r);
 /* The verb's name for logs, "?" for POP3_UNKNOWN. */
 const char *pop3_verb_name(enum pop3_verb verb);
 
 /* A message number or line count: decimal digits only, no sign, 1 <= n
  * <= max (min 0 when allow_zero). Returns 0 and *n_r, or ERR_SYNTAX. */
-int pop3_parse_number(const char *p, size_t len, uint32_t max,
-                      int allow_zero, uint32_t *n_r);
+int pop3_parse_number(const char *p, size_t len, uint32_t max, int allow_zero,
+                      uint32_t *n_r);
 
 /* The Cyrus-style unique id "<uidvalidity>.<uid>" (uidl_format cyrus),
  * stable across sessions. Replaces the contents of out. */

@@ -133,8 +133,8 @@ login(struct pop3d_session *sess, const char *user, const char *mech)
     switch (r) {
     case 0:
         sess->authid = xstrdup(user);
-        log_msg(LOG_NOTICE, "pop3d: login: %s %s %s", sess->conn->remote,
-                user, mech);
+        log_msg(LOG_NOTICE, "pop3d: login: %s %s %s", sess->conn->remote, user,
+                mech);
         ok(sess, "Mailbox locked and ready");
         return;
     case ERR_LOCKED:
@@ -161,8 +161,8 @@ login(struct pop3d_session *sess, const char *user, const char *mech)
 static void
 badlogin(struct pop3d_session *sess, const char *who, const char *why)
 {
-    log_msg(LOG_NOTICE, "pop3d: badlogin: %s %s: %s", sess->conn->remote,
-            who, why ? why : "?");
+    log_msg(LOG_NOTICE, "pop3d: badlogin: %s %s: %s", sess->conn->remote, who,
+            why ? why : "?");
     sleep((unsigned)saslglue_failedloginpause(config));
     new_sasl(sess);
     err(sess, "[AUTH] Invalid login");
@@ -223,17 +223,17 @@ cmd_auth(struct pop3d_session *sess, const struct pop3_command *cmd)
     if (cmd->nargs == 0) {
         /* RFC 5034 4 allows the bare form: list the mechanisms */
         saslglue_mechlist(sess->sasl, "", "\r\n", "\r\n", &list);
-        stream_printf(sess->s, "+OK List of supported mechanisms follows\r\n"
-                               "%s.\r\n",
+        stream_printf(sess->s,
+                      "+OK List of supported mechanisms follows\r\n"
+                      "%s.\r\n",
                       buf_cstring(&list));
         buf_free(&list);
         return;
     }
     buf_setmap(&mech, cmd->arg[0], cmd->arglen[0]);
-    r = saslglue_server_start_b64(sess->sasl, buf_cstring(&mech),
-                                  cmd->nargs > 1 ? cmd->arg[1] : NULL,
-                                  cmd->nargs > 1 ? cmd->arglen[1] : 0, &chal,
-                                  &why);
+    r = saslglue_server_start_b64(
+        sess->sasl, buf_cstring(&mech), cmd->nargs > 1 ? cmd->arg[1] : NULL,
+        cmd->nargs > 1 ? cmd->arglen[1] : 0, &chal, &why);
     while (r == SASLGLUE_CONTINUE) {
         stream_printf(sess->s, "+ %s\r\n", buf_cstring(&chal));
         buf_reset(&chal);
@@ -432,8 +432,7 @@ send_message(struct pop3d_session *sess, const struct pop3_command *cmd,
         return;
     }
     if (toplines < 0)
-        stream_printf(sess->s, "+OK %llu octets\r\n",
-                      (unsigned long long)size);
+        stream_printf(sess->s, "+OK %llu octets\r\n", (unsigned long long)size);
     else
         ok(sess, "Message follows");
     pop3_stuff_message(base, len, toplines, &out);
@@ -454,8 +453,7 @@ cmd_top(struct pop3d_session *sess, const struct pop3_command *cmd)
     uint32_t lines;
 
     if (cmd->nargs != 2
-        || pop3_parse_number(cmd->arg[1], cmd->arglen[1], UINT32_MAX, 1,
-                             &lines)
+        || pop3_parse_number(cmd->arg[1], cmd->arglen[1], UINT32_MAX, 1, &lines)
                < 0) {
         err(sess, "Invalid number of lines");
         return;
@@ -487,20 +485,20 @@ cmd_rset(struct pop3d_session *sess, const struct pop3_command *cmd)
 #define TRANS POP3D_TRANSACTION
 
 static const struct pop3d_command pop3d_commands[] = {
-    {POP3_USER, cmd_user, AUTHZ},
-    {POP3_PASS, cmd_pass, AUTHZ},
-    {POP3_AUTH, cmd_auth, AUTHZ},
-    {POP3_STLS, cmd_stls, AUTHZ},
+    {POP3_USER, cmd_user, AUTHZ        },
+    {POP3_PASS, cmd_pass, AUTHZ        },
+    {POP3_AUTH, cmd_auth, AUTHZ        },
+    {POP3_STLS, cmd_stls, AUTHZ        },
     {POP3_CAPA, cmd_capa, AUTHZ | TRANS},
     {POP3_QUIT, cmd_quit, AUTHZ | TRANS},
-    {POP3_NOOP, cmd_noop, TRANS},
-    {POP3_STAT, cmd_stat, TRANS},
-    {POP3_LIST, cmd_list, TRANS},
-    {POP3_RETR, cmd_retr, TRANS},
-    {POP3_DELE, cmd_dele, TRANS},
-    {POP3_RSET, cmd_rset, TRANS},
-    {POP3_TOP, cmd_top, TRANS},
-    {POP3_UIDL, cmd_uidl, TRANS},
+    {POP3_NOOP, cmd_noop, TRANS        },
+    {POP3_STAT, cmd_stat, TRANS        },
+    {POP3_LIST, cmd_list, TRANS        },
+    {POP3_RETR, cmd_retr, TRANS        },
+    {POP3_DELE, cmd_dele, TRANS        },
+    {POP3_RSET, cmd_rset, TRANS        },
+    {POP3_TOP,  cmd_top,  TRANS        },
+    {POP3_UIDL, cmd_uidl, TRANS        },
 };
 
 static void
@@ -597,8 +595,7 @@ pop3d_init(int argc, char **argv, char **errp)
     buf_free(&path);
     if (pop3d_proc.dbenv == NULL)
         return -1;
-    if (mboxlist_open(pop3d_proc.dbenv, "mailboxes.db", &pop3d_proc.menv.ml)
-            < 0
+    if (mboxlist_open(pop3d_proc.dbenv, "mailboxes.db", &pop3d_proc.menv.ml) < 0
         || quota_db_open(pop3d_proc.dbenv, NULL, &pop3d_proc.menv.qdb) < 0) {
         *errp = xstrdup("cannot open mailboxes.db or quotas.db");
         return -1;

@@ -74,8 +74,7 @@ main(int argc, char **argv)
     }
     e->acl = buf_release(&acl);
     if (argc > 5) {
-        int64_t limit[QUOTA_NUMRESOURCES] = {QUOTA_UNLIMITED,
-                                             QUOTA_UNLIMITED};
+        int64_t limit[QUOTA_NUMRESOURCES] = {QUOTA_UNLIMITED, QUOTA_UNLIMITED};
         unsigned long kib;
 
         if (util_parse_ulong(argv[5], 1ul << 40, &kib) < 0
