@@ -14,14 +14,14 @@
 
 struct append_batch {
     struct mailbox *mb;
-    struct quota_db *qdb;   /* NULL: no quota */
-    char *root;             /* the mailbox's quota root, or NULL */
+    struct quota_db *qdb; /* NULL: no quota */
+    char *root;           /* the mailbox's quota root, or NULL */
     unsigned flags;
-    dev_t dev;              /* filesystem of the mailbox directory */
+    dev_t dev;                         /* filesystem of the mailbox directory */
     int64_t delta[QUOTA_NUMRESOURCES]; /* what the batch will charge */
     uint32_t first_uid;
     uint32_t count;
-    int failed;             /* an ERR_IO happened: only abort is left */
+    int failed; /* an ERR_IO happened: only abort is left */
 };
 
 int
@@ -215,8 +215,8 @@ append_batch_copy(struct append_batch *b, struct mailbox *src,
         r = mailbox_map_message(src, srcrec->uid, &base, &len);
         if (r)
             goto done;
-        r = mailbox_append(b->mb, base, len, buf_base(&cache),
-                           buf_len(&cache), &rec);
+        r = mailbox_append(b->mb, base, len, buf_base(&cache), buf_len(&cache),
+                           &rec);
         mailbox_unmap_message(base, len);
     }
     if (r) {
@@ -290,8 +290,8 @@ append_batch_commit(struct append_batch **bp, struct append_result *res_r)
         /* The header may or may not have reached the disk, so the
          * messages may be visible after all: keep their files and the
          * charge (over-counting is what quota -f repairs). */
-        log_msg(LOG_ERR, "append: commit of %u messages to %s failed",
-                b->count, mailbox_path(b->mb));
+        log_msg(LOG_ERR, "append: commit of %u messages to %s failed", b->count,
+                mailbox_path(b->mb));
         *bp = NULL;
         mailbox_unlock(b->mb);
         batch_free(b);
@@ -360,8 +360,7 @@ append_copy(struct mailbox *src, const uint32_t *uids, size_t n,
     struct append_batch *b = NULL;
     struct index_record *recs;
     int same = src == dst;
-    int src_first = !same
-        && strcmp(mailbox_path(src), mailbox_path(dst)) < 0;
+    int src_first = !same && strcmp(mailbox_path(src), mailbox_path(dst)) < 0;
     size_t i, count;
     int r;
 

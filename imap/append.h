@@ -37,9 +37,9 @@
  * limits again, since another process may have charged meanwhile)
  * *before* committing the mailbox. A crash between the two, or a failed
  * mailbox commit (after which the messages may or may not be visible),
- * leaves usage too high, never too low; `quota -f` repairs it (quota.h). APPEND_IGNORE_QUOTA (admins, XFER,
- * LMTP without lmtp_strict_quota... as the caller decides) skips the
- * checks but still charges.
+ * leaves usage too high, never too low; `quota -f` repairs it (quota.h).
+ * APPEND_IGNORE_QUOTA (admins, XFER, LMTP without lmtp_strict_quota... as the
+ * caller decides) skips the checks but still charges.
  *
  * Group commit (ideas, not implemented): concurrent lmtpd processes
  * delivering to one mailbox serialise on its exclusive lock and each pays
@@ -88,8 +88,7 @@ int append_stage_new(const char *stagedir, uint64_t maxsize,
  * Returns 0, or the first error so far (ERR_BADMSG, ERR_TOOBIG, ERR_IO);
  * after an error the bytes are dropped but the caller may keep feeding
  * (to read past the rest of a literal), and the error sticks. */
-int append_stage_write(struct append_stage *st, const char *data,
-                       size_t len);
+int append_stage_write(struct append_stage *st, const char *data, size_t len);
 /* End of the message: flush, fsync, map and parse. Returns 0 or the
  * sticky error. After 0 the accessors below are valid. */
 int append_stage_finish(struct append_stage *st);
@@ -144,8 +143,8 @@ struct append_batch;
 
 /* Lock mb (open and unlocked) exclusively and start a batch. qdb may be
  * NULL (no quota). 0 and *b_r, or the lock error (mb is then unlocked). */
-int append_batch_begin(struct mailbox *mb, struct quota_db *qdb,
-                       unsigned flags, struct append_batch **b_r);
+int append_batch_begin(struct mailbox *mb, struct quota_db *qdb, unsigned flags,
+                       struct append_batch **b_r);
 /* Append a finished stage with meta. 0 and *uid_r (may be NULL), or
  * ERR_QUOTA / ERR_NOTSUPPORTED (nothing added; the batch goes on) or
  * ERR_IO (the batch must be aborted). */
@@ -167,8 +166,7 @@ uint32_t append_batch_count(const struct append_batch *b);
  * NULL, whatever the result). 0 and *res_r (may be NULL): every message
  * is durable. On error nothing of the batch is visible (ERR_QUOTA when
  * another process used up the quota meanwhile, ERR_IO). */
-int append_batch_commit(struct append_batch **bp,
-                        struct append_result *res_r);
+int append_batch_commit(struct append_batch **bp, struct append_result *res_r);
 /* Drop everything added, unlock and free (*bp = NULL; NULL is fine). */
 void append_batch_abort(struct append_batch **bp);
 
@@ -182,9 +180,14 @@ int append_one(struct mailbox *mb, struct quota_db *qdb, unsigned flags,
  * not exist or are expunged are skipped) into dst, in one batch. src and
  * dst are open and unlocked (they may be the same mailbox); the locks are
  * taken here in a fixed order (by path) so two COPYs in opposite
- * directions cannot deadlock. *res_r lists the new UIDs; src_uids_r (may
- * be NULL) receives the source UIDs actually copied, in the same order,
- * for COPYUID. All or nothing: on error nothing is copied. */
+ * directions cannot deadlock. The same mailbox must be passed as the
+ * same handle: two handles of one mailbox in one process exclude each
+ * other's locks (open-file-description locks). This is also why
+ * append_batch_copy() callers that lock src themselves should do so in
+ * the same order (lower path first). *res_r lists the new UIDs;
+ * src_uids_r (may be NULL) receives the source UIDs actually copied, in
+ * the same order, for COPYUID. All or nothing: on error nothing is
+ * copied. */
 int append_copy(struct mailbox *src, const uint32_t *uids, size_t n,
                 struct mailbox *dst, struct quota_db *qdb, unsigned flags,
                 struct append_result *res_r, uint32_t *src_uids_r);

@@ -10,17 +10,17 @@
 #include "buf.h"
 
 struct append_stage {
-    char *path;           /* the temporary file */
-    int fd;               /* -1 once finished */
-    dev_t dev;            /* filesystem of the file, for hard links */
-    uint64_t maxsize;     /* 0: no limit */
-    uint64_t size;        /* stored bytes so far */
-    int prev_cr;          /* the last stored byte was CR */
-    int error;            /* sticky ERR_* */
+    char *path;       /* the temporary file */
+    int fd;           /* -1 once finished */
+    dev_t dev;        /* filesystem of the file, for hard links */
+    uint64_t maxsize; /* 0: no limit */
+    uint64_t size;    /* stored bytes so far */
+    int prev_cr;      /* the last stored byte was CR */
+    int error;        /* sticky ERR_* */
     int finished;
     EVP_MD_CTX *sha1;
-    struct buf pending;   /* converted bytes not yet written */
-    int64_t stagedate;    /* default internal date */
+    struct buf pending; /* converted bytes not yet written */
+    int64_t stagedate;  /* default internal date */
     /* valid after finish */
     const char *map;
     size_t maplen;
@@ -28,7 +28,7 @@ struct append_stage {
     uint32_t header_size;
     int64_t sentdate;
     struct message *msg;
-    struct buf cache;     /* msgcache record */
+    struct buf cache; /* msgcache record */
 };
 
 #endif

@@ -147,12 +147,11 @@ append_stage_finish(struct append_stage *st)
         return ERR_IO;
     }
     if (st->size > 0) {
-        void *p = mmap(NULL, (size_t)st->size, PROT_READ, MAP_SHARED, st->fd,
-                       0);
+        void *p =
+            mmap(NULL, (size_t)st->size, PROT_READ, MAP_SHARED, st->fd, 0);
 
         if (p == MAP_FAILED) {
-            log_msg(LOG_ERR, "append: mmap %s: %s", st->path,
-                    strerror(errno));
+            log_msg(LOG_ERR, "append: mmap %s: %s", st->path, strerror(errno));
             stage_fail(st, ERR_IO);
             return ERR_IO;
         }

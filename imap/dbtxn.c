@@ -5,8 +5,7 @@
 #include "errors.h"
 
 int
-dbtxn_run(struct cyrusdb *db, struct cyrusdb_txn **tid, dbtxn_cb *cb,
-          void *ctx)
+dbtxn_run(struct cyrusdb *db, struct cyrusdb_txn **tid, dbtxn_cb *cb, void *ctx)
 {
     int tries, r = ERR_AGAIN;
 

@@ -21,8 +21,8 @@ duplicate_open(struct cyrusdb_env *env, const char *path,
     struct cyrusdb *db = NULL;
     int r;
 
-    r = cyrusdb_open(env, path ? path : DUPLICATE_DEFAULT_PATH,
-                     CYRUSDB_CREATE, &db);
+    r = cyrusdb_open(env, path ? path : DUPLICATE_DEFAULT_PATH, CYRUSDB_CREATE,
+                     &db);
     if (r)
         return r;
     *ddb_r = xzmalloc(sizeof(**ddb_r));
@@ -45,8 +45,7 @@ duplicate_close(struct duplicate_db **ddbp)
 static int
 make_key(const struct duplicate_key *k, struct buf *key)
 {
-    if (k->id == NULL || k->id[0] == '\0' || k->to == NULL
-        || k->to[0] == '\0')
+    if (k->id == NULL || k->id[0] == '\0' || k->to == NULL || k->to[0] == '\0')
         return ERR_INVALID;
     buf_setcstr(key, k->id);
     buf_putc(key, '\0');
@@ -64,10 +63,8 @@ decode(const char *p, size_t len, time_t *mark_r, uint32_t *uid_r)
     const char *sp = memchr(p, ' ', len);
     uint64_t mark, uid;
 
-    if (sp == NULL
-        || util_parse_u64(p, (size_t)(sp - p), INT64_MAX, &mark) < 0
-        || util_parse_u64(sp + 1, len - (size_t)(sp + 1 - p), UINT32_MAX,
-                          &uid)
+    if (sp == NULL || util_parse_u64(p, (size_t)(sp - p), INT64_MAX, &mark) < 0
+        || util_parse_u64(sp + 1, len - (size_t)(sp + 1 - p), UINT32_MAX, &uid)
                < 0)
         return -1;
     *mark_r = (time_t)mark;
@@ -87,12 +84,11 @@ duplicate_check(struct duplicate_db *ddb, const struct duplicate_key *key,
     int r = make_key(key, &k);
 
     if (r == 0)
-        r = cyrusdb_fetch(ddb->db, buf_base(&k), buf_len(&k), &data, &len,
-                          tid);
+        r = cyrusdb_fetch(ddb->db, buf_base(&k), buf_len(&k), &data, &len, tid);
     if (r == 0) {
         if (decode(data, len, &mark, &uid) < 0) {
-            log_msg(LOG_WARNING, "deliver.db: corrupt entry for %s %s",
-                    key->id, key->to);
+            log_msg(LOG_WARNING, "deliver.db: corrupt entry for %s %s", key->id,
+                    key->to);
             mark = 0;
             uid = 0;
         }

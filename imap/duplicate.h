@@ -41,15 +41,13 @@ void duplicate_close(struct duplicate_db **ddbp);
  * each may be NULL), 0 if not, or an error. A corrupt value counts as
  * marked at time 0 (delivering twice is worse than pruning early). */
 int duplicate_check(struct duplicate_db *ddb, const struct duplicate_key *key,
-                    time_t *mark_r, uint32_t *uid_r,
-                    struct cyrusdb_txn **tid);
+                    time_t *mark_r, uint32_t *uid_r, struct cyrusdb_txn **tid);
 /* Record that key was delivered at mark as uid (0 if unknown);
  * replaces an older mark. */
 int duplicate_mark(struct duplicate_db *ddb, const struct duplicate_key *key,
                    time_t mark, uint32_t uid, struct cyrusdb_txn **tid);
 /* Remove the mark of key; a missing one is not an error. */
-int duplicate_unmark(struct duplicate_db *ddb,
-                     const struct duplicate_key *key,
+int duplicate_unmark(struct duplicate_db *ddb, const struct duplicate_key *key,
                      struct cyrusdb_txn **tid);
 
 /* Remove every entry marked before cutoff (e.g. now - days * 86400) and

@@ -189,8 +189,8 @@ quota_write(struct quota_db *qdb, const char *root, const struct quota *q,
 }
 
 int
-quota_findroot(struct quota_db *qdb, const char *mboxname,
-               struct buf *root_r, struct cyrusdb_txn **tid)
+quota_findroot(struct quota_db *qdb, const char *mboxname, struct buf *root_r,
+               struct cyrusdb_txn **tid)
 {
     const char *bang = strchr(mboxname, '!');
     size_t minlen = bang ? (size_t)(bang - mboxname) + 1 : 0;
@@ -198,8 +198,7 @@ quota_findroot(struct quota_db *qdb, const char *mboxname,
 
     buf_setcstr(root_r, mboxname);
     while (len > minlen) {
-        int r = cyrusdb_fetch(qdb->db, buf_base(root_r), len, NULL, NULL,
-                              tid);
+        int r = cyrusdb_fetch(qdb->db, buf_base(root_r), len, NULL, NULL, tid);
         const char *dot;
 
         if (r == 0) {
@@ -403,8 +402,8 @@ foreach_cb(void *ctx, const char *key, size_t keylen, const char *data,
 
     if (memchr(key, '\0', keylen) != NULL
         || quota_decode(data, datalen, &q) < 0) {
-        log_msg(LOG_ERR, "quotas.db: skipping corrupt record %.*s",
-                (int)keylen, key);
+        log_msg(LOG_ERR, "quotas.db: skipping corrupt record %.*s", (int)keylen,
+                key);
         return 0;
     }
     root = xstrndup(key, keylen);

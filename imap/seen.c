@@ -21,8 +21,7 @@ seen_open(struct cyrusdb_env *env, const char *path, struct seen_db **sdb_r)
     struct cyrusdb *db = NULL;
     int r;
 
-    r = cyrusdb_open(env, path ? path : SEEN_DEFAULT_PATH, CYRUSDB_CREATE,
-                     &db);
+    r = cyrusdb_open(env, path ? path : SEEN_DEFAULT_PATH, CYRUSDB_CREATE, &db);
     if (r)
         return r;
     *sdb_r = xzmalloc(sizeof(**sdb_r));
@@ -141,13 +140,12 @@ seen_read(struct seen_db *sdb, const char *user, const char *uniqueid,
         return ERR_INVALID;
     r = make_key(user, uniqueid, &key);
     if (r == 0)
-        r = cyrusdb_fetch(sdb->db, buf_base(&key), buf_len(&key), &data,
-                          &len, tid);
+        r = cyrusdb_fetch(sdb->db, buf_base(&key), buf_len(&key), &data, &len,
+                          tid);
     if (r == ERR_NOTFOUND) {
         r = 0;
     } else if (r == 0 && seen_decode(data, len, sd_r) < 0) {
-        log_msg(LOG_ERR, "seen.db: corrupt record for %s %s", user,
-                uniqueid);
+        log_msg(LOG_ERR, "seen.db: corrupt record for %s %s", user, uniqueid);
         seen_data_clear(sd_r);
         r = ERR_IO;
     }
@@ -167,9 +165,8 @@ seen_write(struct seen_db *sdb, const char *user, const char *uniqueid,
         return ERR_INVALID;
     r = make_key(user, uniqueid, &key);
     if (r == 0) {
-        buf_printf(&val, SEEN_VERSION " %lld %u %lld ",
-                   (long long)sd->lastread, sd->lastuid,
-                   (long long)sd->lastchange);
+        buf_printf(&val, SEEN_VERSION " %lld %u %lld ", (long long)sd->lastread,
+                   sd->lastuid, (long long)sd->lastchange);
         buf_appendbuf(&val, &sd->uids);
         r = cyrusdb_store(sdb->db, buf_base(&key), buf_len(&key),
                           buf_base(&val), buf_len(&val), tid);

@@ -33,7 +33,10 @@ struct seen_data {
     struct buf uids;    /* sequence set of seen UIDs; "" = none */
 };
 
-#define SEEN_DATA_INITIALIZER {0, 0, 0, BUF_INITIALIZER}
+#define SEEN_DATA_INITIALIZER    \
+    {                            \
+        0, 0, 0, BUF_INITIALIZER \
+    }
 
 struct seen_db;
 

@@ -20,8 +20,7 @@ subs_open(struct cyrusdb_env *env, const char *path, struct subs_db **sdb_r)
     struct cyrusdb *db = NULL;
     int r;
 
-    r = cyrusdb_open(env, path ? path : SUBS_DEFAULT_PATH, CYRUSDB_CREATE,
-                     &db);
+    r = cyrusdb_open(env, path ? path : SUBS_DEFAULT_PATH, CYRUSDB_CREATE, &db);
     if (r)
         return r;
     *sdb_r = xzmalloc(sizeof(**sdb_r));
@@ -88,8 +87,8 @@ subs_remove(struct subs_db *sdb, const char *user, const char *mboxname,
 }
 
 int
-subs_is_subscribed(struct subs_db *sdb, const char *user,
-                   const char *mboxname, struct cyrusdb_txn **tid)
+subs_is_subscribed(struct subs_db *sdb, const char *user, const char *mboxname,
+                   struct cyrusdb_txn **tid)
 {
     struct buf key = BUF_INITIALIZER;
     int r = mboxname ? make_key(user, mboxname, &key) : ERR_INVALID;
@@ -224,12 +223,11 @@ int
 subs_rename(struct subs_db *sdb, const char *user, const char *oldname,
             const char *newname, unsigned *moved_r, struct cyrusdb_txn **tid)
 {
-    struct move_ctx mc = {sdb, user, oldname, newname,
-                          STRARRAY_INITIALIZER, 0};
+    struct move_ctx mc = {sdb, user, oldname, newname, STRARRAY_INITIALIZER, 0};
     int r;
 
-    if (user == NULL || user[0] == '\0' || oldname == NULL
-        || oldname[0] == '\0' || newname == NULL || newname[0] == '\0')
+    if (user == NULL || user[0] == '\0' || oldname == NULL || oldname[0] == '\0'
+        || newname == NULL || newname[0] == '\0')
         return ERR_INVALID;
     if (strcmp(oldname, newname) == 0)
         r = 0;

@@ -23,15 +23,15 @@
 #define BATCH_RECORDS 128
 #define BATCH_BYTES   (256 * 1024)
 
-/* One Berkeley DB operation on db in txn (NULL: a plain read outside any
- * transaction). Returns a Berkeley DB code. */
+/* One Berkeley DB operation on db in txn. Returns a Berkeley DB code.
+ * Even reads run in a transaction: Berkeley DB enforces lock timeouts
+ * (which the watchdog relies on) only for transactional lockers. */
 typedef int db_op_fn(struct cyrusdb *db, DB_TXN *txn, void *arg);
 
 struct db_op {
     const char *what; /* for the log */
     db_op_fn *fn;
     void *arg;
-    int write; /* autocommit wraps it in a transaction */
 };
 
 struct cyrusdb_env *
@@ -67,8 +67,8 @@ cyrusdb_env_open(const char *envdir, unsigned flags, char **error_r)
     }
     r = cyrusdb_bdb_env_open(env, (flags & CYRUSDB_ENV_RECOVER) != 0);
     if (r != 0) {
-        buf_printf(&err, "cyrusdb: cannot open environment %s: %s",
-                   env->envdir, db_strerror(r));
+        buf_printf(&err, "cyrusdb: cannot open environment %s: %s", env->envdir,
+                   db_strerror(r));
         if (buf_len(&env->errmsg) > 0)
             buf_printf(&err, " (%s)", buf_cstring(&env->errmsg));
         goto fail;
@@ -262,9 +262,8 @@ txn_end(struct cyrusdb *db, struct cyrusdb_txn *t, int commit)
     ASSERT(t->gen == env->gen);
     cyrusdb_bdb_op_begin(env);
     if (commit) {
-        r = t->txn->commit(t->txn, (db->flags & CYRUSDB_NOSYNC)
-                                       ? DB_TXN_NOSYNC
-                                       : DB_TXN_SYNC);
+        r = t->txn->commit(t->txn, (db->flags & CYRUSDB_NOSYNC) ? DB_TXN_NOSYNC
+                                                                : DB_TXN_SYNC);
     } else {
         r = t->txn->abort(t->txn);
     }
@@ -292,28 +291,30 @@ op_result(struct cyrusdb *db, const char *what, int r)
     }
 }
 
-/* Short randomized pause before retrying a deadlock, so that the two
- * losers of a cycle do not collide again in lockstep. */
+/* Pause before retrying a deadlock, spread by pid so that the losers of a
+ * cycle do not collide again in lockstep. The first retries are at once:
+ * the detector already chose a single loser. */
 static void
 deadlock_backoff(int attempt)
 {
     struct timespec ts;
-    long us;
+    unsigned spread_us, us;
 
     if (attempt < 3)
         return;
-    us = 100 + (long)((unsigned)getpid() * 7919u + (unsigned)attempt * 104729u)
-                   % (attempt < 20 ? 1000 * attempt : 20000);
+    spread_us = attempt < 20 ? 1000u * (unsigned)attempt : 20000u;
+    us = 100u
+         + ((unsigned)getpid() * 2654435761u ^ (unsigned)attempt * 40503u)
+               % spread_us;
     ts.tv_sec = 0;
-    ts.tv_nsec = us * 1000;
+    ts.tv_nsec = (long)us * 1000L;
     nanosleep(&ts, NULL);
 }
 
 /* Run op inside the caller's transaction (tid != NULL), beginning it if
  * *tid is NULL. */
 static int
-run_in_txn(struct cyrusdb *db, struct cyrusdb_txn **tid,
-           const struct db_op *op)
+run_in_txn(struct cyrusdb *db, struct cyrusdb_txn **tid, const struct db_op *op)
 {
     struct cyrusdb_env *env = db->env;
     int r;
@@ -357,8 +358,6 @@ run_op(struct cyrusdb *db, struct cyrusdb_txn **tid, const struct db_op *op)
         cyrusdb_bdb_op_begin(env);
         if (env->dbenv == NULL || db->bdb == NULL) {
             r = DB_RUNRECOVERY;
-        } else if (!op->write) {
-            r = op->fn(db, NULL, op->arg);
         } else if ((r = txn_begin(env, &t)) == 0) {
             r = op->fn(db, t->txn, op->arg);
             if (r == 0)
@@ -450,11 +449,10 @@ delete_fn(struct cyrusdb *db, DB_TXN *txn, void *arg)
 
 int
 cyrusdb_fetch(struct cyrusdb *db, const char *key, size_t keylen,
-              const char **data_r, size_t *datalen_r,
-              struct cyrusdb_txn **tid)
+              const char **data_r, size_t *datalen_r, struct cyrusdb_txn **tid)
 {
     struct key_arg ka = {key, keylen, NULL, 0};
-    struct db_op op = {"fetch", fetch_fn, &ka, 0};
+    struct db_op op = {"fetch", fetch_fn, &ka};
     int r;
 
     if (data_r != NULL)
@@ -478,7 +476,7 @@ cyrusdb_store(struct cyrusdb *db, const char *key, size_t keylen,
               const char *data, size_t datalen, struct cyrusdb_txn **tid)
 {
     struct key_arg ka = {key, keylen, data ? data : "", datalen};
-    struct db_op op = {"store", store_fn, &ka, 1};
+    struct db_op op = {"store", store_fn, &ka};
     int r;
 
     if (keylen == 0 || !SIZE_OK(keylen) || !SIZE_OK(datalen)
@@ -495,7 +493,7 @@ cyrusdb_delete(struct cyrusdb *db, const char *key, size_t keylen,
                struct cyrusdb_txn **tid, int force)
 {
     struct key_arg ka = {key, keylen, NULL, 0};
-    struct db_op op = {"delete", delete_fn, &ka, 1};
+    struct db_op op = {"delete", delete_fn, &ka};
     int r;
 
     if (keylen == 0 || !SIZE_OK(keylen))
@@ -541,6 +539,8 @@ batch_add(struct batch *b, const DBT *k, const DBT *d)
 static int
 has_prefix(const DBT *k, const char *prefix, size_t prefixlen)
 {
+    if (prefixlen == 0)
+        return 1; /* prefix may be NULL */
     return k->size >= prefixlen && memcmp(k->data, prefix, prefixlen) == 0;
 }
 
@@ -603,7 +603,7 @@ cyrusdb_foreach(struct cyrusdb *db, const char *prefix, size_t prefixlen,
     struct batch batch = {BUF_INITIALIZER, 0, 0};
     struct buf after = BUF_INITIALIZER;
     struct batch_arg ba = {prefix, prefixlen, &after, 0, &batch};
-    struct db_op op = {"foreach", read_batch_fn, &ba, 0};
+    struct db_op op = {"foreach", read_batch_fn, &ba};
     const char *p;
     uint32_t lens[2];
     unsigned long mods;
@@ -647,7 +647,9 @@ cyrusdb_commit(struct cyrusdb *db, struct cyrusdb_txn *tid)
     int r;
 
     ASSERT(env->pid == getpid());
-    ASSERT(tid != NULL && tid->env == env);
+    if (tid == NULL)
+        return 0; /* the begin failed: nothing to finish */
+    ASSERT(tid->env == env);
     if (tid->gen != env->gen) {
         /* the env was reopened since: BDB already aborted it */
         free(tid);
@@ -668,7 +670,9 @@ cyrusdb_abort(struct cyrusdb *db, struct cyrusdb_txn *tid)
     int r;
 
     ASSERT(env->pid == getpid());
-    ASSERT(tid != NULL && tid->env == env);
+    if (tid == NULL)
+        return 0; /* the begin failed: nothing to finish */
+    ASSERT(tid->env == env);
     if (tid->gen != env->gen) {
         free(tid);
         return 0;

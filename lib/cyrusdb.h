@@ -21,8 +21,11 @@
  *                         the call joins that transaction.
  *   A transaction belongs to the environment: it may span several
  *   databases of one env. Inside a caller's transaction ERR_AGAIN means
- *   "deadlock or lock timeout (or the environment was recovered under
- *   us)": abort it and retry from the start.
+ *   "deadlock, or a lock wait over one second (the holder may be dead, or
+ *   be another transaction of this very process), or the environment was
+ *   recovered under us": abort it and retry from the start. Two open
+ *   transactions of one process that touch the same pages therefore cost
+ *   a second and an ERR_AGAIN: do not interleave them.
  *
  * Errors: 0, ERR_NOTFOUND, ERR_AGAIN, ERR_INVALID (misuse), ERR_IO (any
  * other Berkeley DB failure; its message is logged once, with the path).
@@ -35,7 +38,11 @@
  *   mutex), runs normal recovery. A live process that waits on a lock held
  *   by a dead one times out, runs the same check and retries; a live
  *   process whose environment was recovered by another one reopens it and
- *   its databases transparently (open handles stay valid).
+ *   its databases transparently (open handles stay valid). Berkeley DB
+ *   enforces lock timeouts only when its deadlock detector runs, so each
+ *   open env has a helper thread that runs it for this process when one
+ *   of our calls has waited longer than the timeout (it is otherwise
+ *   idle; signals are blocked in it).
  *
  * Processes and fork: an env and everything opened from it belong to the
  * process that opened them. After fork() the child must not use them; it
@@ -69,8 +76,10 @@ enum {
  * success *error_r is left untouched. */
 struct cyrusdb_env *cyrusdb_env_open(const char *envdir, unsigned flags,
                                      char **error_r);
-/* Close every database still open in the env, then the env. Sets *envp to
- * NULL; NULL or *envp == NULL is a no-op. Open transactions are aborted. */
+/* Close every database still open in the env (their handles become
+ * invalid), then the env. Sets *envp to NULL; NULL or *envp == NULL is a
+ * no-op. Commit or abort transactions first: Berkeley DB aborts any left
+ * open, and their tids leak. */
 void cyrusdb_env_close(struct cyrusdb_env **envp);
 /* Checkpoint: flush dirty cache pages, write a checkpoint record, and
  * remove log files no longer needed for normal recovery. 0 or ERR_IO. */
@@ -127,7 +136,8 @@ int cyrusdb_foreach(struct cyrusdb *db, const char *prefix, size_t prefixlen,
 
 /* Finish a transaction begun through a tid argument of an operation on db
  * or on another db of the same env. Commit is durable (log flushed) unless
- * db was opened CYRUSDB_NOSYNC. Both free tid whatever they return.
+ * db was opened CYRUSDB_NOSYNC. Both free tid whatever they return; a
+ * NULL tid (the call that was to begin it failed) is a no-op returning 0.
  * commit: 0, ERR_AGAIN (the txn was lost to a recovery), ERR_IO.
  * abort: 0 or ERR_IO. */
 int cyrusdb_commit(struct cyrusdb *db, struct cyrusdb_txn *tid);

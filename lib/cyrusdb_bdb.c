@@ -16,16 +16,24 @@
 #include "util.h"
 #include "xmalloc.h"
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#define KEEP_LEAKED(p) __lsan_ignore_object(p)
+#else
+#define KEEP_LEAKED(p) ((void)(p))
+#endif
+
 /* Shared cache for all databases of the environment. Fixed when the
  * environment is created; later openers' settings are ignored. */
 #define ENV_CACHE_BYTES (4u * 1024 * 1024)
 /* Lock table: enough for many processes with big transactions. */
-#define ENV_MAX_LOCKS   20000
-#define ENV_MAX_LOCKERS 5000
-#define ENV_MAX_OBJECTS 20000
-/* Initial size of the thread table failchk uses (one slot per process;
- * slots of dead processes are reclaimed by failchk at every open). */
-#define ENV_THREAD_COUNT 512
+#define ENV_MAX_LOCKS   50000
+#define ENV_MAX_LOCKERS 10000
+#define ENV_MAX_OBJECTS 50000
+/* Initial size of the thread table failchk uses: two slots per process
+ * (main thread and watchdog); it grows past this if the region has room,
+ * and failchk, run at every open, reclaims the slots of dead processes. */
+#define ENV_THREAD_COUNT 4096
 /* A lock wait longer than this fails with DB_LOCK_NOTGRANTED: the holder
  * may be a process killed while holding it, which only failchk releases
  * (the deadlock detector cannot see a dead holder). Berkeley DB checks
@@ -35,9 +43,17 @@
 /* Log file size: checkpoints can only remove whole files. */
 #define ENV_LOG_MAX (2u * 1024 * 1024)
 
-#define ENV_OPEN_FLAGS                                                     \
+#define ENV_OPEN_FLAGS                                                    \
     (DB_CREATE | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_INIT_TXN \
      | DB_RECOVER | DB_FAILCHK | DB_THREAD)
+
+static void
+env_msgcall(const DB_ENV *dbenv, const char *msg)
+{
+    (void)dbenv;
+    /* informational, e.g. failchk freeing a dead process's locks */
+    log_msg(LOG_INFO, "cyrusdb: %s", msg);
+}
 
 static void
 env_errcall(const DB_ENV *dbenv, const char *errpfx, const char *msg)
@@ -136,8 +152,7 @@ watchdog_start(struct cyrusdb_env *env)
         pthread_create(&env->watchdog, NULL, watchdog_main, env) == 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!env->watchdog_running) {
-        log_msg(LOG_WARNING, "cyrusdb: no lock watchdog for %s",
-                env->envdir);
+        log_msg(LOG_WARNING, "cyrusdb: no lock watchdog for %s", env->envdir);
         pthread_cond_destroy(&env->watchdog_cond);
         pthread_mutex_destroy(&env->watchdog_mutex);
     }
@@ -171,6 +186,7 @@ cyrusdb_bdb_env_open(struct cyrusdb_env *env, int force_recovery)
         return r;
     dbenv->app_private = env;
     dbenv->set_errcall(dbenv, env_errcall);
+    dbenv->set_msgcall(dbenv, env_msgcall);
     if ((r = dbenv->set_cachesize(dbenv, 0, ENV_CACHE_BYTES, 1)) != 0
         || (r = dbenv->set_lg_max(dbenv, ENV_LOG_MAX)) != 0
         || (r = dbenv->set_lk_max_locks(dbenv, ENV_MAX_LOCKS)) != 0
@@ -178,7 +194,10 @@ cyrusdb_bdb_env_open(struct cyrusdb_env *env, int force_recovery)
         || (r = dbenv->set_lk_max_objects(dbenv, ENV_MAX_OBJECTS)) != 0
         || (r = dbenv->set_lk_detect(dbenv, DB_LOCK_DEFAULT)) != 0
         || (r = dbenv->set_timeout(dbenv, ENV_LOCK_TIMEOUT_MS * 1000u,
-                                   DB_SET_LOCK_TIMEOUT)) != 0
+                                   DB_SET_LOCK_TIMEOUT))
+               != 0
+        /* a timed out wait reports DB_LOCK_NOTGRANTED, not DEADLOCK */
+        || (r = dbenv->set_flags(dbenv, DB_TIME_NOTGRANTED, 1)) != 0
         || (r = dbenv->set_thread_count(dbenv, ENV_THREAD_COUNT)) != 0
         || (r = dbenv->set_isalive(dbenv, env_isalive)) != 0) {
         dbenv->close(dbenv, 0);
@@ -227,8 +246,10 @@ cyrusdb_bdb_db_open(struct cyrusdb *db)
         /* two processes creating the same file may deadlock */
         if ((r != DB_LOCK_DEADLOCK && r != DB_LOCK_NOTGRANTED) || tries >= 20)
             return r;
+        /* no restart from here (we may be inside one): if failchk asks
+         * for recovery, the next attempt fails and our caller restarts */
         if (r == DB_LOCK_NOTGRANTED)
-            cyrusdb_bdb_env_failchk(db->env);
+            db->env->dbenv->failchk(db->env->dbenv, 0);
     }
 }
 
@@ -238,13 +259,18 @@ cyrusdb_bdb_env_close(struct cyrusdb_env *env)
     struct cyrusdb *db;
 
     watchdog_stop(env);
+    /* In a panicked environment, close only drops our registry slot and
+     * file handles (returning DB_RUNRECOVERY without waiting for mutexes a
+     * dead process may hold) and frees nothing: a deliberate leak, rare
+     * and small, which LeakSanitizer is told about. */
     for (db = env->dbs; db != NULL; db = db->next) {
         if (db->bdb != NULL)
             db->bdb->close(db->bdb, cyrusdb_bdb_close_flags(db));
         db->bdb = NULL;
     }
-    if (env->dbenv != NULL)
-        env->dbenv->close(env->dbenv, 0);
+    if (env->dbenv != NULL
+        && env->dbenv->close(env->dbenv, 0) == DB_RUNRECOVERY)
+        KEEP_LEAKED(env->dbenv);
     env->dbenv = NULL;
 }
 
@@ -279,22 +305,38 @@ cyrusdb_bdb_env_failchk(struct cyrusdb_env *env)
     if (env->dbenv == NULL)
         return cyrusdb_bdb_env_restart(env);
     r = env->dbenv->failchk(env->dbenv, 0);
-    if (r == DB_RUNRECOVERY)
+    if (r == DB_RUNRECOVERY) {
+        /* A process died inside Berkeley DB, maybe holding a mutex: only
+         * recovery helps. Panic the environment so that every process
+         * (us included) stops waiting and reopens; the first reopen runs
+         * recovery (DB_REGISTER finds the dead process). */
+        log_msg(LOG_WARNING, "cyrusdb: %s: %s", env->envdir,
+                buf_len(&env->errmsg) ? buf_cstring(&env->errmsg)
+                                      : db_strerror(r));
+        buf_reset(&env->errmsg);
+        env->dbenv->set_flags(env->dbenv, DB_PANIC_ENVIRONMENT, 1);
         r = cyrusdb_bdb_env_restart(env);
+    } else if (r != 0) {
+        /* failchk could not clean up everything; the wait will time out
+         * again and we retry */
+        log_msg(LOG_NOTICE, "cyrusdb: failchk %s: %s", env->envdir,
+                buf_len(&env->errmsg) ? buf_cstring(&env->errmsg)
+                                      : db_strerror(r));
+        buf_reset(&env->errmsg);
+    }
     return r;
 }
 
 int
-cyrusdb_bdb_ioerr(struct cyrusdb_env *env, const char *what,
-                  const char *path, int r)
+cyrusdb_bdb_ioerr(struct cyrusdb_env *env, const char *what, const char *path,
+                  int r)
 {
     if (buf_len(&env->errmsg) > 0) {
-        log_msg(LOG_ERR, "cyrusdb: %s %s: %s: %s", what, path,
-                db_strerror(r), buf_cstring(&env->errmsg));
+        log_msg(LOG_ERR, "cyrusdb: %s %s: %s: %s", what, path, db_strerror(r),
+                buf_cstring(&env->errmsg));
     } else {
         log_msg(LOG_ERR, "cyrusdb: %s %s: %s", what, path, db_strerror(r));
     }
     buf_reset(&env->errmsg);
     return ERR_IO;
 }
-

@@ -66,7 +66,8 @@ daemons_run_start(struct master *m)
 
         c = children_spawn(m, &spec, &err);
         if (c == NULL) {
-            daemons_fail(m, "can't run startup: %s", err);
+            daemons_fail(m, "can't run startup: %s:%u: START %s: %s",
+                         m->cyrus_conf, e->line, e->name, err);
             free(err);
             return -1;
         }

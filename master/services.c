@@ -47,6 +47,9 @@ struct service {
     struct service *next;
 };
 
+/* After a failed fork or exec setup, before trying again. */
+#define SERVICES_RETRY_MS 200
+
 static void pool_adjust(struct pool *p);
 
 static struct service *
@@ -235,6 +238,8 @@ pool_spawn(struct pool *p)
                     "service %s: too many failures, waiting %u ms before "
                     "forking again",
                     svc->name, hold);
+        /* no child, so no SIGCHLD will bring us back: try again later */
+        service_retry_later(p->m, svc, hold ? hold : SERVICES_RETRY_MS);
         return -1;
     }
     c->pool = p;
@@ -262,7 +267,7 @@ pool_adjust(struct pool *p)
         return;
     }
     while (p->nstarting + p->nready < (unsigned long)svc->prefork
-           && pool_room(p)) {
+           && pool_room(p) && svc->retry_timer == 0) {
         delay = ratelimit_delay(&svc->rl, util_now_ms());
         if (delay || pool_spawn(p) < 0)
             break;
@@ -270,7 +275,7 @@ pool_adjust(struct pool *p)
     if (p->nstarting + p->nready == 0 && pool_room(p)) {
         delay = ratelimit_delay(&svc->rl, util_now_ms());
         /* a readable listener we may not serve yet would spin the loop */
-        pool_watch(p, delay == 0);
+        pool_watch(p, delay == 0 && svc->retry_timer == 0);
     } else {
         pool_watch(p, 0);
     }
@@ -285,6 +290,7 @@ pool_listen_cb(struct loop *l, int fd, unsigned events, void *ctx)
     struct pool *p = ctx;
 
     if (p->nstarting + p->nready == 0 && pool_room(p)
+        && p->svc->retry_timer == 0
         && ratelimit_delay(&p->svc->rl, util_now_ms()) == 0)
         pool_spawn(p);
     pool_adjust(p);

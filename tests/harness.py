@@ -199,6 +199,18 @@ def _proc_stat(pid):
     return int(rest[1]), int(rest[3]), rest[0]
 
 
+def _proc_starttime(pid):
+    """Start time of pid (clock ticks since boot), or None if gone: tells
+    a process from a later one that reuses its pid."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            data = f.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    rest = data[data.rindex(")") + 2:].split()
+    return None if rest[0] == "Z" else int(rest[19])
+
+
 def _all_pids():
     return [int(d) for d in os.listdir("/proc") if d.isdigit()]
 
@@ -371,13 +383,17 @@ class Master:
                  or "keeping the current configuration" in self.log_text(),
                  what="master to reload\n" + self.diagnostics())
 
-    def stop(self, timeout=DEFAULT_TIMEOUT, check=True):
-        """SIGTERM, wait, and (check=True) assert a clean exit: status 0, no
-        process of its session left, pid file removed. Returns the status."""
+    def stop(self, timeout=DEFAULT_TIMEOUT, check=True, sig=signal.SIGTERM):
+        """Send sig (SIGTERM), wait, and (check=True) assert a clean exit:
+        status 0, pid file removed, and no process left behind: none in
+        master's session and none of the processes whose parent chain
+        reached master just before the signal. Returns the exit status."""
         if self.proc is None or self.returncode is not None:
             return self.returncode
+        # descendants now, to catch any that leave master's session
+        before = {p: _proc_starttime(p) for p in self.descendants()}
         if self.running():
-            os.kill(self.pid, signal.SIGTERM)
+            os.kill(self.pid, sig)
         try:
             self.returncode = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -385,11 +401,19 @@ class Master:
             raise AssertionError("master did not exit within %.0fs of "
                                  "SIGTERM\n%s" % (timeout, self.diagnostics()))
         if check:
-            left = self.session_processes()
+            left = set(self.session_processes())
+            left.update(p for p, t in before.items()
+                        if t is not None and _proc_starttime(p) == t)
+            left = sorted(left)
             if left:
                 desc = ["%d %s" % (p, " ".join(proc_cmdline(p)))
                         for p in left]
                 self.kill_all()
+                for p in left:
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except OSError:
+                        pass
                 raise AssertionError("processes left behind after master "
                                      "exited: %s" % desc)
             if self.returncode != 0:

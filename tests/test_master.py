@@ -184,7 +184,8 @@ if python3 -c 'import socket; socket.create_connection(("127.0.0.1", %d))' \\
             start=[("prep", {"cmd": start})],
             services=[("echo", echo("127.0.0.1:%d" % port))],
             events=[("tick", {"cmd": ev, "period": 1}),
-                    ("nightly", {"cmd": ev, "at": "0300"})],
+                    ("nightly", {"cmd": ev, "at": "0300"}),
+                    ("pathev", {"cmd": "false"})],
             daemon=[("dmn", {"cmd": dm, "wait": "y"})])
         m.start(ports=[port])
         # START ran to completion before anything listened
@@ -194,6 +195,9 @@ if python3 -c 'import socket; socket.create_connection(("127.0.0.1", %d))' \\
         wait_for(lambda: os.path.exists(evfile), what="event output")
         with open(evfile) as f:
             self.assertEqual(f.read().split(), ["tick"])
+        # a bare program name not in bin/ is found in $PATH; a one-shot
+        # event's failure is logged
+        m.wait_log(r"event pathev pid \d+ exited with status 1")
         # DAEMON: restarted when it dies
         (dpid,) = m.wait_service_count("dmn", 1)
         m.kill(dpid)
@@ -244,6 +248,49 @@ if python3 -c 'import socket; socket.create_connection(("127.0.0.1", %d))' \\
         self.assertEqual(busy.readline(), "")
         busy.close()
         self.assertFalse(harness.can_connect(port))
+
+    def test_sigint_and_sigkill_escalation(self):
+        port = free_port()
+        m = self.master()
+        stubborn = m.script("stubborn.sh", "exec python3 -c 'import signal, "
+                            "time; signal.signal(signal.SIGTERM, "
+                            "signal.SIG_IGN); time.sleep(100)'")
+        m.write_cyrus_conf(services=[("echo", echo("127.0.0.1:%d" % port))],
+                           daemon=[("stubborn", {"cmd": stubborn})])
+        m.start(ports=[port])
+        m.wait_service_count("stubborn", 1)
+        time.sleep(0.3)  # let python install its handler
+        t0 = time.monotonic()
+        self.assertEqual(m.stop(sig=signal.SIGINT), 0)
+        self.assertGreater(time.monotonic() - t0, 2.5)
+        self.assertIn("exiting on signal 2", m.log_text())
+        self.assertRegex(m.log_text(), r"1 children still running after "
+                         r"3000 ms; SIGKILL")
+
+    def test_missing_program_does_not_stop_master(self):
+        port, bad = free_port(), free_port()
+        m = self.master(services=[
+            ("echo", echo("127.0.0.1:%d" % port)),
+            ("ghost", echo("127.0.0.1:%d" % bad, cmd="nosuchprogram -x",
+                           prefork=1))])
+        m.start(ports=[port])
+        m.wait_log(r"service ghost: program nosuchprogram not found")
+        m.wait_log(r"service ghost: too many failures, waiting 1000 ms")
+        with LineClient(port) as c:
+            self.assertEqual(c.cmd("fine"), "fine")
+        self.assertTrue(m.running())
+        m.stop()
+
+    def test_harness_catches_escaped_processes(self):
+        # a daemon whose child leaves master's session and outlives it
+        m = self.master()
+        escapee = m.script("escape.sh", "setsid sleep 30 &\nexec sleep 100")
+        m.write_cyrus_conf(daemon=[("esc", {"cmd": escapee})])
+        m.start()
+        wait_for(lambda: len(m.descendants()) == 2, what="two processes")
+        with self.assertRaisesRegex(AssertionError,
+                                    r"left behind.*sleep 30"):
+            m.stop()
 
     def test_bad_cyrus_conf(self):
         cases = [
