@@ -360,5 +360,42 @@ class TestLmtpdCrash(DeliveryCase):
         self.assertEqual(len(self.all_messages()), 1)
 
 
+class TestWithImapd(harness.TestCase):
+    """lmtpd and pop3d beside imapd on one backend (tests/backend.py):
+    mail delivered over LMTP shows up in IMAP and POP3."""
+
+    def test_deliver_then_read(self):
+        import backend
+        import imaplib
+        import poplib
+        b = backend.Backend(services=("imap", "pop3", "lmtp"))
+        self.addCleanup(b.cleanup)
+        b.start()
+        admin = b.login(backend.ADMIN)
+        self.assertEqual(admin.create("user.alice.Lists")[0], "OK")
+        admin.logout()
+        # smtplib reads only the first of LMTP's per-recipient DATA
+        # replies: one connection per multi-recipient sendmail()
+        for rcpts, mid in ((["alice", "bob"], "i1"), (["alice+Lists"], "i2")):
+            c = smtplib.LMTP("127.0.0.1", b.ports["lmtp"], timeout=10)
+            self.assertEqual(c.sendmail("s@x", rcpts, msg(mid)), {})
+            c.close()
+        im = b.login("alice")
+        # imapd has no SETACL yet: without anyone's `p` right on the
+        # folder, alice+Lists falls back to the INBOX
+        typ, data = im.select("INBOX")
+        self.assertEqual((typ, data[0]), ("OK", b"2"))
+        typ, data = im.select("INBOX.Lists")
+        self.assertEqual((typ, data[0]), ("OK", b"0"))
+        im.logout()
+        p = poplib.POP3("127.0.0.1", b.ports["pop3"], timeout=10)
+        p.user("bob")
+        p.pass_(backend.password("bob"))
+        self.assertEqual(p.stat()[0], 1)
+        self.assertIn(b"Message-ID: <i1@example.org>", b"\r\n".join(
+            p.retr(1)[1]))
+        p.quit()
+
+
 if __name__ == "__main__":
     unittest.main()
