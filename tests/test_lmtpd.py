@@ -18,6 +18,16 @@ import harness
 SERVERNAME = "testhost"
 
 
+def make_cert(m):
+    """A self-signed certificate for master m: (key path, cert path)."""
+    key, cert = m.path("key.pem"), m.path("cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+                    "-subj", "/CN=" + SERVERNAME], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return key, cert
+
+
 def sasl_user(m, user, password):
     """Add user to the sasldb of master m (realm = SERVERNAME)."""
     subprocess.run(["saslpasswd2", "-p", "-c", "-f", m.path("sasldb2"),
@@ -358,6 +368,40 @@ class TestLmtpdCrash(DeliveryCase):
         self.assertEqual(c2.sendmail("s@x", ["erin"], msg("after")), {})
         c2.quit()
         self.assertEqual(len(self.all_messages()), 1)
+
+
+class TestLmtpdTls(DeliveryCase):
+    imapd_extra = {"allowplaintext": "no"}
+
+    def setUp(self):
+        self.start_master()
+        key, cert = make_cert(self.m)
+        self.m.write_imapd_conf({"tls_server_cert": cert,
+                                 "tls_server_key": key})
+        self.mkmbox("user.alice")
+        self.go()
+        sasl_user(self.m, "admin", "adminpw")
+
+    def test_starttls_then_auth(self):
+        import ssl
+        c = self.lmtp(self.auth_port)
+        c.ehlo("x")
+        self.assertIn("starttls", c.esmtp_features)
+        # PLAIN needs TLS when allowplaintext is off
+        self.assertNotIn("PLAIN", c.esmtp_features.get("auth", ""))
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        c.starttls(context=ctx)
+        c.ehlo("x")
+        self.assertNotIn("starttls", c.esmtp_features)
+        self.assertIn("PLAIN", c.esmtp_features.get("auth", ""))
+        c.login("admin", "adminpw")
+        self.assertEqual(c.sendmail("s@x", ["alice"], msg("tls")), {})
+        c.quit()
+        got = self.all_messages()
+        self.assertEqual(len(got), 1)
+        self.assertIn(b"with LMTPSA;", got[0])
 
 
 class TestWithImapd(harness.TestCase):

@@ -13,16 +13,7 @@ import subprocess
 import unittest
 
 import harness
-from test_lmtpd import DeliveryCase, sasl_user, msg
-
-
-def make_cert(m):
-    key, cert = m.path("key.pem"), m.path("cert.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
-                    "-nodes", "-keyout", key, "-out", cert, "-days", "2",
-                    "-subj", "/CN=testhost"], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return key, cert
+from test_lmtpd import DeliveryCase, make_cert, msg, sasl_user
 
 
 class Pop3Case(DeliveryCase):
