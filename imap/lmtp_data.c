@@ -39,39 +39,44 @@ trace_headers(const struct lmtpd_session *sess, const struct lmtpd_proc *proc,
                sess->sasl && saslglue_server_user(sess->sasl) ? "A" : "", date);
 }
 
-/* Read DATA lines up to the final "." into st (or just drain them when
- * st is NULL). Returns 0, ERR_BADMSG (a line over the stream's limit), or
- * the connection error. */
+/* Read the message up to its final "." line into st (or just drain it
+ * when st is NULL), in chunks as they arrive: no line length limit and
+ * memory bounded by the chunk size. Bare LFs are kept here and turned
+ * into CRLF by the stage, as Cyrus does. Returns 0 or the connection
+ * error. */
 static int
 read_message(struct lmtpd_session *sess, struct append_stage *st)
 {
-    struct buf line = BUF_INITIALIZER;
-    int r, bad = 0;
+    struct lmtp_unstuff u;
+    struct buf out = BUF_INITIALIZER;
+    int done = 0, r = 0;
 
-    for (;;) {
-        const char *out;
-        size_t outlen;
+    lmtp_unstuff_init(&u);
+    while (!done) {
+        size_t avail, used;
+        const char *p = stream_peek(sess->s, &avail);
+        ssize_t n;
 
-        r = lmtpd_read_line(sess, &line);
-        if (r == ERR_TOOLONG) {
-            bad = 1;
+        if (avail > 0) {
+            used = lmtp_unstuff_feed(&u, p, avail, &out, &done);
+            stream_skip(sess->s, used);
+            if (st != NULL && buf_len(&out) > 0)
+                append_stage_write(st, buf_base(&out), buf_len(&out));
+            buf_reset(&out);
             continue;
         }
-        if (r < 0)
+        if (stream_flush(sess->s) < 0) {
+            r = ERR_IO;
             break;
-        if (lmtp_data_line(buf_base(&line), buf_len(&line), &out, &outlen))
+        }
+        n = stream_fill(sess->s);
+        if (n < 0 && n != ERR_TOOLONG) {
+            r = (int)n;
             break;
-        if (st != NULL) {
-            /* the stream removed the line end, CRLF or bare LF: storing
-             * CRLF turns bare LFs into CRLF as Cyrus does */
-            append_stage_write(st, out, outlen);
-            append_stage_write(st, "\r\n", 2);
         }
     }
-    buf_free(&line);
-    if (r < 0)
-        return r;
-    return bad ? ERR_BADMSG : 0;
+    buf_free(&out);
+    return r;
 }
 
 /* Refuse messages whose header Cyrus refuses: a line that is not a field
@@ -116,7 +121,7 @@ lmtpd_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
         append_stage_write(st, buf_base(&hdr), buf_len(&hdr));
     }
     err = read_message(sess, st);
-    if (err < 0 && err != ERR_BADMSG) {
+    if (err < 0) {
         /* the client is gone: nothing was delivered, nothing is answered */
         log_msg(LOG_NOTICE, "lmtpd: connection lost in DATA: %s",
                 error_text(err));

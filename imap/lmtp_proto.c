@@ -352,6 +352,81 @@ lmtp_data_line(const char *line, size_t len, const char **out_r,
     return 0;
 }
 
+enum {
+    UNSTUFF_BOL = 0, /* at the start of a line */
+    UNSTUFF_MID,     /* inside a line */
+    UNSTUFF_DOT,     /* a line started with '.' */
+    UNSTUFF_DOTCR    /* a line started with ".\r" */
+};
+
+void
+lmtp_unstuff_init(struct lmtp_unstuff *u)
+{
+    u->state = UNSTUFF_BOL;
+}
+
+size_t
+lmtp_unstuff_feed(struct lmtp_unstuff *u, const char *in, size_t len,
+                  struct buf *out, int *done_r)
+{
+    size_t i = 0, run;
+
+    *done_r = 0;
+    while (i < len) {
+        char c = in[i];
+
+        switch (u->state) {
+        case UNSTUFF_BOL:
+            i++;
+            if (c == '.') {
+                u->state = UNSTUFF_DOT;
+                break;
+            }
+            buf_putc(out, c);
+            u->state = c == '\n' ? UNSTUFF_BOL : UNSTUFF_MID;
+            break;
+        case UNSTUFF_MID: {
+            /* copy up to and including the next LF in one go */
+            const char *nl = memchr(in + i, '\n', len - i);
+
+            run = nl ? (size_t)(nl - (in + i)) + 1 : len - i;
+            buf_appendmap(out, in + i, run);
+            i += run;
+            if (nl)
+                u->state = UNSTUFF_BOL;
+            break;
+        }
+        case UNSTUFF_DOT:
+            i++;
+            if (c == '\n') {
+                u->state = UNSTUFF_BOL;
+                *done_r = 1;
+                return i;
+            }
+            if (c == '\r') {
+                u->state = UNSTUFF_DOTCR;
+                break;
+            }
+            /* RFC 5321 4.5.2: the first dot of the line is dropped */
+            buf_putc(out, c);
+            u->state = UNSTUFF_MID;
+            break;
+        case UNSTUFF_DOTCR:
+            if (c == '\n') {
+                i++;
+                u->state = UNSTUFF_BOL;
+                *done_r = 1;
+                return i;
+            }
+            /* ".\r" then something else: an unstuffed line "\r..." */
+            buf_putc(out, '\r');
+            u->state = UNSTUFF_MID;
+            break;
+        }
+    }
+    return i;
+}
+
 void
 lmtp_data_stuff(const char *msg, size_t len, struct buf *out)
 {

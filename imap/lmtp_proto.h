@@ -109,6 +109,22 @@ int lmtp_rcpt_split(const char *addr, size_t len, unsigned flags,
 int lmtp_data_line(const char *line, size_t len, const char **out_r,
                    size_t *outlen_r);
 
+/* The same as a resumable byte decoder, for DATA read in chunks of any
+ * size (no line length limit). Zero it (or lmtp_unstuff_init()) before
+ * the first byte after the DATA command's line. */
+struct lmtp_unstuff {
+    int state;
+};
+
+void lmtp_unstuff_init(struct lmtp_unstuff *u);
+/* Decode in[0..len): append the message bytes to out with the leading
+ * dot of each line removed and line ends kept as received (CRLF or bare
+ * LF). Stops right after the terminating "." line (".\r\n" or ".\n"),
+ * setting *done_r to 1; bytes after it (pipelined commands) are not
+ * consumed. Returns the number of bytes consumed. */
+size_t lmtp_unstuff_feed(struct lmtp_unstuff *u, const char *in, size_t len,
+                         struct buf *out, int *done_r);
+
 /* Client side: append msg[0..len) to out dot-stuffed, with every line
  * ending (CRLF, or a bare LF) sent as CRLF, a CRLF added after a last
  * line without one, and the terminating ".\r\n". */

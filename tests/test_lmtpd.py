@@ -211,6 +211,22 @@ class TestLmtpd(DeliveryCase):
                       msgs[0])
         self.assertNotIn(b"\n\n", msgs[0].replace(b"\r\n", b""))
 
+    def test_long_line_and_pipelined_commands(self):
+        long_line = b"x" * 200000
+        with harness.LineClient(self.lmtp_port) as c:
+            # the whole transaction and the next command in one write
+            c.sock.sendall(b"LHLO x\r\nMAIL FROM:<>\r\nRCPT TO:<alice>\r\n"
+                           b"DATA\r\nSubject: long\r\n\r\n" + long_line +
+                           b"\r\n.\r\nNOOP\r\n")
+            while not c.readline().startswith("250 Ok"):
+                pass
+            replies = [c.readline() for _ in range(5)]
+        self.assertEqual([r[:3] for r in replies],
+                         ["250", "250", "354", "250", "250"], replies)
+        msgs = self.all_messages()
+        self.assertEqual(len(msgs), 1)
+        self.assertTrue(msgs[0].endswith(b"\r\n\r\n" + long_line + b"\r\n"))
+
     def test_unix_socket(self):
         c = smtplib.LMTP(self.lmtp_sock, timeout=10)
         self.assertEqual(c.sendmail("s@x", ["bob"], msg("unix")), {})

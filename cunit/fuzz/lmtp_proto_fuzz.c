@@ -90,6 +90,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!ended || buf_cmp(&back, &expect) != 0)
         abort();
 
+    /* the chunked decoder agrees with the line-based one, however the
+     * stuffed text is split (chunk sizes taken from the input) */
+    {
+        struct lmtp_unstuff u;
+        struct buf chunked = BUF_INITIALIZER;
+        size_t off = 0, k = 0, total = buf_len(&stuffed);
+        int done = 0;
+
+        lmtp_unstuff_init(&u);
+        while (off < total && !done) {
+            size_t n = size ? (size_t)data[k++ % size] % 17 + 1 : total;
+
+            if (n > total - off)
+                n = total - off;
+            off += lmtp_unstuff_feed(&u, buf_base(&stuffed) + off, n, &chunked,
+                                     &done);
+        }
+        if (!done || off != total || buf_cmp(&chunked, &expect) != 0)
+            abort();
+        /* raw input: never consumes more than given */
+        buf_reset(&chunked);
+        lmtp_unstuff_init(&u);
+        if (lmtp_unstuff_feed(&u, p, size, &chunked, &done) > size)
+            abort();
+        buf_free(&chunked);
+    }
+
     buf_free(&stuffed);
     buf_free(&back);
     buf_free(&expect);
