@@ -595,6 +595,13 @@ lmtp_reply_feed(struct lmtp_reply *r, const char *line, size_t len)
         if (code != r->code)
             return ERR_PROTOCOL;
         buf_putc(&r->text, '\n');
+        /* Cyrus puts the enhanced code on the last line only */
+        if (r->enhanced[0] == '\0' && len > off
+            && (elen = enhanced_len(line + off, len - off)) > 0
+            && elen < sizeof(r->enhanced)) {
+            memcpy(r->enhanced, line + off, elen);
+            r->enhanced[elen] = '\0';
+        }
     }
     if (len > off)
         buf_appendmap(&r->text, line + off, len - off);

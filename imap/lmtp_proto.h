@@ -157,7 +157,8 @@ int lmtp_error_for_reply(int code, const char *enhanced);
  * call lmtp_reply_init()/_fini(). */
 struct lmtp_reply {
     int code;          /* 0 until the first line */
-    char enhanced[16]; /* "2.1.5", or "" when the reply has none */
+    char enhanced[16]; /* "2.1.5" from the first line that has one (Cyrus:
+                        * the last line), or "" when none has */
     struct buf text;   /* the lines' texts (after the enhanced code of
                         * the first line), joined by "\n" */
     int complete;
