@@ -263,6 +263,28 @@ class TestLmtpd(DeliveryCase):
         c.quit()
         self.assertEqual(len(self.all_messages()), 1)
 
+    def test_our_client_with_auth(self):
+        """imap/lmtp_client.c (the proxy's client side) against lmtpd:
+        AUTH PLAIN as an admin, pipelined transaction, per-recipient
+        replies."""
+        sasl_user(self.m, "admin", "adminpw")
+        r = subprocess.run([harness.bin_path("lmtpsend"), str(self.auth_port),
+                            "admin", "adminpw", "s@x", "alice", "ghost",
+                            "bob"], input=msg("ours"), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.decode().splitlines(),
+                         ["alice 250 2.1.5", "ghost 550 5.1.1",
+                          "bob 250 2.1.5"])
+        self.assertEqual(len(self.all_messages()), 2)
+        # a wrong password is refused
+        r = subprocess.run([harness.bin_path("lmtpsend"), str(self.auth_port),
+                            "admin", "bad", "s@x", "alice"], input=msg("x"),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=30)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"refused", r.stderr)
+
 
 class TestLmtpdFolders(DeliveryCase):
     imapd_extra = {"postuser": "bb", "maxmessagesize": "2048"}
