@@ -317,6 +317,21 @@ class TestLmtpdFolders(DeliveryCase):
         self.assertEqual(priv, missing)
         self.assertNotEqual(post, priv)
 
+    def test_fallback_copy_is_a_duplicate(self):
+        # as in the Cyrus recording: alice+Private falls back to the INBOX,
+        # where the same Message-ID just arrived for alice: one copy
+        r = subprocess.run([harness.bin_path("lmtpsend"), str(self.lmtp_port),
+                            "-", "-", "s@x", "alice", "alice+Private"],
+                           input=msg("fb"), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.decode().splitlines(),
+                         ["alice 250 2.1.5", "alice+Private 250 2.1.5"])
+        dirs = self.dirs_with(b"<fb@")
+        self.assertEqual(len(dirs), 1)
+        self.assertEqual(len(self.messages()[dirs[0]]), 1)
+        self.m.wait_log(r"duplicate suppressed")
+
     def test_postuser_shared(self):
         c = self.lmtp()
         self.assertEqual(c.sendmail("s@x", ["bb+shared.open"], msg("s1")),
