@@ -457,6 +457,53 @@ class TestLmtpdTls(DeliveryCase):
         self.assertIn(b"with LMTPSA;", got[0])
 
 
+class TestPostfix(DeliveryCase):
+    """A private Postfix (tests/postfix.py) delivers to our lmtpd over
+    lmtp:inet (lmtpd -a) and lmtp:unix."""
+
+    def setUp(self):
+        import postfix
+        if postfix.missing_tools() or os.geteuid() != 0:
+            self.skipTest("needs root and the Debian postfix package")
+        self.postfix = postfix
+        self.start_master()
+        # Postfix's lmtp client runs as `postfix`: let it reach the socket
+        os.chmod(self.m.dir, 0o755)
+        for u in ("alice", "bob"):
+            self.mkmbox("user." + u)
+        self.go()
+
+    def check_delivered(self, pf, rcpts, mid):
+        pf.wait_queue_empty()
+        final = pf.wait_delivered(rcpts)
+        for r in rcpts:
+            self.assertEqual(final[r]["status"], "sent", pf.log_tail())
+            self.assertTrue(final[r]["dsn"].startswith("2."), final[r])
+        self.assertEqual(len([m_ for m_ in self.all_messages()
+                              if mid.encode() in m_]), len(rcpts))
+
+    def test_lmtp_inet(self):
+        with self.postfix.Postfix(lmtp=("127.0.0.1", self.lmtp_port),
+                                  domains=("example.com",)) as pf:
+            refused = pf.smtp_send(msg("pfinet"), ["alice@example.com",
+                                                   "bob@example.com"])
+            self.assertEqual(refused, {})
+            self.check_delivered(pf, ["alice@example.com",
+                                      "bob@example.com"], "<pfinet@")
+            # an unknown user bounces (5.1.1), the queue empties
+            pf.smtp_send(msg("pfbounce"), ["ghost@example.com"], sender="")
+            final = pf.wait_delivered(["ghost@example.com"])
+            self.assertEqual(final["ghost@example.com"]["status"], "bounced")
+            self.assertTrue(final["ghost@example.com"]["dsn"]
+                            .startswith("5.1.1"))
+
+    def test_lmtp_unix(self):
+        with self.postfix.Postfix(lmtp=self.lmtp_sock,
+                                  domains=("example.com",)) as pf:
+            pf.sendmail(msg("pfunix"), ["alice@example.com"])
+            self.check_delivered(pf, ["alice@example.com"], "<pfunix@")
+
+
 class TestWithImapd(harness.TestCase):
     """lmtpd and pop3d beside imapd on one backend (tests/backend.py):
     mail delivered over LMTP shows up in IMAP and POP3."""
