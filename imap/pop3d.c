@@ -317,14 +317,20 @@ cmd_stls(struct pop3d_session *sess, const struct pop3_command *cmd)
 static void
 cmd_quit(struct pop3d_session *sess, const struct pop3_command *cmd)
 {
+    int r = 0;
+
     (void)cmd;
     sess->dead = 1;
-    /* RFC 1939 6: the UPDATE state, only after TRANSACTION */
-    if (sess->md != NULL && pop3_maildrop_commit(sess->md) < 0) {
+    /* RFC 1939 6: the UPDATE state, only after TRANSACTION. The POP lock
+     * goes before the reply, so a client that logs in again right after
+     * +OK does not find its own old session holding the maildrop. */
+    if (sess->md != NULL)
+        r = pop3_maildrop_commit(sess->md);
+    pop3_maildrop_free(&sess->md);
+    if (r < 0)
         err(sess, "[SYS/TEMP] Unable to remove some messages");
-        return;
-    }
-    ok(sess, "");
+    else
+        ok(sess, "");
 }
 
 static void
