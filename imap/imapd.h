@@ -22,6 +22,7 @@ struct quota_db;
 struct imapreader;
 struct mboxlist;
 struct namespace;
+struct proxy_imap;
 struct saslglue_server;
 struct service_conn;
 struct stream;
@@ -48,6 +49,7 @@ struct imapd_proc {
     struct tls_ctx *tls;       /* NULL when no tls_server_cert */
     int implicit_tls;          /* -s: imaps */
     const char *servername;
+    int frontend;              /* mupdate_server set, no proxyservers */
 };
 
 struct imapd_session {
@@ -65,6 +67,7 @@ struct imapd_session {
     unsigned enabled;
     unsigned failed_logins;
     struct buf out;            /* scratch for building responses */
+    struct proxy_imap *proxy;  /* frontend role: backend connections */
 };
 
 /* Reply helpers: append "tag OK|NO|BAD [code] text" and flush. The code
