@@ -436,14 +436,15 @@ imapd_init(int argc, char **argv, char **err)
         return -1;
     }
     imapd_proc.ops->ns = imapd_proc.ns;
-    imapd_proc.frontend = config_isset(config, CFG_MUPDATE_SERVER)
-                          && !config_isset(config, CFG_PROXYSERVERS);
-    if (imapd_proc.frontend && saslglue_client_init() < 0) {
-        *err = xstrdup("SASL client initialisation failed");
-        return -1;
-    }
     if (saslglue_server_init("cyrus", config) < 0) {
         *err = xstrdup("SASL initialisation failed");
+        return -1;
+    }
+    imapd_proc.frontend = config_isset(config, CFG_MUPDATE_SERVER)
+                          && !config_isset(config, CFG_PROXYSERVERS);
+    /* after the server init: libsasl keeps the first init's callbacks */
+    if (imapd_proc.frontend && saslglue_client_init() < 0) {
+        *err = xstrdup("SASL client initialisation failed");
         return -1;
     }
     imapd_proc.tls = tlsconfig_server(config, err);

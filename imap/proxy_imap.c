@@ -432,7 +432,8 @@ copy_or_move(struct imapd_session *s, const char *tag, const char *name,
     int move = util_strcasecmp(name + (uid ? 4 : 0), "MOVE") == 0;
     int r;
 
-    if (imaptok_atom(t, &set) < 0 || imaptok_sp(t) < 0
+    if (imaptok_atom_ex(t, IMAPTOK_ATOM_WILDCARDS, &set) < 0
+        || imaptok_sp(t) < 0
         || imaptok_mailbox(t, &ext) < 0) {
         imapd_bad(s, tag, "Invalid arguments");
         goto out;
