@@ -149,8 +149,9 @@ backend_resolve(const struct config *cfg, const char *server,
         size_t n = strcspn(server, "/");
 
         colon = memchr(server, ':', n);
-        if (colon && memchr(colon + 1, ':', n - (size_t)(colon + 1 - server))
-                         == NULL) {
+        if (colon
+            && memchr(colon + 1, ':', n - (size_t)(colon + 1 - server))
+                   == NULL) {
             buf_appendmap(host, server, (size_t)(colon - server));
             buf_appendmap(port, colon + 1, n - (size_t)(colon + 1 - server));
         } else {
@@ -216,8 +217,7 @@ fail:
 }
 
 static int
-open_socket(const char *host, const char *port, int timeout_ms,
-            char **detail_r)
+open_socket(const char *host, const char *port, int timeout_ms, char **detail_r)
 {
     struct addrinfo hints, *res = NULL, *ai;
     int fd = -1, r, err = 0;
@@ -456,8 +456,8 @@ authenticate(struct backend *be, const struct config *cfg, const char *host,
     if (authname == NULL)
         authname = "proxy";
     r = saslglue_client_new(p->sasl_service, host, authname,
-                            password ? password : "", realm, authzid,
-                            &be->sasl, &err);
+                            password ? password : "", realm, authzid, &be->sasl,
+                            &err);
     if (r < 0)
         goto fail;
     saslglue_client_restrict(be->sasl,
@@ -467,8 +467,9 @@ authenticate(struct backend *be, const struct config *cfg, const char *host,
                                   &out, &has_ir, &err);
     if (r < 0)
         goto fail;
-    use_ir = has_ir && (p->sasl_ir_capa == NULL
-                        || backend_has_capa(be, p->sasl_ir_capa));
+    use_ir =
+        has_ir
+        && (p->sasl_ir_capa == NULL || backend_has_capa(be, p->sasl_ir_capa));
     if (use_ir)
         stream_printf(be->s, "%s %s %s\r\n", p->auth_cmd, mech,
                       buf_cstring(&out));
@@ -676,8 +677,8 @@ int
 backend_ping(struct backend *be)
 {
     struct buf line = BUF_INITIALIZER;
-    int r = simple_command(be, be->proto->ping_cmd, be->proto->ping_done,
-                           &line);
+    int r =
+        simple_command(be, be->proto->ping_cmd, be->proto->ping_done, &line);
 
     if (r == 0 && !has_prefix(buf_cstring(&line), be->proto->ping_ok))
         r = ERR_UNAVAILABLE;
@@ -702,9 +703,8 @@ backend_idle(const struct backend *be)
 /* ---- pool ----------------------------------------------------------- */
 
 struct backend_pool *
-backend_pool_new(const struct config *cfg,
-                 const struct backend_protocol *proto, const char *authzid,
-                 struct tls_ctx *tls)
+backend_pool_new(const struct config *cfg, const struct backend_protocol *proto,
+                 const char *authzid, struct tls_ctx *tls)
 {
     struct backend_pool *pool = xzmalloc(sizeof(*pool));
 
@@ -800,8 +800,7 @@ backend_pool_get(struct backend_pool *pool, const char *server,
 }
 
 void
-backend_pool_foreach(struct backend_pool *pool, backend_pool_cb *cb,
-                     void *ctx)
+backend_pool_foreach(struct backend_pool *pool, backend_pool_cb *cb, void *ctx)
 {
     struct backend *be, *next;
 

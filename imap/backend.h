@@ -52,10 +52,10 @@ enum backend_capa_style {
 };
 
 struct backend_protocol {
-    const char *name;          /* "imap": <server>_imap_addr, getaddrinfo */
-    const char *sasl_service;  /* "imap", "pop", "lmtp" */
-    const char *banner_ok;     /* prefix of a good banner */
-    const char *capa_cmd;      /* "C01 CAPABILITY"; "%s" = our host name */
+    const char *name;         /* "imap": <server>_imap_addr, getaddrinfo */
+    const char *sasl_service; /* "imap", "pop", "lmtp" */
+    const char *banner_ok;    /* prefix of a good banner */
+    const char *capa_cmd;     /* "C01 CAPABILITY"; "%s" = our host name */
     enum backend_capa_style capa_style;
     const char *capa_done;     /* IMAP: the tag + SP ending the reply */
     const char *mech_prefix;   /* "AUTH=" (IMAP), "SASL " (POP3),
@@ -97,8 +97,7 @@ int backend_resolve(const struct config *cfg, const char *server,
  * caller frees. */
 int backend_connect(const struct config *cfg, const char *server,
                     const struct backend_protocol *proto, const char *authzid,
-                    struct tls_ctx *tls, struct backend **be_r,
-                    char **error_r);
+                    struct tls_ctx *tls, struct backend **be_r, char **error_r);
 
 /* Send the protocol's logout, wait briefly for its answer, close and free.
  * Sets *bep = NULL; NULL is fine. */
@@ -135,8 +134,7 @@ struct backend_pool;
  * and tls (may be NULL) must outlive the pool. */
 struct backend_pool *backend_pool_new(const struct config *cfg,
                                       const struct backend_protocol *proto,
-                                      const char *authzid,
-                                      struct tls_ctx *tls);
+                                      const char *authzid, struct tls_ctx *tls);
 /* Log out of every cached backend and free; sets *poolp = NULL. */
 void backend_pool_free(struct backend_pool **poolp);
 /* A live connection to server: the cached one (pinged first if idle for

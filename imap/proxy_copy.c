@@ -114,16 +114,14 @@ fetch_source(struct imapd_session *s, struct backend **bep, int uid,
             if (r < 0)
                 goto broken;
             buf_appendbuf(&text, &line);
-            if (!proxy_imap_literal_at_end(buf_base(&line), buf_len(&line),
-                                           &n))
+            if (!proxy_imap_literal_at_end(buf_base(&line), buf_len(&line), &n))
                 break;
             buf_reset(&lit);
             r = stream_read_exact(bs, (size_t)n, &lit);
             if (r < 0)
                 goto broken;
         }
-        if (strncmp(buf_cstring(&text), buf_cstring(&tag), buf_len(&tag))
-                == 0
+        if (strncmp(buf_cstring(&text), buf_cstring(&tag), buf_len(&tag)) == 0
             && buf_base(&text)[buf_len(&tag)] == ' ') {
             buf_setmap(tagged, buf_base(&text), buf_len(&text));
             r = util_strncasecmp(buf_cstring(&text) + buf_len(&tag) + 1, "OK",
@@ -194,8 +192,7 @@ append_dest(struct imapd_session *s, struct backend **bep, const char *tag,
     r = proxy_imap_pipe(s, bep, tag, 0, tagged);
     if (r < 0)
         return r;
-    return util_strncasecmp(buf_cstring(tagged) + strlen(tag) + 1, "OK", 2)
-                   == 0
+    return util_strncasecmp(buf_cstring(tagged) + strlen(tag) + 1, "OK", 2) == 0
                ? 0
                : ERR_PROTOCOL;
 }
@@ -211,7 +208,8 @@ expunge_source(struct imapd_session *s, const struct copy_list *l)
 
     uid_list(l, &uids);
     proxy_imap_tag(s, &tag);
-    stream_printf(backend_stream(be), "%s UID STORE %s +FLAGS.SILENT (\\Deleted)\r\n",
+    stream_printf(backend_stream(be),
+                  "%s UID STORE %s +FLAGS.SILENT (\\Deleted)\r\n",
                   buf_cstring(&tag), buf_cstring(&uids));
     if (proxy_imap_pipe(s, &be, buf_cstring(&tag), 1, &tagged) == 0) {
         proxy_imap_tag(s, &tag);

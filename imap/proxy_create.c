@@ -32,8 +32,8 @@ parent_server(struct imapd_session *s, const char *intname)
         struct mboxlist_entry *e = NULL;
 
         *dot = '\0';
-        if (mboxlist_lookup(s->proc->mboxlist, name, &e, NULL) == 0
-            && e->server && !(e->mbtype & MBTYPE_DELETED))
+        if (mboxlist_lookup(s->proc->mboxlist, name, &e, NULL) == 0 && e->server
+            && !(e->mbtype & MBTYPE_DELETED))
             server = xstrdup(e->server);
         mboxlist_entry_free(&e);
     }

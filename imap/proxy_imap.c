@@ -128,8 +128,7 @@ lost_backend(struct imapd_session *s, struct backend **bep)
 {
     struct proxy_imap *p = s->proxy;
 
-    log_msg(LOG_ERR, "lost connection to backend %s",
-            backend_server(*bep));
+    log_msg(LOG_ERR, "lost connection to backend %s", backend_server(*bep));
     if (*bep == p->selected) {
         p->selected = NULL;
         stream_puts(s->s, "* BYE Lost connection to selected backend\r\n");
@@ -139,8 +138,8 @@ lost_backend(struct imapd_session *s, struct backend **bep)
 }
 
 int
-proxy_imap_pipe(struct imapd_session *s, struct backend **bep,
-                const char *tag, int relay, struct buf *tagged)
+proxy_imap_pipe(struct imapd_session *s, struct backend **bep, const char *tag,
+                int relay, struct buf *tagged)
 {
     struct stream *bs = backend_stream(*bep);
     struct buf line = BUF_INITIALIZER, lit = BUF_INITIALIZER;
@@ -186,8 +185,7 @@ proxy_imap_pipe(struct imapd_session *s, struct backend **bep,
 }
 
 struct backend *
-proxy_imap_backend(struct imapd_session *s, const char *tag,
-                   const char *server)
+proxy_imap_backend(struct imapd_session *s, const char *tag, const char *server)
 {
     struct proxy_imap *p = s->proxy;
     struct backend *be = NULL;
@@ -294,8 +292,7 @@ leave_backend(struct imapd_session *s, const char *server)
         struct backend *old = p->selected;
 
         proxy_imap_tag(s, &t);
-        stream_printf(backend_stream(old), "%s UNSELECT\r\n",
-                      buf_cstring(&t));
+        stream_printf(backend_stream(old), "%s UNSELECT\r\n", buf_cstring(&t));
         p->selected = NULL;
         proxy_imap_pipe(s, &old, buf_cstring(&t), 0, &tagged);
         buf_free(&t);
@@ -413,13 +410,13 @@ cmd_is(const char *name, const char *const *list)
 
 /* Commands answered by the frontend itself. */
 static const char *const local_cmds[] = {
-    "CAPABILITY", "LOGOUT", "ID", "STARTTLS", "LOGIN", "AUTHENTICATE",
-    "ENABLE", "NAMESPACE", NULL};
+    "CAPABILITY",   "LOGOUT", "ID",        "STARTTLS", "LOGIN",
+    "AUTHENTICATE", "ENABLE", "NAMESPACE", NULL};
 /* Commands whose first argument is a mailbox, proxied to its backend. */
 static const char *const mailbox_cmds[] = {
-    "STATUS", "DELETE", "RENAME", "GETACL", "SETACL", "DELETEACL",
-    "MYRIGHTS", "LISTRIGHTS", "GETQUOTAROOT", "APPEND", "GETMETADATA",
-    "SETMETADATA", NULL};
+    "STATUS",      "DELETE",      "RENAME",     "GETACL",       "SETACL",
+    "DELETEACL",   "MYRIGHTS",    "LISTRIGHTS", "GETQUOTAROOT", "APPEND",
+    "GETMETADATA", "SETMETADATA", NULL};
 
 static void
 copy_or_move(struct imapd_session *s, const char *tag, const char *name,
@@ -433,8 +430,7 @@ copy_or_move(struct imapd_session *s, const char *tag, const char *name,
     int r;
 
     if (imaptok_atom_ex(t, IMAPTOK_ATOM_WILDCARDS, &set) < 0
-        || imaptok_sp(t) < 0
-        || imaptok_mailbox(t, &ext) < 0) {
+        || imaptok_sp(t) < 0 || imaptok_mailbox(t, &ext) < 0) {
         imapd_bad(s, tag, "Invalid arguments");
         goto out;
     }
@@ -477,8 +473,8 @@ do_create(struct imapd_session *s, const char *tag, struct imaptok *t)
         }
     }
     r = proxy_create_place(s, buf_cstring(&ext),
-                           buf_len(&part) ? buf_cstring(&part) : NULL,
-                           &server, &partition);
+                           buf_len(&part) ? buf_cstring(&part) : NULL, &server,
+                           &partition);
     if (r < 0) {
         imapd_error(s, tag, r);
         goto out;
@@ -498,9 +494,8 @@ out:
 }
 
 int
-proxy_imap_dispatch(struct imapd_session *s, const char *tag,
-                    const char *name, struct imaptok *t, const char *raw,
-                    size_t rawlen)
+proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
+                    struct imaptok *t, const char *raw, size_t rawlen)
 {
     struct proxy_imap *p = s->proxy;
     struct mboxlist_entry *e = NULL;

@@ -43,8 +43,7 @@ int proxy_imap_dispatch(struct imapd_session *s, const char *tag,
 
 /* Append raw (a client command) to out with every synchronizing literal
  * "{N}" turned into "{N+}"; a missing final CRLF is added. */
-void proxy_imap_rewrite_literals(const char *raw, size_t len,
-                                 struct buf *out);
+void proxy_imap_rewrite_literals(const char *raw, size_t len, struct buf *out);
 /* Whether line[0..len) ends in a literal header "{N}" or "{N+}"; the
  * size goes to *n_r. */
 int proxy_imap_literal_at_end(const char *line, size_t len, uint64_t *n_r);
@@ -68,8 +67,7 @@ struct backend *proxy_imap_selected(struct imapd_session *s);
 /* COPY/MOVE (uid: UID form, move: MOVE) with the destination on another
  * backend than the selected one (proxy_copy.c). */
 void proxy_copy(struct imapd_session *s, const char *tag, int uid, int move,
-                const char *set, const char *dest_ext,
-                const char *dest_server);
+                const char *set, const char *dest_ext, const char *dest_server);
 /* The server for a new mailbox (proxy_create.c): *server_r (allocated)
  * and *part_r (allocated or NULL). Returns 0 or ERR_PERMISSION /
  * ERR_UNAVAILABLE / ERR_BADNAME. */

@@ -56,8 +56,7 @@ open_list(const char *configdir, struct cyrusdb_env **env_r)
         return NULL;
     }
     if (mboxlist_open(*env_r, "mailboxes.db", &ml) < 0) {
-        fprintf(stderr, "mbreplica: cannot open %s mailboxes.db\n",
-                configdir);
+        fprintf(stderr, "mbreplica: cannot open %s mailboxes.db\n", configdir);
         return NULL;
     }
     return ml;
@@ -71,7 +70,8 @@ main(int argc, char **argv)
     struct copy_ctx c = {NULL, NULL, 0, 0};
 
     if (argc != 4) {
-        fprintf(stderr, "usage: mbreplica SRC_CONFIGDIR SERVER DST_CONFIGDIR\n");
+        fprintf(stderr,
+                "usage: mbreplica SRC_CONFIGDIR SERVER DST_CONFIGDIR\n");
         return 2;
     }
     src = open_list(argv[1], &senv);
