@@ -19,6 +19,7 @@
 #include "mboxops.h"
 #include "namespace.h"
 #include "nsconfig.h"
+#include "proxy_imap.h"
 #include "quota.h"
 #include "saslglue.h"
 #include "service.h"
@@ -99,6 +100,10 @@ imapd_logged_in(struct imapd_session *s, const char *userid)
     s->userid = xstrdup(userid);
     s->isadmin = saslglue_is_admin(config, userid);
     s->state = IMAPD_AUTH;
+    if (s->proc->frontend) {
+        proxy_imap_free(&s->proxy);
+        s->proxy = proxy_imap_new(userid);
+    }
     imapreader_limits_default(&lim);
     /* APPEND literals are streamed to disk (imapd_literal.c checks
      * maxmessagesize itself to answer [TOOBIG]); the reader's own cap is
@@ -223,8 +228,29 @@ dispatch(struct imapd_session *s, const char *cmd, size_t len)
             buf_appendcstr(&full, "UID ");
             buf_appendmap(&full, sub.p, sub.len);
             c = imapd_command_find(buf_base(&full), buf_len(&full));
+            if (s->proxy && s->state != IMAPD_NOTAUTH) {
+                if (imaptok_peek(&t) == ' ')
+                    imaptok_sp(&t);
+                if (proxy_imap_dispatch(s, tag, buf_cstring(&full), &t, cmd,
+                                        len)) {
+                    buf_free(&full);
+                    goto done;
+                }
+            }
         }
         buf_free(&full);
+    } else if (s->proxy && s->state != IMAPD_NOTAUTH) {
+        /* frontend role: the proxy takes what belongs to a backend */
+        struct imaptok args = t;
+        char *cname = xstrndup(name.p, name.len);
+        int handled;
+
+        if (imaptok_peek(&args) == ' ')
+            imaptok_sp(&args);
+        handled = proxy_imap_dispatch(s, tag, cname, &args, cmd, len);
+        free(cname);
+        if (handled)
+            goto done;
     }
     if (c == NULL) {
         imapd_bad(s, tag, "Unrecognized command");
@@ -355,6 +381,7 @@ done:
         log_msg(LOG_NOTICE, "logout: %s", sess.userid);
     index_close(&sess.selected);
     free(sess.selected_name);
+    proxy_imap_free(&sess.proxy);
     saslglue_server_free(&sess.sasl);
     imapd_literal_free(&sess);
     imapreader_free(&sess.reader);
@@ -410,6 +437,13 @@ imapd_init(int argc, char **argv, char **err)
     imapd_proc.ops->ns = imapd_proc.ns;
     if (saslglue_server_init("cyrus", config) < 0) {
         *err = xstrdup("SASL initialisation failed");
+        return -1;
+    }
+    imapd_proc.frontend = config_isset(config, CFG_MUPDATE_SERVER)
+                          && !config_isset(config, CFG_PROXYSERVERS);
+    /* after the server init: libsasl keeps the first init's callbacks */
+    if (imapd_proc.frontend && saslglue_client_init() < 0) {
+        *err = xstrdup("SASL client initialisation failed");
         return -1;
     }
     imapd_proc.tls = tlsconfig_server(config, err);

@@ -24,6 +24,7 @@ struct imapd_literals;
 struct append_stage;
 struct mboxlist;
 struct namespace;
+struct proxy_imap;
 struct saslglue_server;
 struct service_conn;
 struct stream;
@@ -50,6 +51,7 @@ struct imapd_proc {
     struct tls_ctx *tls;       /* NULL when no tls_server_cert */
     int implicit_tls;          /* -s: imaps */
     const char *servername;
+    int frontend;              /* mupdate_server set, no proxyservers */
 };
 
 struct imapd_session {
@@ -68,6 +70,7 @@ struct imapd_session {
     unsigned failed_logins;
     struct buf out;            /* scratch for building responses */
     struct imapd_literals *literals; /* spooled literals (imapd_literal.c) */
+    struct proxy_imap *proxy;  /* frontend role: backend connections */
 };
 
 /* Reply helpers: append "tag OK|NO|BAD [code] text" and flush. The code
