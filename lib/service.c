@@ -333,7 +333,20 @@ service_main(int argc, char **argv, const struct service_ops *ops)
             r = SERVICE_EX_CONFIG;
         }
     }
-    if (r == 0) {
+    if (r == 0 && ops->run != NULL) {
+        if (service_listening(SERVICE_LISTEN_FD)) {
+            if (fcntl(SERVICE_STATUS_FD, F_GETFD) >= 0) {
+                util_set_cloexec(SERVICE_STATUS_FD, 1);
+                service_report(SERVICE_STATUS_FD, SERVICE_STATUS_READY);
+            }
+            util_set_cloexec(SERVICE_LISTEN_FD, 1);
+            ops->run(SERVICE_LISTEN_FD);
+        } else {
+            ops->run(-1);
+        }
+        if (ops->fini)
+            ops->fini();
+    } else if (r == 0) {
         if (service_listening(SERVICE_LISTEN_FD))
             service_serve_master(ops, &o, &info);
         else

@@ -81,6 +81,14 @@ struct service_ops {
     void (*connection)(int fd, const struct service_conn *info);
     /* Before a normal exit. May be NULL. */
     void (*fini)(void);
+    /* Daemon-like services (mupdate: one process serves every client in
+     * its own event loop). When set, connection() is never called:
+     * under master the process reports READY once (so master counts it
+     * as its one preforked worker and does not fork more) and calls
+     * run(SERVICE_LISTEN_FD); run() owns the listening socket, accepts by
+     * itself, handles SIGTERM/SIGHUP as it likes and returns when the
+     * process should exit. Standalone, run(-1) is called. May be NULL. */
+    void (*run)(int listenfd);
 };
 
 /* Run the service; returns the process exit status (0, or 78 when the
