@@ -1,5 +1,5 @@
+/* FUZZ_SOURCES: mupdate/mupdate_proto.c */
 /* mupdate_proto_fuzz.c: the MUPDATE parser of mupdate/mupdate_proto.c.
- * FUZZ_SOURCES: mupdate/mupdate_proto.c
  *
  * Properties: feeding the input whole or split at a point chosen by the
  * first byte gives the same sequence of results; every call consumes
