@@ -603,6 +603,13 @@ dispatch(struct mconn *c, struct mupdate_parser *p)
         reply(c, ca.tag, "BAD", "read-only session");
         return;
     }
+    /* reads run outside the write transaction: commit the writes parsed
+     * so far (their OKs are still unsent) so a read never waits on our
+     * own locks and sees them */
+    if (!(cmd->flags & CMD_WRITE) && table_commit(c->srv) != 0) {
+        reply(c, ca.tag, "NO", "database error");
+        return;
+    }
     if (!strcmp(word, "AUTHENTICATE")) {
         cmd_authenticate(c, &ca);
     } else if (!strcmp(word, "LOGOUT")) {

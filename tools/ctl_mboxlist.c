@@ -32,7 +32,6 @@
 #include "strarray.h"
 #include "xmalloc.h"
 
-const struct config *config;
 
 static void
 usage(FILE *f)
