@@ -288,8 +288,26 @@ service_listening(int fd)
     return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on;
 }
 
+static int service_main_common(int argc, char **argv,
+                               const struct service_ops *ops,
+                               void (*run)(int listenfd));
+
 int
 service_main(int argc, char **argv, const struct service_ops *ops)
+{
+    return service_main_common(argc, argv, ops, NULL);
+}
+
+int
+service_main_daemon(int argc, char **argv, const struct service_ops *ops,
+                    void (*run)(int listenfd))
+{
+    return service_main_common(argc, argv, ops, run);
+}
+
+static int
+service_main_common(int argc, char **argv, const struct service_ops *ops,
+                    void (*run)(int listenfd))
 {
     struct service_opts o;
     struct service_conn info;
@@ -333,16 +351,16 @@ service_main(int argc, char **argv, const struct service_ops *ops)
             r = SERVICE_EX_CONFIG;
         }
     }
-    if (r == 0 && ops->run != NULL) {
+    if (r == 0 && run != NULL) {
         if (service_listening(SERVICE_LISTEN_FD)) {
             if (fcntl(SERVICE_STATUS_FD, F_GETFD) >= 0) {
                 util_set_cloexec(SERVICE_STATUS_FD, 1);
                 service_report(SERVICE_STATUS_FD, SERVICE_STATUS_READY);
             }
             util_set_cloexec(SERVICE_LISTEN_FD, 1);
-            ops->run(SERVICE_LISTEN_FD);
+            run(SERVICE_LISTEN_FD);
         } else {
-            ops->run(-1);
+            run(-1);
         }
         if (ops->fini)
             ops->fini();

@@ -81,19 +81,21 @@ struct service_ops {
     void (*connection)(int fd, const struct service_conn *info);
     /* Before a normal exit. May be NULL. */
     void (*fini)(void);
-    /* Daemon-like services (mupdate: one process serves every client in
-     * its own event loop). When set, connection() is never called:
-     * under master the process reports READY once (so master counts it
-     * as its one preforked worker and does not fork more) and calls
-     * run(SERVICE_LISTEN_FD); run() owns the listening socket, accepts by
-     * itself, handles SIGTERM/SIGHUP as it likes and returns when the
-     * process should exit. Standalone, run(-1) is called. May be NULL. */
-    void (*run)(int listenfd);
 };
 
 /* Run the service; returns the process exit status (0, or 78 when the
  * configuration or init() failed, 64 on bad options). */
 int service_main(int argc, char **argv, const struct service_ops *ops);
+
+/* Daemon-like services (mupdate: one process serves every client in its
+ * own event loop): as service_main(), but ops->connection is never called
+ * (may be NULL). Under master the process reports READY once (so master
+ * counts it as its one preforked worker and forks no more) and calls
+ * run(SERVICE_LISTEN_FD); run() owns the listening socket, accepts by
+ * itself, handles SIGTERM/SIGHUP itself and returns when the process
+ * should exit. Standalone, run(-1) is called. */
+int service_main_daemon(int argc, char **argv, const struct service_ops *ops,
+                        void (*run)(int listenfd));
 
 /* From inside connection(): has master asked this process to finish (a
  * pending SIGHUP or SIGTERM)? Long sessions (IDLE) may check it to end

@@ -157,7 +157,7 @@ int
 main(int argc, char **argv)
 {
     static const struct service_ops ops = {"mupdate", mupdate_init, NULL,
-                                           NULL, mupdate_run};
+                                           NULL};
 
-    return service_main(argc, argv, &ops);
+    return service_main_daemon(argc, argv, &ops, mupdate_run);
 }
