@@ -181,8 +181,9 @@ index_format_flags(struct index_view *v, const struct index_record *rec,
         uint32_t bit;
         const char *name;
     } sysflags[] = {
+        /* Cyrus's order (index_fetchflags): Draft before Deleted */
         {FLAG_ANSWERED, "\\Answered"}, {FLAG_FLAGGED, "\\Flagged"},
-        {FLAG_DELETED, "\\Deleted"},   {FLAG_DRAFT, "\\Draft"},
+        {FLAG_DRAFT, "\\Draft"},       {FLAG_DELETED, "\\Deleted"},
         {FLAG_SEEN, "\\Seen"},
     };
     size_t i;
@@ -247,8 +248,15 @@ index_sync(struct index_view *v, struct buf *out, int allow_expunge,
                     continue;
             }
             buf_printf(out, "* %u EXPUNGE\r\n", seq);
-            if (v->msgs[seq - 1].recent)
+            /* the client counts it out itself (RFC 3501 7.4.1): no EXISTS
+             * or RECENT for it, as Cyrus */
+            if (seq <= v->told_exists)
+                v->told_exists--;
+            if (v->msgs[seq - 1].recent) {
                 v->recent_count--;
+                if (v->told_recent > 0)
+                    v->told_recent--;
+            }
             memmove(&v->msgs[seq - 1], &v->msgs[seq],
                     (v->count - seq) * sizeof(v->msgs[0]));
             v->count--;

@@ -46,7 +46,7 @@ struct option_def {
 };
 
 static const struct option_def option_defs[CFG__COUNT] = {
-#define CONFIG_OPTION(id, name, type, def, unit, allowed, doc)               \
+#define CONFIG_OPTION(id, name, type, def, unit, allowed, doc) \
     {name, type, def, unit, allowed, doc},
 #include "config_options.def"
 #undef CONFIG_OPTION
@@ -64,16 +64,34 @@ struct value {
 struct slot {
     char *generic;  /* text of `name: ...`, or NULL */
     char *specific; /* text of `S_name: ...` for our service S, or NULL */
+    unsigned char generic_old, specific_old; /* set through an old name */
     struct value val;
+};
+
+/* Old names Cyrus still accepts for renamed options ("deprecated in favor
+ * of" in imapoptions). A line with an old name sets the option unless the
+ * new name is given too, which wins; a warning names the new one. */
+static const struct {
+    const char *old;
+    enum config_option opt;
+} option_aliases[] = {
+    {"quotawarn",        CFG_QUOTAWARNPERCENT    },
+    {"tls_ca_file",      CFG_TLS_CLIENT_CA_FILE  },
+    {"tls_ca_path",      CFG_TLS_CLIENT_CA_DIR   },
+    {"tls_cert_file",    CFG_TLS_SERVER_CERT     },
+    {"tls_cipher_list",  CFG_TLS_CIPHERS         },
+    {"tls_key_file",     CFG_TLS_SERVER_KEY      },
+    {"tlscache_db",      CFG_TLS_SESSIONS_DB     },
+    {"tlscache_db_path", CFG_TLS_SESSIONS_DB_PATH},
 };
 
 struct config {
     char *filename;
     char *service; /* lowercased, or NULL */
     struct slot slots[CFG__COUNT];
-    struct hash *overflow;     /* unknown key -> value (char *) */
-    struct hash *seen;         /* every key given -> "file:line" (char *) */
-    struct strarray includes;  /* canonical paths of files read */
+    struct hash *overflow;    /* unknown key -> value (char *) */
+    struct hash *seen;        /* every key given -> "file:line" (char *) */
+    struct strarray includes; /* canonical paths of files read */
     struct strarray warnings;
 };
 
@@ -295,8 +313,7 @@ toobig:
 /* N[ ][B|K|M|G][i][B] (x1024 each); a bare number is in the option's
  * unit. As Cyrus config_parsebytesize(), case does not matter. */
 static int
-parse_bytesize(const char *s, const char *unit, int64_t *val_r,
-               struct buf *why)
+parse_bytesize(const char *s, const char *unit, int64_t *val_r, struct buf *why)
 {
     int64_t n = 0, mult;
     int neg = 0;
@@ -457,9 +474,8 @@ key_pattern_ok(const char *key)
 static int parse_text(struct loader *ld, const char *text, size_t len,
                       const char *name, int depth);
 
-static int
-fail(struct loader *ld, const char *name, unsigned line, const char *fmt,
-     ...) ATTR_FORMAT(4, 5);
+static int fail(struct loader *ld, const char *name, unsigned line,
+                const char *fmt, ...) ATTR_FORMAT(4, 5);
 
 static int
 fail(struct loader *ld, const char *name, unsigned line, const char *fmt, ...)
@@ -543,8 +559,8 @@ note_include(struct config *c, const char *path)
 }
 
 static int
-do_include(struct loader *ld, const char *arg, const char *name,
-           unsigned line, int depth)
+do_include(struct loader *ld, const char *arg, const char *name, unsigned line,
+           int depth)
 {
     struct buf path = BUF_INITIALIZER, text = BUF_INITIALIZER;
     const char *slash = strrchr(name, '/');
@@ -562,21 +578,40 @@ do_include(struct loader *ld, const char *arg, const char *name,
         r = fail(ld, name, line, "@include: config file %s included twice",
                  buf_cstring(&path));
     } else {
-        r = parse_text(ld, buf_base(&text), buf_len(&text),
-                       buf_cstring(&path), depth + 1);
+        r = parse_text(ld, buf_base(&text), buf_len(&text), buf_cstring(&path),
+                       depth + 1);
     }
     buf_free(&text);
     buf_free(&path);
     return r;
 }
 
+/* The option called name, by its name or an old one (*old_r set). */
+static int
+find_option(const char *name, int *old_r)
+{
+    int opt = config_option_lookup(name);
+    size_t i;
+
+    *old_r = 0;
+    if (opt >= 0)
+        return opt;
+    for (i = 0; i < ARRAY_SIZE(option_aliases); i++) {
+        if (strcmp(option_aliases[i].old, name) == 0) {
+            *old_r = 1;
+            return (int)option_aliases[i].opt;
+        }
+    }
+    return -1;
+}
+
 /* Which option a key names: exact match (generic form, *svc_len_r = 0),
  * else `S_option` split at the first `_` whose rest is an option. */
 static int
-resolve_key(const char *key, size_t *svc_len_r)
+resolve_key(const char *key, size_t *svc_len_r, int *old_r)
 {
     const char *u;
-    int opt = config_option_lookup(key);
+    int opt = find_option(key, old_r);
 
     *svc_len_r = 0;
     if (opt >= 0)
@@ -584,13 +619,44 @@ resolve_key(const char *key, size_t *svc_len_r)
     for (u = strchr(key, '_'); u; u = strchr(u + 1, '_')) {
         if (u == key || u[1] == '\0')
             continue;
-        opt = config_option_lookup(u + 1);
+        opt = find_option(u + 1, old_r);
         if (opt >= 0) {
             *svc_len_r = (size_t)(u - key);
             return opt;
         }
     }
     return -1;
+}
+
+/* Set *field to value unless the value there came through the new name
+ * and this one through an old name. */
+static void
+store_value(char **field, unsigned char *old_flag, const char *value, int old)
+{
+    if (*field != NULL) {
+        if (old)
+            return;
+        free(*field);
+    }
+    *field = xstrdup(value);
+    *old_flag = (unsigned char)old;
+}
+
+static void add_warning(struct config *c, const char *name, unsigned line,
+                        const char *fmt, ...) ATTR_FORMAT(4, 5);
+
+static void
+add_warning(struct config *c, const char *name, unsigned line, const char *fmt,
+            ...)
+{
+    struct buf w = BUF_INITIALIZER;
+    va_list ap;
+
+    buf_printf(&w, "%s:%u: ", name, line);
+    va_start(ap, fmt);
+    buf_vprintf(&w, fmt, ap);
+    va_end(ap);
+    strarray_appendm(&c->warnings, buf_release(&w));
 }
 
 /* One logical line (continuations joined), NUL-terminated and writable. */
@@ -602,7 +668,7 @@ parse_line(struct loader *ld, char *p, const char *name, unsigned line,
     struct buf why = BUF_INITIALIZER;
     char *key, *value, *end, *where;
     size_t svc_len;
-    int opt;
+    int opt, old;
 
     while (is_blank(*p))
         p++;
@@ -611,8 +677,9 @@ parse_line(struct loader *ld, char *p, const char *name, unsigned line,
     key = p;
     if (*p == '@')
         p++;
-    for (; *p && (is_digit(*p) || (lower(*p) >= 'a' && lower(*p) <= 'z')
-                  || *p == '-' || *p == '_');
+    for (; *p
+           && (is_digit(*p) || (lower(*p) >= 'a' && lower(*p) <= 'z')
+               || *p == '-' || *p == '_');
          p++)
         *p = lower(*p);
     if (*p != ':' || p == key || (p == key + 1 && *key == '@'))
@@ -625,16 +692,16 @@ parse_line(struct loader *ld, char *p, const char *name, unsigned line,
         ;
     *end = '\0';
     if (*value == '\0')
-        return fail(ld, name, line, "empty option value for %s on line %u",
-                    key, line);
+        return fail(ld, name, line, "empty option value for %s on line %u", key,
+                    line);
 
     if (strcmp(key, "@include") == 0)
         return do_include(ld, value, name, line, depth);
 
     where = hash_lookup(c->seen, key);
     if (where != NULL) {
-        return fail(ld, name, line,
-                    "option '%s' specified twice (first at %s)", key, where);
+        return fail(ld, name, line, "option '%s' specified twice (first at %s)",
+                    key, where);
     }
     {
         struct buf w = BUF_INITIALIZER;
@@ -643,16 +710,16 @@ parse_line(struct loader *ld, char *p, const char *name, unsigned line,
         hash_insert(c->seen, key, buf_release(&w));
     }
 
-    opt = resolve_key(key, &svc_len);
+    opt = resolve_key(key, &svc_len, &old);
     if (opt < 0) {
         hash_insert(c->overflow, key, xstrdup(value));
-        if (!key_pattern_ok(key)) {
-            struct buf w = BUF_INITIALIZER;
-
-            buf_printf(&w, "%s:%u: unknown option '%s'", name, line, key);
-            strarray_appendm(&c->warnings, buf_release(&w));
-        }
+        if (!key_pattern_ok(key))
+            add_warning(c, name, line, "unknown option '%s'", key);
         return 0;
+    }
+    if (old) {
+        add_warning(c, name, line, "option '%s' is deprecated, use '%s'", key,
+                    option_defs[opt].name);
     }
     if (parse_value(&option_defs[opt], value, NULL, &why) < 0) {
         fail(ld, name, line, "invalid value '%s' for option '%s': %s", value,
@@ -661,10 +728,12 @@ parse_line(struct loader *ld, char *p, const char *name, unsigned line,
         return -1;
     }
     if (svc_len == 0) {
-        c->slots[opt].generic = xstrdup(value);
+        store_value(&c->slots[opt].generic, &c->slots[opt].generic_old, value,
+                    old);
     } else if (c->service && strlen(c->service) == svc_len
                && strncmp(c->service, key, svc_len) == 0) {
-        c->slots[opt].specific = xstrdup(value);
+        store_value(&c->slots[opt].specific, &c->slots[opt].specific_old, value,
+                    old);
     }
     /* other services' forms were checked and are otherwise ignored */
     return 0;
@@ -950,7 +1019,8 @@ config_overflow(const struct config *c, const char *key)
         v = hash_lookup(c->overflow, lower_key(&k, c->service, key));
     if (v == NULL)
         v = hash_lookup(c->overflow, lower_key(&k, NULL, key));
-    if (v == NULL && (opt = config_option_lookup(lower_key(&k, NULL, key))) >= 0)
+    if (v == NULL
+        && (opt = config_option_lookup(lower_key(&k, NULL, key))) >= 0)
         v = c->slots[opt].specific ? c->slots[opt].specific
                                    : c->slots[opt].generic;
     buf_free(&k);

@@ -23,11 +23,11 @@ enum config_type {
     CFG_STRING,
     CFG_INT,
     CFG_SWITCH,
-    CFG_ENUM,      /* one of the allowed values */
+    CFG_ENUM, /* one of the allowed values */
     CFG_STRINGLIST,
-    CFG_BITFIELD,  /* subset of the allowed values */
-    CFG_DURATION,  /* seconds */
-    CFG_BYTESIZE   /* bytes */
+    CFG_BITFIELD, /* subset of the allowed values */
+    CFG_DURATION, /* seconds */
+    CFG_BYTESIZE  /* bytes */
 };
 
 /* CFG_<ID> for every option in config_options.def. */
@@ -57,9 +57,8 @@ struct config *config_load(const char *path, const char *service,
 /* Same, but from text in memory (for tests and fuzzing); `name` is used in
  * error messages and as the base for relative @include paths. Text may
  * hold any bytes: a NUL inside a line is an error. */
-struct config *config_load_text(const char *text, size_t len,
-                                const char *name, const char *service,
-                                char **error_r);
+struct config *config_load_text(const char *text, size_t len, const char *name,
+                                const char *service, char **error_r);
 /* Frees c and sets *cp = NULL; NULL and *cp == NULL are fine. Does not
  * touch the global `config` (the caller resets it first). */
 void config_free(struct config **cp);

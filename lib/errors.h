@@ -36,7 +36,10 @@
     X(ERR_MUPDATE_RESERVE, "", "unable to reserve mailbox on mupdate server") \
     X(ERR_MUPDATE_FAIL, "", "mupdate operation failed")                      \
     X(ERR_INVALID, "", "Invalid argument")                                   \
-    X(ERR_CONFLICT, "", "Conflicting change")
+    X(ERR_CONFLICT, "", "Conflicting change")                                \
+    X(ERR_BADCHARSET, "BADCHARSET", "Unknown charset")                      \
+    X(ERR_UNKNOWNCTE, "UNKNOWN-CTE", "Unknown content-transfer-encoding")   \
+    X(ERR_LIMIT, "LIMIT", "Too many user flags in mailbox")
 
 enum error_code {
     ERR_OK = 0,

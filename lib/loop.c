@@ -126,8 +126,7 @@ loop_find_fd(const struct loop *l, int fd)
 }
 
 int
-loop_add_fd(struct loop *l, int fd, unsigned events, loop_fd_cb *cb,
-            void *ctx)
+loop_add_fd(struct loop *l, int fd, unsigned events, loop_fd_cb *cb, void *ctx)
 {
     struct loop_fd *e;
 
@@ -230,8 +229,8 @@ loop_add_signal(struct loop *l, int signo, loop_signal_cb *cb, void *ctx)
     struct sigaction sa;
     struct loop_signal *s;
 
-    if (signo <= 0 || signo >= LOOP_NSIG || signo == SIGKILL
-        || signo == SIGSTOP || cb == NULL)
+    if (signo <= 0 || signo >= LOOP_NSIG || signo == SIGKILL || signo == SIGSTOP
+        || cb == NULL)
         return ERR_INVALID;
     if (loop_signal_owner != NULL && loop_signal_owner != l)
         return ERR_CONFLICT;
@@ -389,9 +388,9 @@ loop_run_once(struct loop *l, int timeout_ms)
         if (e->events == 0)
             continue;
         l->pfds[np].fd = e->fd;
-        l->pfds[np].events = (short)(((e->events & LOOP_READ) ? POLLIN : 0)
-                                     | ((e->events & LOOP_WRITE) ? POLLOUT
-                                                                 : 0));
+        l->pfds[np].events =
+            (short)(((e->events & LOOP_READ) ? POLLIN : 0)
+                    | ((e->events & LOOP_WRITE) ? POLLOUT : 0));
         l->pfds[np].revents = 0;
         l->pserial[np++] = e->serial;
     }

@@ -101,8 +101,7 @@ service_parse_opts(int argc, char **argv, struct service_opts *o)
         if (opt == 'C') {
             o->conf = val;
         } else if (util_parse_ulong(val, opt == 'U' ? 1000000000UL : 86400UL,
-                                    opt == 'U' ? &o->maxuses
-                                               : &o->idle_secs)
+                                    opt == 'U' ? &o->maxuses : &o->idle_secs)
                    < 0) {
             fprintf(stderr, "%s: -%c %s: expected a number\n", argv[0], opt,
                     val);
@@ -147,6 +146,9 @@ service_serve_master(const struct service_ops *ops,
     else
         util_set_cloexec(status_fd, 1);
     util_set_cloexec(SERVICE_LISTEN_FD, 1);
+    /* several workers wait on the socket and only one gets each client:
+     * the others must not block in accept() with signals blocked */
+    util_set_nonblock(SERVICE_LISTEN_FD, 1);
     for (;;) {
         struct pollfd pfd[2];
         int r, fd;
@@ -288,33 +290,15 @@ service_listening(int fd)
     return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on;
 }
 
-static int service_main_common(int argc, char **argv,
-                               const struct service_ops *ops,
-                               void (*run)(int listenfd));
-
 int
 service_main(int argc, char **argv, const struct service_ops *ops)
-{
-    return service_main_common(argc, argv, ops, NULL);
-}
-
-int
-service_main_daemon(int argc, char **argv, const struct service_ops *ops,
-                    void (*run)(int listenfd))
-{
-    return service_main_common(argc, argv, ops, run);
-}
-
-static int
-service_main_common(int argc, char **argv, const struct service_ops *ops,
-                    void (*run)(int listenfd))
 {
     struct service_opts o;
     struct service_conn info;
     struct config *cfg;
     const char *name, *base;
     char *err = NULL;
-    int r = 0;
+    int r = 0, under_master = service_listening(SERVICE_LISTEN_FD);
 
     memset(&o, 0, sizeof(o));
     memset(&info, 0, sizeof(info));
@@ -345,27 +329,21 @@ service_main_common(int argc, char **argv, const struct service_ops *ops,
         r = ops->init((int)o.args.count, o.args.data, &why);
         if (r != 0) {
             log_msg(LOG_ERR, "cannot start: %s", why ? why : "init failed");
-            if (!service_listening(SERVICE_LISTEN_FD))
+            if (!under_master)
                 fprintf(stderr, "%s: cannot start: %s\n", name,
                         why ? why : "init failed");
             r = SERVICE_EX_CONFIG;
         }
     }
-    if (r == 0 && run != NULL) {
-        if (service_listening(SERVICE_LISTEN_FD)) {
-            if (fcntl(SERVICE_STATUS_FD, F_GETFD) >= 0) {
-                util_set_cloexec(SERVICE_STATUS_FD, 1);
-                service_report(SERVICE_STATUS_FD, SERVICE_STATUS_READY);
-            }
-            util_set_cloexec(SERVICE_LISTEN_FD, 1);
-            run(SERVICE_LISTEN_FD);
-        } else {
-            run(-1);
-        }
-        if (ops->fini)
-            ops->fini();
-    } else if (r == 0) {
-        if (service_listening(SERVICE_LISTEN_FD))
+    if (r == 0) {
+        if (under_master && ops->serve) {
+            int status_fd =
+                fcntl(SERVICE_STATUS_FD, F_GETFD) < 0 ? -1 : SERVICE_STATUS_FD;
+
+            util_set_nonblock(SERVICE_LISTEN_FD, 1);
+            service_report(status_fd, SERVICE_STATUS_READY);
+            ops->serve(SERVICE_LISTEN_FD, &info);
+        } else if (under_master)
             service_serve_master(ops, &o, &info);
         else
             service_serve_standalone(ops, &info);

@@ -4,9 +4,18 @@
  *
  * A service program's main is just
  *
- *     static const struct service_ops ops = {"imapd", imapd_init,
- *                                            imapd_connection, imapd_fini};
- *     int main(int argc, char **argv) { return service_main(argc, argv, &ops); }
+ *     static const struct service_ops ops = {
+ *         .name = "imapd", .init = imapd_init,
+ *         .connection = imapd_connection, .fini = imapd_fini};
+ *
+ *     int
+ *     main(int argc, char **argv)
+ *     {
+ *         return service_main(argc, argv, &ops);
+ *     }
+ *
+ * (use designated initializers: struct service_ops may grow optional
+ * fields, like serve below)
  *
  * service_main() parses the common options
  *     -C file   imapd.conf to load (else $CYRUS_CONF, else /etc/imapd.conf)
@@ -81,21 +90,19 @@ struct service_ops {
     void (*connection)(int fd, const struct service_conn *info);
     /* Before a normal exit. May be NULL. */
     void (*fini)(void);
+    /* Optional, for event-driven servers that handle many clients in one
+     * process (the mupdate master): under master, called once instead of
+     * the accept loop with the listening socket (non-blocking, fd 3). The
+     * process reports READY first and stays READY, so master never forks a
+     * second worker for it while it runs. Signals keep their default
+     * actions (use loop_add_signal() for SIGTERM/SIGHUP). Return to exit;
+     * info->use stays 0. Standalone mode still uses connection(). */
+    void (*serve)(int listen_fd, const struct service_conn *info);
 };
 
 /* Run the service; returns the process exit status (0, or 78 when the
  * configuration or init() failed, 64 on bad options). */
 int service_main(int argc, char **argv, const struct service_ops *ops);
-
-/* Daemon-like services (mupdate: one process serves every client in its
- * own event loop): as service_main(), but ops->connection is never called
- * (may be NULL). Under master the process reports READY once (so master
- * counts it as its one preforked worker and forks no more) and calls
- * run(SERVICE_LISTEN_FD); run() owns the listening socket, accepts by
- * itself, handles SIGTERM/SIGHUP itself and returns when the process
- * should exit. Standalone, run(-1) is called. */
-int service_main_daemon(int argc, char **argv, const struct service_ops *ops,
-                        void (*run)(int listenfd));
 
 /* From inside connection(): has master asked this process to finish (a
  * pending SIGHUP or SIGTERM)? Long sessions (IDLE) may check it to end

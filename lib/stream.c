@@ -12,6 +12,7 @@
 
 #include "errors.h"
 #include "stream.h"
+#include "stream_private.h"
 #include "stream_zlib.h"
 #include "tls.h"
 #include "xmalloc.h"
@@ -28,44 +29,6 @@
 #define STREAM_OUT_HIGHWATER 65536
 /* Idle buffers above this size are released instead of kept. */
 #define STREAM_KEEP_ALLOC (256 * 1024)
-
-struct stream {
-    int rfd, wfd;
-    int rsock, wsock;
-    int r_was_blocking, w_was_blocking;
-    int nonblock;
-    int timeout_ms;
-    size_t maxline;
-
-    /* input: decoded bytes, [in_off, in.len) not yet consumed */
-    struct buf in;
-    size_t in_off;
-    struct buf raw; /* one read, before SASL decoding */
-    struct buf zin; /* deflated input, [zin_off, zin.len) not inflated */
-    size_t zin_off;
-    short rwant; /* events the last read that would block waits for */
-    int rerr;    /* sticky: ERR_EOF, ERR_IO, ERR_PROTOCOL */
-    int discarding;
-    int toolong_pending;
-    int last_crlf;
-
-    /* output: out (plain) -> [deflate] -> zout -> [SASL] -> wire -> fd */
-    struct buf out;
-    struct buf zout;
-    struct buf wire;
-    size_t wire_off;
-    short wwant;
-    int werr; /* sticky: ERR_IO, ERR_PROTOCOL, ERR_TIMEOUT */
-    int z_unsynced;
-
-    struct buf errtext;
-
-    struct tls_conn *tls;
-    sasl_conn_t *sasl;
-    unsigned sasl_maxout;
-    int sasl_ssf;
-    struct stream_zlib *zlib;
-};
 
 /* ---- life cycle ------------------------------------------------------- */
 
@@ -189,11 +152,8 @@ stream_set_nonblocking(struct stream *s, int on)
 
 /* ---- errors and waiting ----------------------------------------------- */
 
-static void stream_set_errtext(struct stream *s, const char *fmt, ...)
-    ATTR_FORMAT(2, 3);
-
-static void
-stream_set_errtext(struct stream *s, const char *fmt, ...)
+void
+stream_set_error_text(struct stream *s, const char *fmt, ...)
 {
     va_list ap;
 
@@ -220,8 +180,8 @@ stream_eof(const struct stream *s)
 
 /* Wait for events (POLLIN on rfd, POLLOUT on wfd). 0 when ready (or
  * hung up / failed: the next read or write tells), ERR_TIMEOUT, ERR_IO. */
-static int
-stream_poll(struct stream *s, short events, int timeout_ms)
+int
+stream_poll_fds(struct stream *s, short events, int timeout_ms)
 {
     struct pollfd pfd[2];
     nfds_t n = 0;
@@ -265,15 +225,15 @@ stream_poll(struct stream *s, short events, int timeout_ms)
 /* ---- input ------------------------------------------------------------ */
 
 static ssize_t
-stream_set_rerr(struct stream *s, int err)
+stream_fail_input(struct stream *s, int err)
 {
     s->rerr = err;
     return err;
 }
 
 /* Output failed for good: what is queued can never be delivered. */
-static int
-stream_set_werr(struct stream *s, int err)
+int
+stream_fail_output(struct stream *s, int err)
 {
     s->werr = err;
     buf_free(&s->out);
@@ -290,21 +250,23 @@ stream_read_fd(struct stream *s, void *p, size_t len)
 {
     ssize_t n;
 
+    /* a stale POLLOUT would make an event loop spin */
+    s->rwant = POLLIN;
     if (s->tls != NULL) {
         n = tls_conn_read(s->tls, p, len);
         if (n > 0)
             return n;
         if (n == 0)
-            return stream_set_rerr(s, ERR_EOF);
+            return stream_fail_input(s, ERR_EOF);
         if (n == ERR_AGAIN) {
             s->rwant = tls_conn_want(s->tls);
             return 0;
         }
-        stream_set_errtext(s, "%s", tls_conn_error(s->tls));
+        stream_set_error_text(s, "%s", tls_conn_error(s->tls));
         /* the session is dead both ways */
         if (s->werr == 0)
-            stream_set_werr(s, (int)n);
-        return stream_set_rerr(s, (int)n);
+            stream_fail_output(s, (int)n);
+        return stream_fail_input(s, (int)n);
     }
     if (s->rsock)
         n = recv(s->rfd, p, len, 0);
@@ -315,13 +277,13 @@ stream_read_fd(struct stream *s, void *p, size_t len)
     /* a reset is the peer going away (unread data in its buffer at
      * close makes TCP send RST): the same as EOF to the protocol */
     if (n == 0 || errno == ECONNRESET)
-        return stream_set_rerr(s, ERR_EOF);
+        return stream_fail_input(s, ERR_EOF);
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
         s->rwant = POLLIN;
         return 0;
     }
-    stream_set_errtext(s, "read: %s", strerror(errno));
-    return stream_set_rerr(s, ERR_IO);
+    stream_set_error_text(s, "read: %s", strerror(errno));
+    return stream_fail_input(s, ERR_IO);
 }
 
 /* Inflate held compressed input into s->in: bytes added, or an error. */
@@ -340,8 +302,8 @@ stream_inflate_held(struct stream *s)
     n = stream_zlib_decompress(s->zlib, s->zin.s + s->zin_off, avail,
                                STREAM_INFLATE_CAP, &s->in, &used, &err);
     if (n < 0) {
-        stream_set_errtext(s, "%s", err);
-        return stream_set_rerr(s, ERR_PROTOCOL);
+        stream_set_error_text(s, "%s", err);
+        return stream_fail_input(s, ERR_PROTOCOL);
     }
     s->zin_off += used;
     if (s->zin_off == s->zin.len) {
@@ -352,8 +314,8 @@ stream_inflate_held(struct stream *s)
 }
 
 /* Pass bytes read from the fd through SASL and DEFLATE into s->in. */
-static ssize_t
-stream_decode(struct stream *s, const char *p, size_t len)
+ssize_t
+stream_decode_input(struct stream *s, const char *p, size_t len)
 {
     if (s->sasl != NULL) {
         const char *o = NULL;
@@ -361,9 +323,9 @@ stream_decode(struct stream *s, const char *p, size_t len)
         int r = sasl_decode(s->sasl, p, (unsigned)len, &o, &olen);
 
         if (r != SASL_OK) {
-            stream_set_errtext(s, "SASL decode: %s",
-                               sasl_errdetail(s->sasl));
-            return stream_set_rerr(s, ERR_PROTOCOL);
+            stream_set_error_text(s, "SASL decode: %s",
+                                  sasl_errdetail(s->sasl));
+            return stream_fail_input(s, ERR_PROTOCOL);
         }
         p = o;
         len = olen;
@@ -427,7 +389,7 @@ stream_fill_once(struct stream *s)
             return (n == 0 || total > 0) ? total : n;
         dst->len += (size_t)n;
         if (!direct) {
-            n = stream_decode(s, s->raw.s, s->raw.len);
+            n = stream_decode_input(s, s->raw.s, s->raw.len);
             if (n < 0)
                 return total > 0 ? total : n;
         }
@@ -445,8 +407,6 @@ stream_fill_once(struct stream *s)
     }
 }
 
-static int stream_flush_block(struct stream *s);
-
 /* Fill, waiting (with the idle timeout) until something arrives. */
 static ssize_t
 stream_fill_wait(struct stream *s)
@@ -459,11 +419,11 @@ stream_fill_wait(struct stream *s)
             return n;
         /* the peer may be waiting for our reply before it sends more;
          * a failed flush is sticky and reported by stream_flush() */
-        (void)stream_flush_block(s);
-        r = stream_poll(s, s->rwant, s->timeout_ms);
+        (void)stream_flush_all(s);
+        r = stream_poll_fds(s, s->rwant, s->timeout_ms);
         if (r == ERR_IO) {
-            stream_set_errtext(s, "poll: %s", strerror(errno));
-            return stream_set_rerr(s, ERR_IO);
+            stream_set_error_text(s, "poll: %s", strerror(errno));
+            return stream_fail_input(s, ERR_IO);
         }
         if (r < 0)
             return r; /* ERR_TIMEOUT: not sticky */
@@ -665,8 +625,10 @@ stream_wait(struct stream *s, int timeout_ms)
 {
     if (stream_buffered(s) > 0 || s->rerr < 0)
         return 0;
-    return stream_poll(s, s->rwant, timeout_ms) == ERR_TIMEOUT ? ERR_TIMEOUT
-                                                               : 0;
+    if (!s->nonblock)
+        (void)stream_flush_all(s);
+    return stream_poll_fds(s, s->rwant, timeout_ms) == ERR_TIMEOUT ? ERR_TIMEOUT
+                                                                   : 0;
 }
 
 /* ---- output ----------------------------------------------------------- */
@@ -687,10 +649,10 @@ stream_encode(struct stream *s, int sync)
         struct buf *dst = s->sasl ? &s->zout : &s->wire;
 
         if (s->out.len > 0 || (sync && s->z_unsynced)) {
-            if (stream_zlib_compress(s->zlib, s->out.s, s->out.len, sync,
-                                     dst) < 0) {
-                stream_set_errtext(s, "DEFLATE: compression failed");
-                return stream_set_werr(s, ERR_PROTOCOL);
+            if (stream_zlib_compress(s->zlib, s->out.s, s->out.len, sync, dst)
+                < 0) {
+                stream_set_error_text(s, "DEFLATE: compression failed");
+                return stream_fail_output(s, ERR_PROTOCOL);
             }
             s->z_unsynced = !sync;
             buf_reset(&s->out);
@@ -709,9 +671,9 @@ stream_encode(struct stream *s, int sync)
                 n = s->sasl_maxout;
             if (sasl_encode(s->sasl, src->s + off, (unsigned)n, &o, &olen)
                 != SASL_OK) {
-                stream_set_errtext(s, "SASL encode: %s",
-                                   sasl_errdetail(s->sasl));
-                return stream_set_werr(s, ERR_PROTOCOL);
+                stream_set_error_text(s, "SASL encode: %s",
+                                      sasl_errdetail(s->sasl));
+                return stream_fail_output(s, ERR_PROTOCOL);
             }
             buf_appendmap(&s->wire, o, olen);
             off += n;
@@ -750,9 +712,9 @@ stream_write_wire(struct stream *s, int block)
                 s->wwant = tls_conn_want(s->tls);
                 n = 0;
             } else if (n < 0) {
-                stream_set_errtext(s, "%s", tls_conn_error(s->tls));
+                stream_set_error_text(s, "%s", tls_conn_error(s->tls));
                 s->rerr = s->rerr ? s->rerr : (int)n;
-                return stream_set_werr(s, (int)n);
+                return stream_fail_output(s, (int)n);
             }
         } else {
             if (s->wsock)
@@ -760,10 +722,9 @@ stream_write_wire(struct stream *s, int block)
             else
                 n = write(s->wfd, p, len);
             if (n < 0) {
-                if (errno != EAGAIN && errno != EWOULDBLOCK
-                    && errno != EINTR) {
-                    stream_set_errtext(s, "write: %s", strerror(errno));
-                    return stream_set_werr(s, ERR_IO);
+                if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                    stream_set_error_text(s, "write: %s", strerror(errno));
+                    return stream_fail_output(s, ERR_IO);
                 }
                 s->wwant = POLLOUT;
                 n = 0;
@@ -775,15 +736,15 @@ stream_write_wire(struct stream *s, int block)
         }
         if (!block)
             return ERR_AGAIN;
-        r = stream_poll(s, s->wwant, s->timeout_ms);
+        r = stream_poll_fds(s, s->wwant, s->timeout_ms);
         if (r == ERR_TIMEOUT) {
             /* the peer stopped reading for a whole timeout: it is gone */
-            stream_set_errtext(s, "write timed out");
-            return stream_set_werr(s, ERR_TIMEOUT);
+            stream_set_error_text(s, "write timed out");
+            return stream_fail_output(s, ERR_TIMEOUT);
         }
         if (r < 0) {
-            stream_set_errtext(s, "poll: %s", strerror(errno));
-            return stream_set_werr(s, ERR_IO);
+            stream_set_error_text(s, "poll: %s", strerror(errno));
+            return stream_fail_output(s, ERR_IO);
         }
     }
     if (s->wire.alloc > STREAM_KEEP_ALLOC)
@@ -795,8 +756,8 @@ stream_write_wire(struct stream *s, int block)
     return 0;
 }
 
-static int
-stream_flush_block(struct stream *s)
+int
+stream_flush_all(struct stream *s)
 {
     int r;
 
@@ -887,170 +848,4 @@ stream_poll_events(const struct stream *s)
     if (stream_out_pending(s) > 0 && s->werr == 0)
         ev |= s->wwant;
     return ev;
-}
-
-/* ---- layers ----------------------------------------------------------- */
-
-static int
-stream_starttls(struct stream *s, struct tls_ctx *ctx, const char *servername,
-                char **error_r)
-{
-    int r;
-
-    *error_r = NULL;
-    if (s->tls != NULL || s->sasl != NULL || s->zlib != NULL) {
-        *error_r = xstrdup(s->tls ? "TLS is already active"
-                                  : "TLS cannot start over SASL or DEFLATE");
-        return ERR_PROTOCOL;
-    }
-    r = stream_flush_block(s);
-    if (r < 0) {
-        *error_r = xstrdup(stream_error(s) ? stream_error(s) : error_text(r));
-        return r;
-    }
-    /* RFC 3207 6, RFC 2595 3.1: anything that arrived in plaintext before
-     * the handshake may have been injected by a man in the middle; it
-     * must not be taken as sent under TLS. */
-    buf_reset(&s->in);
-    s->in_off = 0;
-    s->discarding = 0;
-    s->toolong_pending = 0;
-    r = tls_conn_new(ctx, s->rfd, s->wfd, servername, &s->tls, error_r);
-    if (r < 0)
-        return r;
-    for (;;) {
-        r = tls_conn_handshake(s->tls);
-        if (r == 0)
-            return 0;
-        if (r == ERR_AGAIN) {
-            if (s->nonblock)
-                return 0; /* finished inside fill/flush */
-            r = stream_poll(s, tls_conn_want(s->tls), s->timeout_ms);
-            if (r == 0)
-                continue;
-            stream_set_errtext(s, "TLS handshake %s",
-                               r == ERR_TIMEOUT ? "timed out" : "poll failed");
-        } else {
-            stream_set_errtext(s, "%s", tls_conn_error(s->tls));
-        }
-        /* a half-done handshake leaves the connection unusable */
-        s->rerr = r;
-        stream_set_werr(s, r);
-        *error_r = xstrdup(stream_error(s));
-        return r;
-    }
-}
-
-int
-stream_starttls_server(struct stream *s, struct tls_ctx *ctx, char **error_r)
-{
-    ASSERT(tls_ctx_role(ctx) == TLS_ROLE_SERVER);
-    return stream_starttls(s, ctx, NULL, error_r);
-}
-
-int
-stream_starttls_client(struct stream *s, struct tls_ctx *ctx,
-                       const char *servername, char **error_r)
-{
-    ASSERT(tls_ctx_role(ctx) == TLS_ROLE_CLIENT);
-    return stream_starttls(s, ctx, servername, error_r);
-}
-
-int
-stream_tls_active(const struct stream *s)
-{
-    return s->tls != NULL;
-}
-
-int
-stream_tls_ssf(const struct stream *s)
-{
-    return s->tls ? tls_conn_ssf(s->tls) : 0;
-}
-
-const char *
-stream_tls_cipher(const struct stream *s)
-{
-    return s->tls ? tls_conn_cipher(s->tls) : "";
-}
-
-const char *
-stream_tls_version(const struct stream *s)
-{
-    return s->tls ? tls_conn_version(s->tls) : "";
-}
-
-const char *
-stream_tls_peer_cn(struct stream *s)
-{
-    return s->tls ? tls_conn_peer_cn(s->tls) : NULL;
-}
-
-/* Bytes buffered but not consumed when a decoding layer starts were sent
- * after the point where the layer took effect: take them back out. */
-static void
-stream_take_unconsumed(struct stream *s, struct buf *raw)
-{
-    buf_appendmap(raw, s->in.s + s->in_off, s->in.len - s->in_off);
-    buf_reset(&s->in);
-    s->in_off = 0;
-}
-
-int
-stream_set_sasl(struct stream *s, struct sasl_conn *conn)
-{
-    const void *v = NULL;
-    struct buf held = BUF_INITIALIZER;
-    int ssf, r;
-    unsigned maxout;
-
-    if (s->sasl != NULL || s->zlib != NULL)
-        return ERR_PROTOCOL;
-    if (sasl_getprop(conn, SASL_SSF, &v) != SASL_OK || v == NULL)
-        return ERR_PROTOCOL;
-    ssf = (int)*(const sasl_ssf_t *)v;
-    if (ssf == 0)
-        return 0;
-    if (sasl_getprop(conn, SASL_MAXOUTBUF, &v) != SASL_OK || v == NULL)
-        return ERR_PROTOCOL;
-    maxout = *(const unsigned *)v;
-    r = stream_flush_block(s);
-    if (r < 0)
-        return r;
-    s->sasl = conn;
-    s->sasl_ssf = ssf;
-    s->sasl_maxout = maxout > 0 ? maxout : 4096;
-    stream_take_unconsumed(s, &held);
-    if (held.len > 0 && stream_decode(s, held.s, held.len) < 0)
-        r = s->rerr;
-    buf_free(&held);
-    return r;
-}
-
-int
-stream_sasl_ssf(const struct stream *s)
-{
-    return s->sasl ? s->sasl_ssf : 0;
-}
-
-int
-stream_enable_deflate(struct stream *s)
-{
-    int r;
-
-    if (s->zlib != NULL)
-        return ERR_PROTOCOL;
-    r = stream_flush_block(s);
-    if (r < 0)
-        return r;
-    s->zlib = stream_zlib_new();
-    /* the compressed bytes already here are inflated by the next fill */
-    stream_take_unconsumed(s, &s->zin);
-    return 0;
-}
-
-int
-stream_deflate_active(const struct stream *s)
-{
-    return s->zlib != NULL;
 }

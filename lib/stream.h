@@ -21,15 +21,15 @@
  * timeout); stream_free() restores its original flag.
  *
  * Errors. Functions return 0 (or a count) or a negative ERR_* from
- * errors.h: ERR_EOF (the peer closed or reset the connection;
- * stream_eof() becomes true),
- * ERR_TIMEOUT, ERR_TOOLONG (line limit, recoverable), ERR_IO (system
- * error) and ERR_PROTOCOL (TLS, SASL or DEFLATE failure). EOF, I/O and
- * protocol errors are sticky: every later read returns the same code.
- * stream_error() has the text of the sticky error. Output errors are
- * sticky too: writes after one are dropped and every stream_flush()
- * returns it. A read timeout is not sticky (IDLE may keep waiting); a
- * write timeout is (the peer stopped reading: it is gone).
+ * errors.h: ERR_EOF (the peer closed or reset the connection; stream_eof()
+ * becomes true), ERR_TIMEOUT, ERR_TOOLONG (line limit, recoverable),
+ * ERR_IO (system error) and ERR_PROTOCOL (TLS, SASL or DEFLATE failure).
+ * The stream never raises SIGPIPE. EOF, I/O and protocol errors are
+ * sticky: every later read returns the same code. stream_error() has the
+ * text of the sticky error. Output errors are sticky too: writes after
+ * one are dropped and every stream_flush() returns it. A read timeout is
+ * not sticky (IDLE may keep waiting); a write timeout is (the peer
+ * stopped reading: it is gone).
  *
  * The canonical read loop, blocking or not:
  *
@@ -38,10 +38,12 @@
  *             handle(line, len);
  *         r = stream_fill(s);
  *         if (r == ERR_TOOLONG) { reply BAD; continue; }
- *         if (r == 0) break;           (non-blocking: wait for POLLIN)
+ *         if (r == 0) break;           (non-blocking: poll, come back)
  *         if (r < 0) goto close;       (ERR_EOF, ERR_TIMEOUT, ...)
  *     }
- */
+ *
+ * Implementation: stream.c (buffers, I/O), stream_layers.c (installing
+ * the layers), tls.c (OpenSSL), stream_zlib.c (zlib). */
 #ifndef STREAM_H
 #define STREAM_H
 
@@ -122,7 +124,8 @@ int stream_line_crlf(const struct stream *s);
 /* Blocking: set line to the next line (without line ending), waiting for
  * it. 0, ERR_TOOLONG (once per over-long line, which is skipped: call
  * again for the next line), ERR_EOF (also when the peer closed mid-line;
- * the partial line is dropped), ERR_TIMEOUT, ERR_IO, ERR_PROTOCOL. */
+ * the partial line stays in stream_buffered() and is never returned as a
+ * line), ERR_TIMEOUT, ERR_IO, ERR_PROTOCOL. */
 int stream_getline(struct stream *s, struct buf *line);
 
 /* Blocking: append exactly n bytes to out (IMAP literals). 0, or ERR_EOF,
@@ -153,7 +156,9 @@ void stream_skip(struct stream *s, size_t n);
  * the top of this file instead. */
 size_t stream_buffered(const struct stream *s);
 /* Wait until input is available (buffered, held by a layer, or the fd is
- * readable or at EOF). 0, ERR_TIMEOUT after timeout_ms (< 0: forever). */
+ * readable or at EOF). In blocking mode pending output is flushed first.
+ * 0, ERR_TIMEOUT after timeout_ms (< 0: forever). Readable is a hint:
+ * with TLS the bytes may turn out to be protocol records only. */
 int stream_wait(struct stream *s, int timeout_ms);
 /* True once the peer closed the connection (EOF seen by a read). */
 int stream_eof(const struct stream *s);

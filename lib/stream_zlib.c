@@ -59,8 +59,8 @@ stream_zlib_free(struct stream_zlib **zp)
 }
 
 int
-stream_zlib_compress(struct stream_zlib *z, const void *p, size_t len,
-                     int sync, struct buf *out)
+stream_zlib_compress(struct stream_zlib *z, const void *p, size_t len, int sync,
+                     struct buf *out)
 {
     const unsigned char *src = p;
 

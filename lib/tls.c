@@ -245,8 +245,7 @@ tls_parse_versions(const char *versions, int *min_r, int *max_r,
 }
 
 static int
-tls_ctx_setup(struct tls_ctx *ctx, const struct tls_config *cfg,
-              char **error_r)
+tls_ctx_setup(struct tls_ctx *ctx, const struct tls_config *cfg, char **error_r)
 {
     static const uint64_t hole_ops[] = {SSL_OP_NO_TLSv1, SSL_OP_NO_TLSv1_1,
                                         SSL_OP_NO_TLSv1_2, SSL_OP_NO_TLSv1_3};
@@ -262,14 +261,13 @@ tls_ctx_setup(struct tls_ctx *ctx, const struct tls_config *cfg,
     }
     if (!SSL_CTX_set_min_proto_version(sc, vmin)
         || !SSL_CTX_set_max_proto_version(sc, vmax)) {
-        *error_r = tls_error_str("tls_versions not supported:",
-                                 cfg->versions);
+        *error_r = tls_error_str("tls_versions not supported:", cfg->versions);
         return ERR_INVALID;
     }
     /* No TLS compression (CRIME); a TCP EOF without close_notify is a
      * plain EOF (IMAP framing is in-band); no renegotiation (DoS). */
     ops = SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF
-        | SSL_OP_NO_RENEGOTIATION;
+          | SSL_OP_NO_RENEGOTIATION;
     for (i = 0; i < ARRAY_SIZE(hole_ops); i++) {
         if (holes & (1u << i))
             ops |= hole_ops[i];
@@ -291,8 +289,7 @@ tls_ctx_setup(struct tls_ctx *ctx, const struct tls_config *cfg,
         const char *key = cfg->key_file ? cfg->key_file : cfg->cert_file;
 
         if (!SSL_CTX_use_certificate_chain_file(sc, cfg->cert_file)) {
-            *error_r = tls_error_str("cannot load certificate",
-                                     cfg->cert_file);
+            *error_r = tls_error_str("cannot load certificate", cfg->cert_file);
             return ERR_IO;
         }
         if (!SSL_CTX_use_PrivateKey_file(sc, key, SSL_FILETYPE_PEM)) {
@@ -310,8 +307,8 @@ tls_ctx_setup(struct tls_ctx *ctx, const struct tls_config *cfg,
 
     if (cfg->ca_file != NULL || cfg->ca_dir != NULL) {
         if (!SSL_CTX_load_verify_locations(sc, cfg->ca_file, cfg->ca_dir)) {
-            *error_r = tls_error_str(
-                "cannot load CA", cfg->ca_file ? cfg->ca_file : cfg->ca_dir);
+            *error_r = tls_error_str("cannot load CA",
+                                     cfg->ca_file ? cfg->ca_file : cfg->ca_dir);
             return ERR_IO;
         }
     } else if (ctx->role == TLS_ROLE_CLIENT && cfg->verify != TLS_VERIFY_NONE
@@ -330,7 +327,7 @@ tls_ctx_setup(struct tls_ctx *ctx, const struct tls_config *cfg,
             mode = SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE;
         else if (cfg->verify == TLS_VERIFY_REQUIRE)
             mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
-                 | SSL_VERIFY_CLIENT_ONCE;
+                   | SSL_VERIFY_CLIENT_ONCE;
         if (mode != SSL_VERIFY_NONE && cfg->ca_file != NULL) {
             STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->ca_file);
 
@@ -437,9 +434,8 @@ tls_conn_new(struct tls_ctx *ctx, int rfd, int wfd, const char *servername,
     }
     ctx->refs++;
     c->ctx = ctx;
-    /* one BIO for both directions: SSL_set_bio takes one reference per
-     * direction */
-    BIO_up_ref(bio);
+    /* one BIO for both directions; SSL_set_bio() takes our reference
+     * and adds the second one itself */
     SSL_set_bio(c->ssl, bio, bio);
 
     if (ctx->role == TLS_ROLE_SERVER) {
@@ -448,7 +444,7 @@ tls_conn_new(struct tls_ctx *ctx, int rfd, int wfd, const char *servername,
         if (servername != NULL && *servername != '\0') {
             unsigned char addr[16];
             int is_ip = inet_pton(AF_INET, servername, addr) == 1
-                     || inet_pton(AF_INET6, servername, addr) == 1;
+                        || inet_pton(AF_INET6, servername, addr) == 1;
             int ok = 1;
 
             /* RFC 6066 3: SNI carries host names, never literal IPs */
@@ -494,6 +490,9 @@ tls_conn_result(struct tls_conn *c, int ret, const char *what)
     int saved_errno = errno;
     int e = SSL_get_error(c->ssl, ret);
     long vr;
+
+    if (!c->done && SSL_is_init_finished(c->ssl))
+        c->done = 1;
 
     switch (e) {
     case SSL_ERROR_WANT_READ:
@@ -564,8 +563,8 @@ tls_conn_read(struct tls_conn *c, void *p, size_t len)
         c->done = 1;
         return n;
     }
-    r = tls_conn_result(c, n, c->done ? "TLS read failed"
-                                      : "TLS handshake failed");
+    r = tls_conn_result(c, n,
+                        c->done ? "TLS read failed" : "TLS handshake failed");
     if (r == ERR_EOF)
         return 0;
     return r;
@@ -585,8 +584,8 @@ tls_conn_write(struct tls_conn *c, const void *p, size_t len)
         c->done = 1;
         return n;
     }
-    r = tls_conn_result(c, n, c->done ? "TLS write failed"
-                                      : "TLS handshake failed");
+    r = tls_conn_result(c, n,
+                        c->done ? "TLS write failed" : "TLS handshake failed");
     if (r == ERR_EOF) {
         buf_setcstr(&c->err, "TLS write failed: peer closed the session");
         r = ERR_IO;

@@ -80,9 +80,8 @@ int tls_parse_versions(const char *versions, int *min_r, int *max_r,
  * only, may be NULL) is sent as SNI and checked against the server
  * certificate when the context verifies. No I/O happens here. 0, or
  * ERR_IO with *error_r set. */
-int tls_conn_new(struct tls_ctx *ctx, int rfd, int wfd,
-                 const char *servername, struct tls_conn **conn_r,
-                 char **error_r);
+int tls_conn_new(struct tls_ctx *ctx, int rfd, int wfd, const char *servername,
+                 struct tls_conn **conn_r, char **error_r);
 /* Free without sending anything. Sets *connp = NULL. */
 void tls_conn_free(struct tls_conn **connp);
 

@@ -63,8 +63,7 @@ children_find_program(const struct master *m, const char *prog)
 
 /* In the child, between fork and exec: never returns. */
 static void
-children_exec(struct master *m, const struct child_spec *spec,
-              const char *path)
+children_exec(struct master *m, const struct child_spec *spec, const char *path)
 {
     struct strarray argv = STRARRAY_INITIALIZER;
     sigset_t none;
@@ -121,8 +120,7 @@ children_exec(struct master *m, const struct child_spec *spec,
 }
 
 struct child *
-children_spawn(struct master *m, const struct child_spec *spec,
-               char **error_r)
+children_spawn(struct master *m, const struct child_spec *spec, char **error_r)
 {
     struct buf err = BUF_INITIALIZER;
     struct child *c;
@@ -132,15 +130,14 @@ children_spawn(struct master *m, const struct child_spec *spec,
     *error_r = NULL;
     path = children_find_program(m, spec->argv->data[0]);
     if (path == NULL) {
-        buf_printf(&err, "%s: program %s not found (looked in %s and $PATH)",
-                   spec->name, spec->argv->data[0],
-                   m->exe_dir ? m->exe_dir : "?");
+        buf_printf(&err, "program %s not found (looked in %s and $PATH)",
+                   spec->argv->data[0], m->exe_dir ? m->exe_dir : "?");
         *error_r = buf_release(&err);
         return NULL;
     }
     pid = fork();
     if (pid < 0) {
-        buf_printf(&err, "%s: fork: %s", spec->name, strerror(errno));
+        buf_printf(&err, "fork: %s", strerror(errno));
         *error_r = buf_release(&err);
         free(path);
         return NULL;

@@ -22,17 +22,17 @@ struct cron_field {
 };
 
 static const char *const cron_month_names[] = {
-    "jan", "feb", "mar", "apr", "may", "jun",
-    "jul", "aug", "sep", "oct", "nov", "dec", NULL};
+    "jan", "feb", "mar", "apr", "may", "jun", "jul",
+    "aug", "sep", "oct", "nov", "dec", NULL};
 static const char *const cron_wday_names[] = {"sun", "mon", "tue", "wed",
                                               "thu", "fri", "sat", NULL};
 
 static const struct cron_field cron_fields[5] = {
-    {0,  59, NULL            },
-    {0,  23, NULL            },
-    {1,  31, NULL            },
-    {1,  12, cron_month_names},
-    {0,  7,  cron_wday_names },
+    {0, 59, NULL            },
+    {0, 23, NULL            },
+    {1, 31, NULL            },
+    {1, 12, cron_month_names},
+    {0, 7,  cron_wday_names },
 };
 
 /* A number or a name at *pp; advances *pp. -1 if neither. */

@@ -33,8 +33,8 @@ struct daemon {
     struct daemon *next;
 };
 
-static void
-daemons_fail(struct master *m, const char *fmt, ...) ATTR_FORMAT(2, 3);
+static void daemons_fail(struct master *m, const char *fmt, ...)
+    ATTR_FORMAT(2, 3);
 
 /* Startup failures go to the log and to stderr (the admin is watching). */
 static void
@@ -66,7 +66,8 @@ daemons_run_start(struct master *m)
 
         c = children_spawn(m, &spec, &err);
         if (c == NULL) {
-            daemons_fail(m, "can't run startup: %s", err);
+            daemons_fail(m, "can't run startup: %s:%u: START %s: %s",
+                         m->cyrus_conf, e->line, e->name, err);
             free(err);
             return -1;
         }
@@ -121,8 +122,8 @@ daemon_free(struct master *m, struct daemon *d)
 static int
 daemon_spawn(struct master *m, struct daemon *d, int fd3, char **error_r)
 {
-    struct child_spec spec = {CHILD_DAEMON, d->name, &d->argv, fd3, -1,
-                              d->maxfds};
+    struct child_spec spec = {CHILD_DAEMON, d->name, &d->argv,
+                              fd3,          -1,      d->maxfds};
     struct child *c;
     int devnull = -1;
 
@@ -285,13 +286,12 @@ daemons_child_exited(struct master *m, struct child *c, int status)
 
     children_status_text(status, text, sizeof(text));
     if (d == NULL || m->shutting_down) {
-        log_msg(LOG_DEBUG, "DAEMON %s pid %ld %s", c->name, (long)c->pid,
-                text);
+        log_msg(LOG_DEBUG, "DAEMON %s pid %ld %s", c->name, (long)c->pid, text);
         return;
     }
     d->pid = 0;
-    log_msg(LOG_ERR, "DAEMON %s pid %ld %s; restarting", d->name,
-            (long)c->pid, text);
+    log_msg(LOG_ERR, "DAEMON %s pid %ld %s; restarting", d->name, (long)c->pid,
+            text);
     hold = ratelimit_crashed(&d->rl, util_now_ms());
     if (hold)
         log_msg(LOG_WARNING,

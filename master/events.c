@@ -24,9 +24,9 @@ struct event {
     char *name;
     char *cmd;
     struct strarray argv;
-    long period;     /* minutes */
-    int at;          /* hhmm or -1 */
-    char *cron_spec; /* or NULL */
+    long period;       /* minutes */
+    int at;            /* hhmm or -1 */
+    char *cron_spec;   /* or NULL */
     struct cron *cron; /* at= or cron=, NULL for period */
     time_t due;        /* next wall-clock run for cron */
     long timer;
@@ -106,8 +106,10 @@ event_run(struct event *ev)
     char *err = NULL;
 
     if (ev->pid) {
-        log_msg(LOG_NOTICE, "event %s: previous run (pid %ld) still going, "
-                "skipped", ev->name, (long)ev->pid);
+        log_msg(LOG_NOTICE,
+                "event %s: previous run (pid %ld) still going, "
+                "skipped",
+                ev->name, (long)ev->pid);
         return;
     }
     c = children_spawn(ev->m, &spec, &err);

@@ -28,8 +28,7 @@ listen_port_ok(const char *p, size_t len)
         char c = p[i];
 
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '-' || c == '_'
-              || c == '.'))
+              || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
             return 0;
     }
     return 1;
@@ -137,8 +136,7 @@ listen_push(int **fds_r, size_t *nfds_r, int fd)
 }
 
 static int
-listen_bind_unix(const char *path, int **fds_r, size_t *nfds_r,
-                 char **error_r)
+listen_bind_unix(const char *path, int **fds_r, size_t *nfds_r, char **error_r)
 {
     struct sockaddr_un sun;
     struct stat st;

@@ -35,7 +35,7 @@ int listen_proto_ok(const char *proto);
  * logged as long as one address is bound. Returns the number of fds
  * appended to *fds_r (realloc'd array of *nfds_r entries, caller frees),
  * or ERR_IO with a message in *error_r (caller frees) and nothing bound. */
-int listen_bind(const struct listen_spec *spec, const char *proto,
-                int **fds_r, size_t *nfds_r, char **error_r);
+int listen_bind(const struct listen_spec *spec, const char *proto, int **fds_r,
+                size_t *nfds_r, char **error_r);
 
 #endif

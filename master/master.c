@@ -115,16 +115,15 @@ master_parse_opts(int argc, char **argv, struct master_opts *o)
         master_usage();
     env = getenv("CYRUS_CONF");
     if (o->imapd_conf == NULL)
-        o->imapd_conf =
-            master_abspath(env && *env ? env : "/etc/imapd.conf");
+        o->imapd_conf = master_abspath(env && *env ? env : "/etc/imapd.conf");
     if (o->cyrus_conf == NULL)
         o->cyrus_conf = xstrdup("/etc/cyrus.conf");
     if (o->pidfile == NULL)
         o->pidfile = xstrdup("/var/run/cyrus-master.pid");
 }
 
-static void
-master_fail(int code, const char *fmt, ...) ATTR_FORMAT(2, 3) ATTR_NORETURN;
+static void master_fail(int code, const char *fmt, ...)
+    ATTR_FORMAT(2, 3) ATTR_NORETURN;
 
 /* Startup errors: to stderr and the log, then exit. */
 static void
@@ -167,11 +166,11 @@ master_daemonize(void)
     setsid();
     if (chdir("/") < 0) {
     }
+    /* stderr stays until startup is over, for its error messages */
     devnull = open("/dev/null", O_RDWR);
     if (devnull >= 0) {
         dup2(devnull, 0);
         dup2(devnull, 1);
-        dup2(devnull, 2);
         if (devnull > 2)
             close(devnull);
     }
@@ -194,8 +193,7 @@ master_pidfile(const char *path)
     buf_printf(&b, "%ld\n", (long)getpid());
     if (ftruncate(fd, 0) < 0
         || util_write_all(fd, buf_base(&b), buf_len(&b)) < 0)
-        master_fail(73, "cannot write pid file %s: %s", path,
-                    strerror(errno));
+        master_fail(73, "cannot write pid file %s: %s", path, strerror(errno));
     buf_free(&b);
     return fd;
 }
@@ -380,6 +378,15 @@ main(int argc, char **argv)
         master_abort_startup(m);
         failed = 1;
     } else {
+        if (notify_fd >= 0) {
+            /* startup errors went to the terminal; from now on the log */
+            int devnull = open("/dev/null", O_WRONLY);
+
+            if (devnull >= 0) {
+                dup2(devnull, 2);
+                close(devnull);
+            }
+        }
         events_start(m);
         services_adjust_all(m);
         log_msg(LOG_NOTICE, "ready for work (pid %ld)", (long)m->pid);

@@ -83,8 +83,9 @@ struct child_spec {
 
 /* children.c */
 /* Fork and exec; the child is recorded in m->children. Returns it, or NULL
- * with a message in *error_r (caller frees) when the program cannot be
- * found or fork() fails. */
+ * with a message in *error_r (caller frees; it does not repeat the entry
+ * name) when the program cannot be found or fork() fails. An exec failure
+ * happens in the child: it logs and exits with status 71. */
 struct child *children_spawn(struct master *m, const struct child_spec *spec,
                              char **error_r);
 /* Path of the program for cmd word `prog`: absolute as is; otherwise the

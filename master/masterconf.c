@@ -40,11 +40,11 @@ static const char *const mc_section_names[MASTERCONF_NSECTIONS] = {
     "START", "SERVICES", "EVENTS", "DAEMON"};
 
 static const char *const mc_keys[MASTERCONF_NSECTIONS][9] = {
-    {"cmd", NULL},
-    {"cmd", "listen", "proto", "prefork", "maxchild", "maxforkrate", "maxfds",
+    {"cmd",      NULL      },
+    {              "cmd",     "listen", "proto", "prefork", "maxchild", "maxforkrate", "maxfds",
      "babysit", NULL},
-    {"cmd", "period", "at", "cron", NULL},
-    {"cmd", "wait", "maxforkrate", "maxfds", NULL},
+    { "cmd",  "period",                                                  "at", "cron", NULL},
+    {           "cmd",         "wait","maxforkrate", "maxfds", NULL},
 };
 
 const char *
@@ -54,8 +54,7 @@ masterconf_section_name(enum masterconf_section section)
     return mc_section_names[section];
 }
 
-static void
-mc_error(struct mc_parser *ps, unsigned line, const char *fmt, ...)
+static void mc_error(struct mc_parser *ps, unsigned line, const char *fmt, ...)
     ATTR_FORMAT(3, 4);
 
 static void
@@ -71,8 +70,8 @@ mc_error(struct mc_parser *ps, unsigned line, const char *fmt, ...)
     va_end(ap);
 }
 
-static void
-mc_warn(struct mc_parser *ps, const char *fmt, ...) ATTR_FORMAT(2, 3);
+static void mc_warn(struct mc_parser *ps, const char *fmt, ...)
+    ATTR_FORMAT(2, 3);
 
 static void
 mc_warn(struct mc_parser *ps, const char *fmt, ...)
@@ -146,8 +145,7 @@ mc_long(struct mc_parser *ps, const struct strarray *args, const char *key,
     if (s == NULL)
         return 0;
     if (util_parse_long(s, v_r) < 0 || *v_r < min) {
-        mc_error(ps, ps->line, "%s=%s: expected a number >= %ld", key, s,
-                 min);
+        mc_error(ps, ps->line, "%s=%s: expected a number >= %ld", key, s, min);
         return -1;
     }
     return 0;
@@ -220,8 +218,8 @@ mc_add_entry(struct mc_parser *ps, const char *name, struct strarray *args)
     }
     cmd = mc_arg(args, "cmd");
     if (cmd == NULL) {
-        mc_error(ps, ps->line, "%s entry '%s' has no cmd=",
-                 mc_section_names[sec], name);
+        mc_error(ps, ps->line,
+                 "%s entry '%s' has no cmd=", mc_section_names[sec], name);
         return;
     }
     e.section = (enum masterconf_section)sec;
@@ -245,8 +243,7 @@ mc_add_entry(struct mc_parser *ps, const char *name, struct strarray *args)
 
         s = mc_arg(args, "listen");
         if (s == NULL) {
-            mc_error(ps, ps->line, "SERVICES entry '%s' has no listen=",
-                     name);
+            mc_error(ps, ps->line, "SERVICES entry '%s' has no listen=", name);
         } else if (listen_parse(s, &spec, &why) < 0) {
             mc_error(ps, ps->line, "SERVICES entry '%s': bad listen=%s: %s",
                      name, s, why);
@@ -276,7 +273,8 @@ mc_add_entry(struct mc_parser *ps, const char *name, struct strarray *args)
                 e.maxforkrate = 10;
         }
         if (e.maxchild > 0 && e.prefork > e.maxchild) {
-            mc_warn(ps, "service '%s': prefork=%ld above maxchild=%ld, "
+            mc_warn(ps,
+                    "service '%s': prefork=%ld above maxchild=%ld, "
                     "using %ld",
                     name, e.prefork, e.maxchild, e.maxchild);
             e.prefork = e.maxchild;
@@ -291,8 +289,8 @@ mc_add_entry(struct mc_parser *ps, const char *name, struct strarray *args)
         mc_long(ps, args, "period", 0, 0, &e.period);
         s = mc_arg(args, "at");
         if (s && mc_parse_at(s, &e.at) < 0)
-            mc_error(ps, ps->line, "EVENTS entry '%s': at=%s is not hhmm",
-                     name, s);
+            mc_error(ps, ps->line, "EVENTS entry '%s': at=%s is not hhmm", name,
+                     s);
         e.cron = mc_arg(args, "cron");
         if (e.cron) {
             struct cron *c = NULL;
@@ -313,8 +311,8 @@ mc_add_entry(struct mc_parser *ps, const char *name, struct strarray *args)
     e.listen = xstrdupnull(e.listen);
     e.proto = xstrdupnull(e.proto);
     e.cron = xstrdupnull(e.cron);
-    mc->entries[sec] = xreallocarray(mc->entries[sec], mc->count[sec] + 1,
-                                     sizeof(e));
+    mc->entries[sec] =
+        xreallocarray(mc->entries[sec], mc->count[sec] + 1, sizeof(e));
     mc->entries[sec][mc->count[sec]++] = e;
 }
 
@@ -364,8 +362,7 @@ mc_entry_line(struct mc_parser *ps, char *p)
             while (*p && *p != '"')
                 p++;
             if (*p != '"') {
-                mc_error(ps, ps->line, "entry '%s': unterminated quote",
-                         name);
+                mc_error(ps, ps->line, "entry '%s': unterminated quote", name);
                 break;
             }
         } else {
@@ -493,8 +490,7 @@ masterconf_parse(const char *text, size_t len, const char *filename,
             break;
         }
         hash = memchr(text + pos, '#', n);
-        buf_setmap(&line, text + pos, hash ? (size_t)(hash - (text + pos))
-                                           : n);
+        buf_setmap(&line, text + pos, hash ? (size_t)(hash - (text + pos)) : n);
         mc_line(&ps, (char *)buf_cstring(&line));
         pos += n + (nl ? 1 : 0);
     }
@@ -512,8 +508,7 @@ masterconf_parse(const char *text, size_t len, const char *filename,
 }
 
 struct masterconf *
-masterconf_load(const char *path, struct strarray *warnings_r,
-                char **error_r)
+masterconf_load(const char *path, struct strarray *warnings_r, char **error_r)
 {
     struct buf text = BUF_INITIALIZER;
     struct masterconf *mc;

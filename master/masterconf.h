@@ -38,23 +38,23 @@ struct masterconf_entry {
     enum masterconf_section section;
     const char *name;
     unsigned line;
-    const char *cmd;       /* as written */
-    struct strarray argv;  /* cmd split on whitespace; count >= 1 */
+    const char *cmd;      /* as written */
+    struct strarray argv; /* cmd split on whitespace; count >= 1 */
     /* SERVICES */
-    const char *listen;    /* NULL outside SERVICES */
-    const char *proto;     /* "tcp" (default), "tcp4", "tcp6" */
-    long prefork;          /* >= 0; babysit makes it >= 1 */
-    long maxchild;         /* -1: unlimited (0 and -1 in the file) */
-    long maxforkrate;      /* forks per second, 0: unlimited; babysit and
-                            * DAEMON default to 10 */
-    long maxfds;           /* RLIMIT_NOFILE for the child, 0: inherit */
+    const char *listen; /* NULL outside SERVICES */
+    const char *proto;  /* "tcp" (default), "tcp4", "tcp6" */
+    long prefork;       /* >= 0; babysit makes it >= 1 */
+    long maxchild;      /* -1: unlimited (0 and -1 in the file) */
+    long maxforkrate;   /* forks per second, 0: unlimited; babysit and
+                         * DAEMON default to 10 */
+    long maxfds;        /* RLIMIT_NOFILE for the child, 0: inherit */
     int babysit;
     /* DAEMON */
-    int wait;              /* wait=y: master waits for "ok\r\n" on fd 3 */
+    int wait; /* wait=y: master waits for "ok\r\n" on fd 3 */
     /* EVENTS */
-    long period;           /* minutes, 0: none */
-    int at;                /* hhmm, -1: none */
-    const char *cron;      /* NULL: none */
+    long period;      /* minutes, 0: none */
+    int at;           /* hhmm, -1: none */
+    const char *cron; /* NULL: none */
 };
 
 struct masterconf;
@@ -69,21 +69,20 @@ struct masterconf *masterconf_parse(const char *text, size_t len,
                                     char **error_r);
 /* Read and parse a file; an unreadable file is an error too. */
 struct masterconf *masterconf_load(const char *path,
-                                   struct strarray *warnings_r,
-                                   char **error_r);
+                                   struct strarray *warnings_r, char **error_r);
 void masterconf_free(struct masterconf **mcp);
 
 /* Entries of a section in file order. */
 size_t masterconf_count(const struct masterconf *mc,
                         enum masterconf_section section);
 /* The i-th entry (i < masterconf_count()). */
-const struct masterconf_entry *
-masterconf_entry(const struct masterconf *mc, enum masterconf_section section,
-                 size_t i);
+const struct masterconf_entry *masterconf_entry(const struct masterconf *mc,
+                                                enum masterconf_section section,
+                                                size_t i);
 /* The entry of that section named name, or NULL. */
-const struct masterconf_entry *
-masterconf_find(const struct masterconf *mc, enum masterconf_section section,
-                const char *name);
+const struct masterconf_entry *masterconf_find(const struct masterconf *mc,
+                                               enum masterconf_section section,
+                                               const char *name);
 /* "START", "SERVICES", "EVENTS", "DAEMON". */
 const char *masterconf_section_name(enum masterconf_section section);
 

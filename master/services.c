@@ -47,6 +47,9 @@ struct service {
     struct service *next;
 };
 
+/* After a failed fork or exec setup, before trying again. */
+#define SERVICES_RETRY_MS 200
+
 static void pool_adjust(struct pool *p);
 
 static struct service *
@@ -86,8 +89,7 @@ service_children(const struct service *svc)
     return n;
 }
 
-static void pool_listen_cb(struct loop *l, int fd, unsigned events,
-                           void *ctx);
+static void pool_listen_cb(struct loop *l, int fd, unsigned events, void *ctx);
 
 static void
 pool_watch(struct pool *p, int on)
@@ -236,6 +238,8 @@ pool_spawn(struct pool *p)
                     "service %s: too many failures, waiting %u ms before "
                     "forking again",
                     svc->name, hold);
+        /* no child, so no SIGCHLD will bring us back: try again later */
+        service_retry_later(p->m, svc, hold ? hold : SERVICES_RETRY_MS);
         return -1;
     }
     c->pool = p;
@@ -263,7 +267,7 @@ pool_adjust(struct pool *p)
         return;
     }
     while (p->nstarting + p->nready < (unsigned long)svc->prefork
-           && pool_room(p)) {
+           && pool_room(p) && svc->retry_timer == 0) {
         delay = ratelimit_delay(&svc->rl, util_now_ms());
         if (delay || pool_spawn(p) < 0)
             break;
@@ -271,7 +275,7 @@ pool_adjust(struct pool *p)
     if (p->nstarting + p->nready == 0 && pool_room(p)) {
         delay = ratelimit_delay(&svc->rl, util_now_ms());
         /* a readable listener we may not serve yet would spin the loop */
-        pool_watch(p, delay == 0);
+        pool_watch(p, delay == 0 && svc->retry_timer == 0);
     } else {
         pool_watch(p, 0);
     }
@@ -286,6 +290,7 @@ pool_listen_cb(struct loop *l, int fd, unsigned events, void *ctx)
     struct pool *p = ctx;
 
     if (p->nstarting + p->nready == 0 && pool_room(p)
+        && p->svc->retry_timer == 0
         && ratelimit_delay(&p->svc->rl, util_now_ms()) == 0)
         pool_spawn(p);
     pool_adjust(p);
@@ -352,8 +357,8 @@ service_bind(struct master *m, struct service *svc, char **error_r)
             return -1;
         }
     }
-    log_msg(LOG_DEBUG, "service %s: listening on %s (%zu socket%s)",
-            svc->name, svc->listen, nfds, nfds == 1 ? "" : "s");
+    log_msg(LOG_DEBUG, "service %s: listening on %s (%zu socket%s)", svc->name,
+            svc->listen, nfds, nfds == 1 ? "" : "s");
     listen_spec_fini(&spec);
     free(fds);
     return 0;
@@ -497,8 +502,10 @@ services_reload(struct master *m, const struct masterconf *newconf)
             if (strcmp(svc->cmd, e->cmd) != 0 || svc->maxfds != e->maxfds) {
                 struct service *repl = service_take_over(m, svc, e);
 
-                log_msg(LOG_NOTICE, "service %s: command changed, "
-                        "restarting its processes", e->name);
+                log_msg(LOG_NOTICE,
+                        "service %s: command changed, "
+                        "restarting its processes",
+                        e->name);
                 service_retire(m, svc);
                 services_append(&fresh, repl);
             } else {
@@ -545,8 +552,7 @@ services_child_exited(struct master *m, struct child *c, int status)
     char text[64];
 
     (*pool_counter(p, c->state))--;
-    if (!c->signalled
-        && (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)) {
+    if (!c->signalled && (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)) {
         unsigned hold = ratelimit_crashed(&svc->rl, util_now_ms());
 
         log_msg(LOG_ERR, "service %s pid %ld %s", svc->name, (long)c->pid,

@@ -2,7 +2,7 @@
  * (shared/docs/MUPDATE.md), started by master with prefork=1.
  *
  * One process serves everything in one lib/loop event loop: the listening
- * socket master hands over as fd 3 (lib/service "run" mode), the clients,
+ * socket master hands over as fd 3 (lib/service "serve" hook), the clients,
  * the kick socket, and on a slave the connection to the master. */
 #include <getopt.h>
 #include <signal.h>
@@ -72,8 +72,10 @@ stop_cb(struct loop *l, int signo, void *ctx)
     loop_stop(l);
 }
 
+/* Serve until SIGTERM/SIGHUP: on listenfd (under master), or only the one
+ * client on clientfd (standalone, for debugging). */
 static void
-mupdate_run(int listenfd)
+mupdate_run(int listenfd, int clientfd)
 {
     const char *confdir = config_str(config, CFG_CONFIGDIRECTORY);
     struct buf path = BUF_INITIALIZER, role = BUF_INITIALIZER;
@@ -126,7 +128,7 @@ mupdate_run(int listenfd)
     if (listenfd >= 0)
         mupdate_server_listen(srv, listenfd);
     else
-        mupdate_server_add_client(srv, dup(0));
+        mupdate_server_add_client(srv, dup(clientfd));
     buf_reset(&path);
     buf_printf(&path, "%s/socket/mupdate.target", confdir);
     kickfd = mupdate_kick_listen(loop, buf_cstring(&path), slave);
@@ -153,11 +155,27 @@ mupdate_run(int listenfd)
     buf_free(&role);
 }
 
+static void
+mupdate_serve(int listen_fd, const struct service_conn *info)
+{
+    (void)info;
+    mupdate_run(listen_fd, -1);
+}
+
+static void
+mupdate_connection(int fd, const struct service_conn *info)
+{
+    (void)info;
+    mupdate_run(-1, fd);
+}
+
 int
 main(int argc, char **argv)
 {
-    static const struct service_ops ops = {"mupdate", mupdate_init, NULL,
-                                           NULL};
+    static const struct service_ops ops = {.name = "mupdate",
+                                           .init = mupdate_init,
+                                           .connection = mupdate_connection,
+                                           .serve = mupdate_serve};
 
-    return service_main_daemon(argc, argv, &ops, mupdate_run);
+    return service_main(argc, argv, &ops);
 }

@@ -105,7 +105,10 @@ done:
 }
 
 static const struct service_ops echotest_ops = {
-    "echotest", echotest_init, echotest_connection, NULL};
+    .name = "echotest",
+    .init = echotest_init,
+    .connection = echotest_connection,
+};
 
 int
 main(int argc, char **argv)

@@ -1,0 +1,448 @@
+/* imapd.c: the IMAP server: process setup, the command loop, replies. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cyrusdb.h"
+#include "errors.h"
+#include "expunge.h"
+#include "imapd.h"
+#include "imapreader.h"
+#include "index.h"
+#include "log.h"
+#include "acl.h"
+#include "mboxlist.h"
+#include "mboxname.h"
+#include "mboxops.h"
+#include "namespace.h"
+#include "nsconfig.h"
+#include "quota.h"
+#include "saslglue.h"
+#include "service.h"
+#include "stream.h"
+#include "tls.h"
+#include "tlsconfig.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define IMAPD_VERSION "cyrmurder-0.1"
+
+/* The one mutable per-process context (STYLE.md rule 7). */
+static struct imapd_proc imapd_proc;
+
+/* ---- replies ---- */
+
+static void
+reply(struct imapd_session *s, const char *tag, const char *kind,
+      const char *code, const char *text)
+{
+    if (code && *code)
+        stream_printf(s->s, "%s %s [%s] %s\r\n", tag, kind, code, text);
+    else
+        stream_printf(s->s, "%s %s %s\r\n", tag, kind, text);
+    stream_flush(s->s);
+}
+
+void
+imapd_ok(struct imapd_session *s, const char *tag, const char *code,
+         const char *text)
+{
+    reply(s, tag, "OK", code, text);
+}
+
+void
+imapd_no(struct imapd_session *s, const char *tag, const char *code,
+         const char *text)
+{
+    reply(s, tag, "NO", code, text);
+}
+
+void
+imapd_bad(struct imapd_session *s, const char *tag, const char *text)
+{
+    reply(s, tag, "BAD", NULL, text);
+}
+
+void
+imapd_error(struct imapd_session *s, const char *tag, int err)
+{
+    reply(s, tag, "NO", error_imap_code(err), error_text(err));
+}
+
+void
+imapd_sync(struct imapd_session *s, int allow_expunge)
+{
+    if (s->selected == NULL)
+        return;
+    buf_reset(&s->out);
+    if (index_sync(s->selected, &s->out, allow_expunge,
+                   s->enabled & IMAPD_ENABLED_CONDSTORE)
+        == 0)
+        stream_write(s->s, buf_base(&s->out), buf_len(&s->out));
+}
+
+int
+imapd_plaintext_ok(const struct imapd_session *s)
+{
+    return stream_tls_active(s->s) || config_switch(config, CFG_ALLOWPLAINTEXT);
+}
+
+void
+imapd_logged_in(struct imapd_session *s, const char *userid)
+{
+    struct imapreader_limits lim;
+
+    free(s->userid);
+    s->userid = xstrdup(userid);
+    s->isadmin = saslglue_is_admin(config, userid);
+    s->state = IMAPD_AUTH;
+    imapreader_limits_default(&lim);
+    {
+        int64_t max = config_bytesize(config, CFG_MAXMESSAGESIZE);
+
+        /* APPEND literals are kept in memory up to the message size limit
+         * (or 64 MiB when unlimited) */
+        lim.max_literal = max > 0 ? (uint64_t)max : 64 * 1024 * 1024;
+        lim.max_command = lim.max_literal + 65536;
+    }
+    imapreader_set_limits(s->reader, &lim);
+    log_msg(LOG_NOTICE, "login: %s %s%s", s->conn->remote, userid,
+            s->isadmin ? " (admin)" : "");
+}
+
+/* ---- mailbox helpers ---- */
+
+int
+imapd_lookup(struct imapd_session *s, const char *extname, char **intname_r,
+             struct mboxlist_entry **entry_r)
+{
+    char *intname = NULL;
+    struct mboxlist_entry *e = NULL;
+    int r;
+
+    r = mboxname_to_internal(s->proc->ns, s->userid, s->isadmin, extname,
+                             &intname);
+    if (r)
+        return ERR_BADNAME;
+    r = mboxlist_lookup(s->proc->mboxlist, intname, &e, NULL);
+    if (r == 0 && (e->mbtype & (MBTYPE_RESERVE | MBTYPE_DELETED)))
+        r = ERR_NOMAILBOX;
+    if (r == 0 && !(imapd_rights(s, e) & ACL_LOOKUP))
+        r = ERR_NOMAILBOX;
+    if (r) {
+        free(intname);
+        mboxlist_entry_free(&e);
+        return r == ERR_NOMAILBOX ? r : ERR_NOMAILBOX;
+    }
+    if (intname_r)
+        *intname_r = intname;
+    else
+        free(intname);
+    if (entry_r)
+        *entry_r = e;
+    else
+        mboxlist_entry_free(&e);
+    return 0;
+}
+
+uint32_t
+imapd_rights(struct imapd_session *s, const struct mboxlist_entry *entry)
+{
+    struct mboxops_who who = {s->userid, s->isadmin};
+
+    return mboxops_rights(s->proc->ops, &who, entry);
+}
+
+char *
+imapd_extname(struct imapd_session *s, const char *intname)
+{
+    return mboxname_to_external(s->proc->ns, s->userid, s->isadmin, intname);
+}
+
+int
+imapd_mailbox_path(struct imapd_session *s, const struct mboxlist_entry *entry,
+                   struct buf *out)
+{
+    return mboxops_path(s->proc->ops, entry, out);
+}
+
+int
+imapd_expunge_mode(void)
+{
+    enum expunge_mode m = EXPUNGE_DELAYED;
+    const char *v = config_enum(config, CFG_EXPUNGE_MODE);
+
+    if (v)
+        expunge_mode_parse(v, &m);
+    return (int)m;
+}
+
+void
+imapd_unselect(struct imapd_session *s)
+{
+    index_close(&s->selected);
+    free(s->selected_name);
+    s->selected_name = NULL;
+    if (s->state == IMAPD_SELECTED)
+        s->state = IMAPD_AUTH;
+}
+
+/* ---- the command loop ---- */
+
+static void
+dispatch(struct imapd_session *s, const char *cmd, size_t len)
+{
+    struct imaptok t;
+    struct imaptok_span tagspan, name;
+    const struct imapd_command *c;
+    const struct imaptok_spooled *spooled;
+    size_t nspooled;
+    char *tag;
+
+    imaptok_init(&t, cmd, len);
+    spooled = imapreader_spooled(s->reader, &nspooled);
+    if (nspooled)
+        imaptok_set_spooled(&t, spooled, nspooled);
+    if (imaptok_tag(&t, &tagspan) < 0) {
+        stream_puts(s->s, "* BAD Invalid tag\r\n");
+        stream_flush(s->s);
+        return;
+    }
+    tag = xstrndup(tagspan.p, tagspan.len);
+    if (imaptok_sp(&t) < 0 || imaptok_atom(&t, &name) < 0) {
+        imapd_bad(s, tag, "Null command");
+        goto done;
+    }
+    c = imapd_command_find(name.p, name.len);
+    /* UID FETCH etc.: the table has the two-word names */
+    if (c == NULL && util_memcaseeq(name.p, name.len, "UID")) {
+        struct imaptok_span sub;
+        struct buf full = BUF_INITIALIZER;
+
+        if (imaptok_sp(&t) == 0 && imaptok_atom(&t, &sub) == 0) {
+            buf_appendcstr(&full, "UID ");
+            buf_appendmap(&full, sub.p, sub.len);
+            c = imapd_command_find(buf_base(&full), buf_len(&full));
+        }
+        buf_free(&full);
+    }
+    if (c == NULL) {
+        imapd_bad(s, tag, "Unrecognized command");
+        goto done;
+    }
+    if (!(c->states & s->state)) {
+        if (s->state == IMAPD_NOTAUTH)
+            imapd_bad(s, tag, "Please login first");
+        else if (c->states == IMAPD_NOTAUTH)
+            imapd_bad(s, tag, "Already authenticated");
+        else
+            imapd_bad(s, tag, "Please select a mailbox first");
+        goto done;
+    }
+    /* the handler sees the arguments after one SP (if any) */
+    if (imaptok_peek(&t) == ' ')
+        imaptok_sp(&t);
+    c->fn(s, tag, &t);
+done:
+    free(tag);
+}
+
+/* Read and run commands until LOGOUT, EOF or a fatal stream error. */
+static void
+command_loop(struct imapd_session *s)
+{
+    for (;;) {
+        const char *p;
+        size_t len, used = 0;
+        enum imapreader_state st;
+
+        stream_flush(s->s);
+        if (s->state == IMAPD_LOGOUT)
+            return;
+        p = stream_peek(s->s, &len);
+        if (len == 0) {
+            ssize_t n = stream_fill(s->s);
+
+            if (n <= 0) {
+                if (!stream_eof(s->s))
+                    stream_printf(s->s, "* BYE %s\r\n",
+                                  stream_error(s->s) ? stream_error(s->s)
+                                                     : "Timed out");
+                return;
+            }
+            continue;
+        }
+        st = imapreader_feed(s->reader, p, len, &used);
+        stream_skip(s->s, used);
+        switch (st) {
+        case IMAPREADER_NEED_MORE:
+        case IMAPREADER_LINE:
+            break;
+        case IMAPREADER_LITERAL:
+            if (imapreader_literal_sync(s->reader))
+                stream_puts(s->s, "+ go ahead\r\n");
+            imapreader_accept_literal(s->reader);
+            break;
+        case IMAPREADER_ERROR: {
+            const char *tag = imapreader_error_tag(s->reader);
+
+            stream_printf(s->s, "%s BAD %s\r\n", tag ? tag : "*",
+                          imapreader_error(s->reader));
+            break;
+        }
+        case IMAPREADER_CLOSE:
+            stream_printf(s->s, "* BYE %s\r\n", imapreader_error(s->reader));
+            return;
+        case IMAPREADER_COMMAND:
+            p = imapreader_command(s->reader, &len);
+            dispatch(s, p, len);
+            break;
+        }
+    }
+}
+
+static void
+imapd_connection(int fd, const struct service_conn *info)
+{
+    struct imapd_session sess;
+    struct imapreader_limits lim;
+    struct buf caps = BUF_INITIALIZER;
+
+    memset(&sess, 0, sizeof(sess));
+    sess.proc = &imapd_proc;
+    sess.conn = info;
+    sess.state = IMAPD_NOTAUTH;
+    sess.s = stream_new(fd);
+    stream_set_timeout(sess.s, (int)config_duration(config, CFG_TIMEOUT) * 1000);
+    imapreader_limits_preauth(&lim);
+    sess.reader = imapreader_new(&lim);
+    if (imapd_proc.implicit_tls) {
+        char *err = NULL;
+
+        if (stream_starttls_server(sess.s, imapd_proc.tls, &err) < 0) {
+            log_msg(LOG_NOTICE, "imaps TLS failed from %s: %s", info->remote,
+                    err ? err : "?");
+            free(err);
+            goto done;
+        }
+    }
+    {
+        struct saslglue_server_params sp;
+        const char *err = NULL;
+
+        memset(&sp, 0, sizeof(sp));
+        sp.service = "imap";
+        sp.servername = imapd_proc.servername;
+        sp.local_ipport = *info->local ? info->local : NULL;
+        sp.remote_ipport = *info->remote ? info->remote : NULL;
+        sp.external_ssf = (unsigned)stream_tls_ssf(sess.s);
+        sp.allow_plaintext = imapd_plaintext_ok(&sess);
+        sp.policy = SASLGLUE_POLICY_PROXY;
+        if (saslglue_server_new(config, &sp, &sess.sasl, &err) < 0) {
+            log_msg(LOG_ERR, "SASL: %s", err ? err : "?");
+            stream_puts(sess.s, "* BYE Server error: SASL unavailable\r\n");
+            goto done;
+        }
+    }
+    imapd_capabilities(&sess, &caps);
+    stream_printf(sess.s, "* OK [CAPABILITY %s] %s Cyrus IMAP %s server ready\r\n",
+                  buf_cstring(&caps), imapd_proc.servername, IMAPD_VERSION);
+    command_loop(&sess);
+done:
+    stream_flush(sess.s);
+    if (sess.userid)
+        log_msg(LOG_NOTICE, "logout: %s", sess.userid);
+    index_close(&sess.selected);
+    free(sess.selected_name);
+    saslglue_server_free(&sess.sasl);
+    imapreader_free(&sess.reader);
+    stream_free(&sess.s);
+    close(fd);
+    free(sess.userid);
+    buf_free(&sess.out);
+    buf_free(&caps);
+}
+
+static int
+imapd_init(int argc, char **argv, char **err)
+{
+    struct buf path = BUF_INITIALIZER;
+    const char *nserr = NULL;
+    int opt, r;
+
+    optind = 1;
+    while ((opt = getopt(argc, argv, "s")) != -1) {
+        if (opt == 's')
+            imapd_proc.implicit_tls = 1;
+    }
+    imapd_proc.servername = config_str(config, CFG_SERVERNAME);
+    if (imapd_proc.servername == NULL) {
+        static char host[256];
+
+        if (gethostname(host, sizeof(host) - 1) < 0)
+            snprintf(host, sizeof(host), "localhost");
+        imapd_proc.servername = host;
+    }
+    buf_printf(&path, "%s/db", config_str(config, CFG_CONFIGDIRECTORY));
+    imapd_proc.dbenv = cyrusdb_env_open(buf_cstring(&path), 0, err);
+    buf_free(&path);
+    if (imapd_proc.dbenv == NULL)
+        return -1;
+    r = mboxlist_open(imapd_proc.dbenv, "mailboxes.db", &imapd_proc.mboxlist);
+    if (r) {
+        *err = xstrdup("cannot open mailboxes.db");
+        return -1;
+    }
+    r = quota_db_open(imapd_proc.dbenv, "quotas.db", &imapd_proc.qdb);
+    if (r) {
+        *err = xstrdup("cannot open quotas.db");
+        return -1;
+    }
+    imapd_proc.ops = xzmalloc(sizeof(*imapd_proc.ops));
+    imapd_proc.ops->ml = imapd_proc.mboxlist;
+    imapd_proc.ops->servername = imapd_proc.servername;
+    if (nsconfig_load(config, &imapd_proc.ns, &nserr) < 0) {
+        *err = xstrdup(nserr ? nserr : "bad namespace settings");
+        return -1;
+    }
+    imapd_proc.ops->ns = imapd_proc.ns;
+    if (saslglue_server_init("cyrus", config) < 0) {
+        *err = xstrdup("SASL initialisation failed");
+        return -1;
+    }
+    imapd_proc.tls = tlsconfig_server(config, err);
+    if (imapd_proc.tls == NULL && *err)
+        return -1;
+    if (imapd_proc.tls == NULL && imapd_proc.implicit_tls) {
+        *err = xstrdup("imaps (-s) needs tls_server_cert and tls_server_key");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+imapd_fini(void)
+{
+    free(imapd_proc.ops);
+    imapd_proc.ops = NULL;
+    namespace_free(&imapd_proc.ns);
+    quota_db_close(&imapd_proc.qdb);
+    mboxlist_close(&imapd_proc.mboxlist);
+    cyrusdb_env_close(&imapd_proc.dbenv);
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct service_ops ops = {
+        .name = "imap",
+        .init = imapd_init,
+        .connection = imapd_connection,
+        .fini = imapd_fini,
+    };
+
+    return service_main(argc, argv, &ops);
+}

@@ -1,0 +1,143 @@
+/* imapd.h: the IMAP session and the per-process context of imapd.
+ *
+ * One imapd process serves one connection at a time (master reuses the
+ * process for the next one). The process context (`struct imapd_proc`)
+ * holds what lives across connections: the database environment, the
+ * mailbox list, TLS contexts. The session holds one connection's state and
+ * is reset between connections. Command handlers live in imap/cmd_*.c and
+ * are reached through the table in imap/imap_commands.c. */
+#ifndef IMAPD_H
+#define IMAPD_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "imaptok.h"
+#include "strarray.h"
+
+struct cyrusdb_env;
+struct index_view;
+struct mboxlist_entry;
+struct quota_db;
+struct imapreader;
+struct mboxlist;
+struct namespace;
+struct saslglue_server;
+struct service_conn;
+struct stream;
+struct tls_ctx;
+
+enum imapd_state {
+    IMAPD_NOTAUTH = 1 << 0,
+    IMAPD_AUTH = 1 << 1,
+    IMAPD_SELECTED = 1 << 2,
+    IMAPD_LOGOUT = 1 << 3
+};
+
+/* ENABLEd extensions (RFC 5161). */
+#define IMAPD_ENABLED_CONDSTORE (1u << 0)
+#define IMAPD_ENABLED_QRESYNC   (1u << 1)
+#define IMAPD_ENABLED_UTF8      (1u << 2)
+
+struct imapd_proc {
+    struct cyrusdb_env *dbenv;
+    struct mboxlist *mboxlist;
+    struct namespace *ns;
+    struct mboxops *ops;      /* mailbox operations (rights, create, ...) */
+    struct quota_db *qdb;     /* quotas.db */
+    struct tls_ctx *tls;       /* NULL when no tls_server_cert */
+    int implicit_tls;          /* -s: imaps */
+    const char *servername;
+};
+
+struct imapd_session {
+    struct imapd_proc *proc;
+    const struct service_conn *conn;
+    struct stream *s;
+    struct imapreader *reader;
+    enum imapd_state state;
+    char *userid;              /* canonical user, NULL before login */
+    int isadmin;
+    struct saslglue_server *sasl;
+    struct index_view *selected;
+    char *selected_name;       /* internal name of the selected mailbox */
+    uint32_t selected_rights;  /* the user's rights on it at SELECT */
+    unsigned enabled;
+    unsigned failed_logins;
+    struct buf out;            /* scratch for building responses */
+};
+
+/* Reply helpers: append "tag OK|NO|BAD [code] text" and flush. The code
+ * may be NULL or "" for none. */
+void imapd_ok(struct imapd_session *s, const char *tag, const char *code,
+              const char *text);
+void imapd_no(struct imapd_session *s, const char *tag, const char *code,
+              const char *text);
+void imapd_bad(struct imapd_session *s, const char *tag, const char *text);
+/* "tag NO [CODE] text" for a negative ERR_* code. */
+void imapd_error(struct imapd_session *s, const char *tag, int err);
+/* Send pending untagged updates of the selected mailbox. */
+void imapd_sync(struct imapd_session *s, int allow_expunge);
+
+/* Resolve a mailbox name as the client sent it (mUTF-7, external form).
+ * Returns 0 with the internal name and the mailboxes.db entry (caller frees
+ * both; either out-param may be NULL), or ERR_BADNAME / ERR_NOMAILBOX (a
+ * mailbox the user may not even look up (`l`) is reported as
+ * nonexistent, as Cyrus does). */
+int imapd_lookup(struct imapd_session *s, const char *extname,
+                 char **intname_r, struct mboxlist_entry **entry_r);
+/* The session user's effective rights on an entry. */
+uint32_t imapd_rights(struct imapd_session *s,
+                      const struct mboxlist_entry *entry);
+/* Internal -> external name for this session (caller frees), NULL if the
+ * session cannot express it. */
+char *imapd_extname(struct imapd_session *s, const char *intname);
+/* Path of a local mailbox's spool directory. */
+int imapd_mailbox_path(struct imapd_session *s,
+                       const struct mboxlist_entry *entry, struct buf *out);
+/* STATUS items: parse "(MESSAGES UNSEEN ...)" into a bit set; format the
+ * parenthesised STATUS data of a local mailbox. */
+int imapd_status_parse(struct imaptok *t, unsigned *items_r);
+int imapd_status_data(struct imapd_session *s,
+                      const struct mboxlist_entry *e, unsigned items,
+                      struct buf *out);
+/* expunge_mode from imapd.conf (enum expunge_mode of imap/expunge.h). */
+int imapd_expunge_mode(void);
+/* Close the selected mailbox (CLOSE, UNSELECT, a new SELECT). */
+void imapd_unselect(struct imapd_session *s);
+
+/* Whether plaintext passwords may be used right now (TLS or
+ * allowplaintext). */
+int imapd_plaintext_ok(const struct imapd_session *s);
+/* The CAPABILITY list for the current state (no leading/trailing space). */
+void imapd_capabilities(const struct imapd_session *s, struct buf *out);
+/* Finish a successful login as userid (canonical). */
+void imapd_logged_in(struct imapd_session *s, const char *userid);
+
+/* A command handler: t is positioned after the command name (and its SP
+ * if arguments follow). It sends the tagged reply itself. */
+typedef void imapd_cmd_fn(struct imapd_session *s, const char *tag,
+                          struct imaptok *t);
+
+struct imapd_command {
+    const char *name;
+    imapd_cmd_fn *fn;
+    unsigned states; /* enum imapd_state bits in which it is allowed */
+};
+
+/* Find a command by name (case-insensitive); NULL if unknown. */
+const struct imapd_command *imapd_command_find(const char *name, size_t len);
+
+/* Handlers (imap/cmd_*.c). */
+imapd_cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_id, cmd_enable,
+    cmd_namespace, cmd_login, cmd_authenticate, cmd_starttls;
+imapd_cmd_fn cmd_select, cmd_examine, cmd_close, cmd_unselect, cmd_check;
+imapd_cmd_fn cmd_create, cmd_delete, cmd_rename;
+imapd_cmd_fn cmd_list, cmd_lsub, cmd_status;
+imapd_cmd_fn cmd_append, cmd_idle, cmd_fetch, cmd_store, cmd_search,
+    cmd_sort, cmd_expunge, cmd_copy, cmd_move, cmd_uid_fetch, cmd_uid_store,
+    cmd_uid_search, cmd_uid_sort, cmd_uid_expunge, cmd_uid_copy, cmd_uid_move;
+imapd_cmd_fn cmd_getacl, cmd_setacl, cmd_deleteacl, cmd_listrights,
+    cmd_myrights;
+
+#endif

@@ -1,0 +1,460 @@
+/* mboxops.c: creating, deleting and renaming mailboxes on a backend. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uuid/uuid.h>
+
+#include "acl.h"
+#include "config.h"
+#include "errors.h"
+#include "log.h"
+#include "mailbox.h"
+#include "mboxname.h"
+#include "mboxops.h"
+#include "namespace.h"
+#include "strarray.h"
+#include "util.h"
+#include "xmalloc.h"
+
+static char
+deleteright(void)
+{
+    const char *d = config_str(config, CFG_DELETERIGHT);
+
+    return d && *d ? d[0] : ACL_DELETERIGHT_DEFAULT;
+}
+
+uint32_t
+mboxops_rights(const struct mboxops *ops, const struct mboxops_who *who,
+               const struct mboxlist_entry *entry)
+{
+    const char *owner_str = config_str(config, CFG_IMPLICIT_OWNER_RIGHTS);
+    const char *err = NULL;
+    uint32_t rights = 0, owner_rights = 0;
+    int owner;
+
+    if (who->userid == NULL)
+        return ACL_ALL;
+    if (entry->acl)
+        acl_string_myrights(entry->acl, strlen(entry->acl), deleteright(),
+                            who->userid, NULL, &rights, &err);
+    if (owner_str)
+        acl_rights_parse(owner_str, strlen(owner_str), deleteright(),
+                         &owner_rights, &err);
+    owner = mboxname_is_owner(ops->ns, entry->name, who->userid);
+    return acl_apply_implicit(rights, owner, owner_rights, who->isadmin);
+}
+
+int
+mboxops_path(const struct mboxops *ops, const struct mboxlist_entry *e,
+             struct buf *path_r)
+{
+    const char *dir;
+
+    (void)ops;
+    if (e->partition == NULL || e->uniqueid == NULL
+        || strlen(e->uniqueid) < 2)
+        return ERR_IO;
+    dir = config_partition_dir(config, e->partition);
+    if (dir == NULL)
+        return ERR_IO;
+    buf_reset(path_r);
+    /* uuid layout as Cyrus 3.x: renames never move files */
+    buf_printf(path_r, "%s/uuid/%c/%c/%s", dir, e->uniqueid[0],
+               e->uniqueid[1], e->uniqueid);
+    return 0;
+}
+
+static void
+location(const struct mboxops *ops, const struct mboxlist_entry *e,
+         struct buf *out)
+{
+    buf_reset(out);
+    buf_printf(out, "%s!%s", ops->servername, e->partition ? e->partition : "");
+}
+
+/* The nearest existing ancestor of name, or NULL. */
+static struct mboxlist_entry *
+find_parent(const struct mboxops *ops, const char *name)
+{
+    char *p = mboxname_parent(name);
+
+    while (p) {
+        struct mboxlist_entry *e = NULL;
+        char *next;
+
+        if (mboxlist_lookup(ops->ml, p, &e, NULL) == 0
+            && !(e->mbtype & (MBTYPE_RESERVE | MBTYPE_DELETED))) {
+            free(p);
+            return e;
+        }
+        mboxlist_entry_free(&e);
+        next = mboxname_parent(p);
+        free(p);
+        p = next;
+    }
+    return NULL;
+}
+
+static const char *
+choose_partition(void)
+{
+    const char *def = config_str(config, CFG_DEFAULTPARTITION);
+    struct strarray keys = STRARRAY_INITIALIZER;
+    static char first[256];
+
+    if (def && *def)
+        return def;
+    config_overflow_keys(config, "partition-", &keys);
+    first[0] = '\0';
+    if (keys.count > 0)
+        snprintf(first, sizeof(first), "%s",
+                 keys.data[0] + strlen("partition-"));
+    strarray_fini(&keys);
+    return first[0] ? first : NULL;
+}
+
+/* "anyone lrs admin all" style (defaultacl) to a Cyrus ACL string. */
+static char *
+acl_from_pairs(const char *pairs)
+{
+    struct strarray *w = strarray_split(pairs ? pairs : "", " \t");
+    struct buf out = BUF_INITIALIZER;
+    size_t i;
+
+    for (i = 0; i + 1 < w->count; i += 2)
+        buf_printf(&out, "%s\t%s\t", w->data[i], w->data[i + 1]);
+    strarray_free(&w);
+    return buf_release(&out);
+}
+
+static void
+new_uniqueid(char out[37])
+{
+    uuid_t u;
+
+    uuid_generate(u);
+    uuid_unparse_lower(u, out);
+}
+
+int
+mboxops_create(const struct mboxops *ops, const struct mboxops_who *who,
+               const char *intname, const char *partition,
+               const char *specialuse, struct mboxlist_entry **entry_r,
+               const char **error_r)
+{
+    struct mboxlist_entry *existing = NULL, *parent = NULL, *e = NULL;
+    struct buf path = BUF_INITIALIZER, loc = BUF_INITIALIZER;
+    char uniqueid[37];
+    int r, reserved = 0, created = 0;
+
+    *error_r = NULL;
+    if (mboxname_policycheck(ops->ns, intname, error_r) < 0)
+        return ERR_BADNAME;
+    if (mboxlist_lookup(ops->ml, intname, &existing, NULL) == 0) {
+        mboxlist_entry_free(&existing);
+        return ERR_EXISTS;
+    }
+    parent = find_parent(ops, intname);
+    if (who->userid && !who->isadmin) {
+        if (mboxname_is_inbox(intname) || parent == NULL) {
+            r = ERR_PERMISSION;
+            goto done;
+        }
+        if (parent->server
+            || !(mboxops_rights(ops, who, parent) & ACL_CREATE)) {
+            r = ERR_PERMISSION;
+            goto done;
+        }
+    }
+    if (partition == NULL && parent && parent->partition && !parent->server)
+        partition = parent->partition;
+    if (partition == NULL)
+        partition = choose_partition();
+    if (partition == NULL || config_partition_dir(config, partition) == NULL) {
+        *error_r = "Invalid partition";
+        r = ERR_INVALID;
+        goto done;
+    }
+    e = mboxlist_entry_new(intname);
+    e->partition = xstrdup(partition);
+    if (parent && parent->acl) {
+        e->acl = xstrdup(parent->acl);
+    } else if (mboxname_is_inbox(intname)) {
+        char *owner = mboxname_to_userid(intname);
+        struct buf a = BUF_INITIALIZER;
+
+        buf_printf(&a, "%s\tlrswipkxtecdan\t", owner);
+        e->acl = buf_release(&a);
+        free(owner);
+    } else {
+        e->acl = acl_from_pairs(config_str(config, CFG_DEFAULTACL));
+    }
+    new_uniqueid(uniqueid);
+    e->uniqueid = xstrdup(uniqueid);
+    e->uidvalidity = (uint32_t)time(NULL);
+    e->specialuse = xstrdupnull(specialuse);
+    e->mtime = time(NULL);
+    e->createdmodseq = 1;
+    location(ops, e, &loc);
+    /* MURDER.md §3: reserve the name before touching disk */
+    if (ops->murder && ops->murder->reserve) {
+        r = ops->murder->reserve(ops->murder->ctx, intname,
+                                 buf_cstring(&loc));
+        if (r)
+            goto done;
+        reserved = 1;
+    }
+    r = mboxops_path(ops, e, &path);
+    if (r == 0)
+        r = mailbox_create(buf_cstring(&path), e->uniqueid, NULL,
+                           e->uidvalidity, 1);
+    if (r)
+        goto done;
+    created = 1;
+    r = mboxlist_store(ops->ml, e, NULL);
+    if (r)
+        goto done;
+    if (ops->murder && ops->murder->activate) {
+        r = ops->murder->activate(ops->murder->ctx, intname,
+                                  buf_cstring(&loc), e->acl);
+        if (r) {
+            mboxlist_remove(ops->ml, intname, NULL);
+            goto done;
+        }
+    }
+    if (entry_r) {
+        *entry_r = e;
+        e = NULL;
+    }
+done:
+    if (r) {
+        if (created)
+            mailbox_destroy(buf_cstring(&path));
+        if (reserved && ops->murder->remove)
+            ops->murder->remove(ops->murder->ctx, intname);
+        if (*error_r == NULL)
+            *error_r = error_text(r);
+    }
+    mboxlist_entry_free(&parent);
+    mboxlist_entry_free(&e);
+    buf_free(&path);
+    buf_free(&loc);
+    return r;
+}
+
+/* Remove one local mailbox: master first, then db, then spool. */
+static int
+delete_one(const struct mboxops *ops, const struct mboxlist_entry *e)
+{
+    struct buf path = BUF_INITIALIZER;
+    int r;
+
+    if (ops->murder && ops->murder->remove) {
+        r = ops->murder->remove(ops->murder->ctx, e->name);
+        if (r && r != ERR_NOMAILBOX)
+            return r;
+    }
+    r = mboxlist_remove(ops->ml, e->name, NULL);
+    if (r)
+        return r;
+    if (mboxops_path(ops, e, &path) == 0)
+        mailbox_destroy(buf_cstring(&path));
+    buf_free(&path);
+    return 0;
+}
+
+static int
+collect_cb(void *ctx, const struct mboxlist_entry *e)
+{
+    struct strarray *names = ctx;
+
+    strarray_append(names, e->name);
+    return 0;
+}
+
+int
+mboxops_delete(const struct mboxops *ops, const struct mboxops_who *who,
+               const char *intname, const char **error_r)
+{
+    struct mboxlist_entry *e = NULL;
+    int r;
+
+    *error_r = NULL;
+    r = mboxlist_lookup(ops->ml, intname, &e, NULL);
+    if (r)
+        return r;
+    if (e->server) {
+        r = ERR_NOMAILBOX;
+        goto done;
+    }
+    if (who->userid && !who->isadmin) {
+        /* a user INBOX is deleted by admins only */
+        if (mboxname_is_inbox(intname)
+            || !(mboxops_rights(ops, who, e) & ACL_DELETEMBOX)) {
+            r = ERR_PERMISSION;
+            goto done;
+        }
+    }
+    if (mboxname_is_inbox(intname)) {
+        struct strarray kids = STRARRAY_INITIALIZER;
+        struct buf prefix = BUF_INITIALIZER;
+        size_t i;
+
+        buf_printf(&prefix, "%s.", intname);
+        mboxlist_foreach(ops->ml, buf_cstring(&prefix), collect_cb, &kids,
+                         NULL);
+        /* children first, deepest first, so a crash never orphans one */
+        for (i = kids.count; i > 0 && r == 0; i--) {
+            struct mboxlist_entry *k = NULL;
+
+            if (mboxlist_lookup(ops->ml, kids.data[i - 1], &k, NULL) == 0)
+                r = delete_one(ops, k);
+            mboxlist_entry_free(&k);
+        }
+        strarray_fini(&kids);
+        buf_free(&prefix);
+        if (r)
+            goto done;
+    }
+    r = delete_one(ops, e);
+done:
+    if (r && *error_r == NULL)
+        *error_r = error_text(r);
+    mboxlist_entry_free(&e);
+    return r;
+}
+
+int
+mboxops_rename(const struct mboxops *ops, const struct mboxops_who *who,
+               const char *oldname, const char *newname,
+               const char *newpartition, const char **error_r)
+{
+    struct mboxlist_entry *old = NULL, *existing = NULL, *newparent = NULL;
+    struct strarray names = STRARRAY_INITIALIZER;
+    struct buf prefix = BUF_INITIALIZER, loc = BUF_INITIALIZER;
+    struct cyrusdb_txn *tid = NULL;
+    size_t oldlen = strlen(oldname), i;
+    int r;
+
+    *error_r = NULL;
+    r = mboxlist_lookup(ops->ml, oldname, &old, NULL);
+    if (r)
+        goto done;
+    if (old->server) {
+        r = ERR_NOMAILBOX;
+        goto done;
+    }
+    if (mboxname_policycheck(ops->ns, newname, error_r) < 0) {
+        r = ERR_BADNAME;
+        goto done;
+    }
+    if (mboxlist_lookup(ops->ml, newname, &existing, NULL) == 0) {
+        r = ERR_EXISTS;
+        goto done;
+    }
+    if (newpartition && strcmp(newpartition, old->partition) != 0) {
+        *error_r = "Cross-partition move is not supported";
+        r = ERR_NOTSUPPORTED;
+        goto done;
+    }
+    newparent = find_parent(ops, newname);
+    if (who->userid && !who->isadmin) {
+        if (mboxname_is_inbox(oldname) || mboxname_is_inbox(newname)
+            || !(mboxops_rights(ops, who, old) & ACL_DELETEMBOX)
+            || newparent == NULL
+            || !(mboxops_rights(ops, who, newparent) & ACL_CREATE)) {
+            r = ERR_PERMISSION;
+            goto done;
+        }
+    }
+    if (mboxname_is_inbox(oldname) != mboxname_is_inbox(newname)) {
+        *error_r = "Operation is not supported on mailbox";
+        r = ERR_NOTSUPPORTED;
+        goto done;
+    }
+    /* RFC 3501 6.3.5: inferiors are renamed too */
+    strarray_append(&names, oldname);
+    buf_printf(&prefix, "%s.", oldname);
+    mboxlist_foreach(ops->ml, buf_cstring(&prefix), collect_cb, &names, NULL);
+    for (i = 0; i < names.count && r == 0; i++) {
+        struct mboxlist_entry *e = NULL;
+        struct buf nn = BUF_INITIALIZER;
+
+        r = mboxlist_lookup(ops->ml, names.data[i], &e, &tid);
+        if (r)
+            break;
+        buf_printf(&nn, "%s%s", newname, names.data[i] + oldlen);
+        if (ops->murder) {
+            free(e->name);
+            e->name = xstrdup(buf_cstring(&nn));
+            location(ops, e, &loc);
+            r = ops->murder->remove(ops->murder->ctx, names.data[i]);
+            if (r == 0 || r == ERR_NOMAILBOX)
+                r = ops->murder->reserve(ops->murder->ctx, e->name,
+                                         buf_cstring(&loc));
+            if (r == 0)
+                r = ops->murder->activate(ops->murder->ctx, e->name,
+                                          buf_cstring(&loc), e->acl);
+        } else {
+            free(e->name);
+            e->name = xstrdup(buf_cstring(&nn));
+        }
+        if (r == 0)
+            r = mboxlist_remove(ops->ml, names.data[i], &tid);
+        if (r == 0) {
+            e->mtime = time(NULL);
+            r = mboxlist_store(ops->ml, e, &tid);
+        }
+        mboxlist_entry_free(&e);
+        buf_free(&nn);
+    }
+    if (r) {
+        if (tid)
+            mboxlist_abort(ops->ml, tid);
+    } else if (tid) {
+        r = mboxlist_commit(ops->ml, tid);
+    }
+done:
+    if (r && *error_r == NULL)
+        *error_r = error_text(r);
+    mboxlist_entry_free(&old);
+    mboxlist_entry_free(&existing);
+    mboxlist_entry_free(&newparent);
+    strarray_fini(&names);
+    buf_free(&prefix);
+    buf_free(&loc);
+    return r;
+}
+
+int
+mboxops_setacl(const struct mboxops *ops, const char *intname,
+               const char *newacl, const char **error_r)
+{
+    struct mboxlist_entry *e = NULL;
+    struct buf loc = BUF_INITIALIZER;
+    int r;
+
+    *error_r = NULL;
+    r = mboxlist_lookup(ops->ml, intname, &e, NULL);
+    if (r)
+        return r;
+    free(e->acl);
+    e->acl = xstrdup(newacl);
+    e->foldermodseq++;
+    r = mboxlist_store(ops->ml, e, NULL);
+    if (r == 0 && ops->murder && ops->murder->activate) {
+        location(ops, e, &loc);
+        r = ops->murder->activate(ops->murder->ctx, intname,
+                                  buf_cstring(&loc), e->acl);
+        if (r)
+            *error_r = "ACL changed locally but not on the mupdate server";
+    }
+    if (r && *error_r == NULL)
+        *error_r = error_text(r);
+    mboxlist_entry_free(&e);
+    buf_free(&loc);
+    return r;
+}

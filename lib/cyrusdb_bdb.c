@@ -1,0 +1,342 @@
+/* cyrusdb_bdb.c: the Berkeley DB environment and database handles behind
+ * cyrusdb.h: opening, closing, checkpoints, and getting back to a working
+ * environment after another process crashed (see "Crashed processes" in
+ * cyrusdb.h). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cyrusdb_bdb.h"
+#include "errors.h"
+#include "log.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#define KEEP_LEAKED(p) __lsan_ignore_object(p)
+#else
+#define KEEP_LEAKED(p) ((void)(p))
+#endif
+
+/* Shared cache for all databases of the environment. Fixed when the
+ * environment is created; later openers' settings are ignored. */
+#define ENV_CACHE_BYTES (4u * 1024 * 1024)
+/* Lock table: enough for many processes with big transactions. */
+#define ENV_MAX_LOCKS   50000
+#define ENV_MAX_LOCKERS 10000
+#define ENV_MAX_OBJECTS 50000
+/* Initial size of the thread table failchk uses: two slots per process
+ * (main thread and watchdog); it grows past this if the region has room,
+ * and failchk, run at every open, reclaims the slots of dead processes. */
+#define ENV_THREAD_COUNT 4096
+/* A lock wait longer than this fails with DB_LOCK_NOTGRANTED: the holder
+ * may be a process killed while holding it, which only failchk releases
+ * (the deadlock detector cannot see a dead holder). Berkeley DB checks
+ * timeouts only when deadlock detection runs, so the watchdog runs it. */
+#define ENV_LOCK_TIMEOUT_MS 1000u
+#define WATCHDOG_PERIOD_MS  500u
+/* Log file size: checkpoints can only remove whole files. */
+#define ENV_LOG_MAX (2u * 1024 * 1024)
+
+#define ENV_OPEN_FLAGS                                                    \
+    (DB_CREATE | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_INIT_TXN \
+     | DB_RECOVER | DB_FAILCHK | DB_THREAD)
+
+static void
+env_msgcall(const DB_ENV *dbenv, const char *msg)
+{
+    (void)dbenv;
+    /* informational, e.g. failchk freeing a dead process's locks */
+    log_msg(LOG_INFO, "cyrusdb: %s", msg);
+}
+
+static void
+env_errcall(const DB_ENV *dbenv, const char *errpfx, const char *msg)
+{
+    struct cyrusdb_env *env = dbenv->app_private;
+
+    (void)errpfx;
+    /* Keep the last message only: the caller logs it once with context
+     * (cyrusdb_bdb_ioerr). */
+    if (env != NULL)
+        buf_setcstr(&env->errmsg, msg);
+}
+
+/* A zombie still answers kill(pid, 0) but will never release anything. */
+static int
+pid_is_zombie(pid_t pid)
+{
+    struct buf path = BUF_INITIALIZER, stat = BUF_INITIALIZER;
+    const char *p;
+    int zombie = 0;
+
+    buf_printf(&path, "/proc/%ld/stat", (long)pid);
+    if (buf_load_file(&stat, buf_cstring(&path)) == 0) {
+        /* "pid (comm) S ...": comm may contain ')' so use the last one */
+        p = strrchr(buf_cstring(&stat), ')');
+        if (p != NULL && p[1] == ' ' && p[2] == 'Z')
+            zombie = 1;
+    }
+    buf_free(&path);
+    buf_free(&stat);
+    return zombie;
+}
+
+/* DB_ENV->set_isalive: our processes are single-threaded, so a thread is
+ * alive exactly when its process is. */
+static int
+env_isalive(DB_ENV *dbenv, pid_t pid, db_threadid_t tid, u_int32_t flags)
+{
+    (void)dbenv;
+    (void)tid;
+    (void)flags;
+    if (pid == getpid())
+        return 1;
+    if (kill(pid, 0) < 0 && errno == ESRCH)
+        return 0;
+    return !pid_is_zombie(pid);
+}
+
+/* The watchdog thread. A process blocked on a lock held by a process that
+ * was killed would wait forever: nobody runs the deadlock detector, which
+ * is what enforces lock timeouts. So while a call of ours has been inside
+ * Berkeley DB for longer than the lock timeout, this thread expires timed
+ * out waits (DB_LOCK_EXPIRE); the caller then sees DB_LOCK_NOTGRANTED,
+ * runs failchk and retries. Idle processes only wake up periodically. */
+static void *
+watchdog_main(void *arg)
+{
+    struct cyrusdb_env *env = arg;
+    struct timespec deadline;
+    uint64_t started;
+
+    pthread_mutex_lock(&env->watchdog_mutex);
+    while (!env->watchdog_stop) {
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_nsec += (long)WATCHDOG_PERIOD_MS * 1000000L;
+        deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+        deadline.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&env->watchdog_cond, &env->watchdog_mutex,
+                               &deadline);
+        if (env->watchdog_stop)
+            break;
+        started = __atomic_load_n(&env->op_started_ms, __ATOMIC_RELAXED);
+        if (started != 0 && util_now_ms() - started > ENV_LOCK_TIMEOUT_MS)
+            env->dbenv->lock_detect(env->dbenv, 0, DB_LOCK_EXPIRE, NULL);
+    }
+    pthread_mutex_unlock(&env->watchdog_mutex);
+    return NULL;
+}
+
+static void
+watchdog_start(struct cyrusdb_env *env)
+{
+    pthread_condattr_t attr;
+    sigset_t all, old;
+
+    pthread_mutex_init(&env->watchdog_mutex, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&env->watchdog_cond, &attr);
+    pthread_condattr_destroy(&attr);
+    env->watchdog_stop = 0;
+    /* signals stay with the main thread */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    env->watchdog_running =
+        pthread_create(&env->watchdog, NULL, watchdog_main, env) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!env->watchdog_running) {
+        log_msg(LOG_WARNING, "cyrusdb: no lock watchdog for %s", env->envdir);
+        pthread_cond_destroy(&env->watchdog_cond);
+        pthread_mutex_destroy(&env->watchdog_mutex);
+    }
+}
+
+static void
+watchdog_stop(struct cyrusdb_env *env)
+{
+    if (!env->watchdog_running)
+        return;
+    pthread_mutex_lock(&env->watchdog_mutex);
+    env->watchdog_stop = 1;
+    pthread_cond_signal(&env->watchdog_cond);
+    pthread_mutex_unlock(&env->watchdog_mutex);
+    pthread_join(env->watchdog, NULL);
+    pthread_cond_destroy(&env->watchdog_cond);
+    pthread_mutex_destroy(&env->watchdog_mutex);
+    env->watchdog_running = 0;
+}
+
+int
+cyrusdb_bdb_env_open(struct cyrusdb_env *env, int force_recovery)
+{
+    DB_ENV *dbenv = NULL;
+    u_int32_t flags = ENV_OPEN_FLAGS;
+    int r;
+
+    ASSERT(env->dbenv == NULL);
+    r = db_env_create(&dbenv, 0);
+    if (r != 0)
+        return r;
+    dbenv->app_private = env;
+    dbenv->set_errcall(dbenv, env_errcall);
+    dbenv->set_msgcall(dbenv, env_msgcall);
+    if ((r = dbenv->set_cachesize(dbenv, 0, ENV_CACHE_BYTES, 1)) != 0
+        || (r = dbenv->set_lg_max(dbenv, ENV_LOG_MAX)) != 0
+        || (r = dbenv->set_lk_max_locks(dbenv, ENV_MAX_LOCKS)) != 0
+        || (r = dbenv->set_lk_max_lockers(dbenv, ENV_MAX_LOCKERS)) != 0
+        || (r = dbenv->set_lk_max_objects(dbenv, ENV_MAX_OBJECTS)) != 0
+        || (r = dbenv->set_lk_detect(dbenv, DB_LOCK_DEFAULT)) != 0
+        || (r = dbenv->set_timeout(dbenv, ENV_LOCK_TIMEOUT_MS * 1000u,
+                                   DB_SET_LOCK_TIMEOUT))
+               != 0
+        /* a timed out wait reports DB_LOCK_NOTGRANTED, not DEADLOCK */
+        || (r = dbenv->set_flags(dbenv, DB_TIME_NOTGRANTED, 1)) != 0
+        || (r = dbenv->set_thread_count(dbenv, ENV_THREAD_COUNT)) != 0
+        || (r = dbenv->set_isalive(dbenv, env_isalive)) != 0) {
+        dbenv->close(dbenv, 0);
+        return r;
+    }
+    /* DB_REGISTER: recover only when a registered process died with the
+     * environment open; with DB_FAILCHK it first tries to just release
+     * the dead process's locks and abort its transactions, and falls back
+     * to recovery (panicking the other processes, which then reopen via
+     * cyrusdb_bdb_env_restart) when that is not enough. Forced recovery
+     * (ctl_cyrusdb -r) must skip DB_REGISTER, which would cancel
+     * DB_RECOVER when no crash is registered. */
+    if (!force_recovery)
+        flags |= DB_REGISTER;
+    r = dbenv->open(dbenv, env->envdir, flags, 0);
+    if (r != 0) {
+        dbenv->close(dbenv, 0);
+        return r;
+    }
+    env->dbenv = dbenv;
+    watchdog_start(env);
+    return 0;
+}
+
+int
+cyrusdb_bdb_db_open(struct cyrusdb *db)
+{
+    DB *bdb = NULL;
+    u_int32_t flags = DB_AUTO_COMMIT;
+    int r, tries;
+
+    if (db->flags & CYRUSDB_CREATE)
+        flags |= DB_CREATE;
+    for (tries = 0;; tries++) {
+        r = db_create(&bdb, db->env->dbenv, 0);
+        if (r != 0)
+            return r;
+        cyrusdb_bdb_op_begin(db->env);
+        r = bdb->open(bdb, NULL, db->path, NULL, DB_BTREE, flags, 0);
+        cyrusdb_bdb_op_end(db->env);
+        if (r == 0) {
+            db->bdb = bdb;
+            return 0;
+        }
+        bdb->close(bdb, DB_NOSYNC);
+        /* two processes creating the same file may deadlock */
+        if ((r != DB_LOCK_DEADLOCK && r != DB_LOCK_NOTGRANTED) || tries >= 20)
+            return r;
+        /* no restart from here (we may be inside one): if failchk asks
+         * for recovery, the next attempt fails and our caller restarts */
+        if (r == DB_LOCK_NOTGRANTED)
+            db->env->dbenv->failchk(db->env->dbenv, 0);
+    }
+}
+
+void
+cyrusdb_bdb_env_close(struct cyrusdb_env *env)
+{
+    struct cyrusdb *db;
+
+    watchdog_stop(env);
+    /* In a panicked environment, close only drops our registry slot and
+     * file handles (returning DB_RUNRECOVERY without waiting for mutexes a
+     * dead process may hold) and frees nothing: a deliberate leak, rare
+     * and small, which LeakSanitizer is told about. */
+    for (db = env->dbs; db != NULL; db = db->next) {
+        if (db->bdb != NULL)
+            db->bdb->close(db->bdb, cyrusdb_bdb_close_flags(db));
+        db->bdb = NULL;
+    }
+    if (env->dbenv != NULL
+        && env->dbenv->close(env->dbenv, 0) == DB_RUNRECOVERY)
+        KEEP_LEAKED(env->dbenv);
+    env->dbenv = NULL;
+}
+
+int
+cyrusdb_bdb_env_restart(struct cyrusdb_env *env)
+{
+    struct cyrusdb *db;
+    int r, dbr;
+
+    ASSERT(env->pid == getpid());
+    log_msg(LOG_NOTICE, "cyrusdb: reopening environment %s after a panic",
+            env->envdir);
+    cyrusdb_bdb_env_close(env);
+    env->gen++;
+    env->open_txns = 0; /* BDB aborted them with the old handle */
+    r = cyrusdb_bdb_env_open(env, 0);
+    if (r != 0)
+        return r;
+    for (db = env->dbs; db != NULL; db = db->next) {
+        dbr = cyrusdb_bdb_db_open(db);
+        if (dbr != 0 && r == 0)
+            r = dbr;
+    }
+    return r;
+}
+
+int
+cyrusdb_bdb_env_failchk(struct cyrusdb_env *env)
+{
+    int r;
+
+    if (env->dbenv == NULL)
+        return cyrusdb_bdb_env_restart(env);
+    r = env->dbenv->failchk(env->dbenv, 0);
+    if (r == DB_RUNRECOVERY) {
+        /* A process died inside Berkeley DB, maybe holding a mutex: only
+         * recovery helps. Panic the environment so that every process
+         * (us included) stops waiting and reopens; the first reopen runs
+         * recovery (DB_REGISTER finds the dead process). */
+        log_msg(LOG_WARNING, "cyrusdb: %s: %s", env->envdir,
+                buf_len(&env->errmsg) ? buf_cstring(&env->errmsg)
+                                      : db_strerror(r));
+        buf_reset(&env->errmsg);
+        env->dbenv->set_flags(env->dbenv, DB_PANIC_ENVIRONMENT, 1);
+        r = cyrusdb_bdb_env_restart(env);
+    } else if (r != 0) {
+        /* failchk could not clean up everything; the wait will time out
+         * again and we retry */
+        log_msg(LOG_NOTICE, "cyrusdb: failchk %s: %s", env->envdir,
+                buf_len(&env->errmsg) ? buf_cstring(&env->errmsg)
+                                      : db_strerror(r));
+        buf_reset(&env->errmsg);
+    }
+    return r;
+}
+
+int
+cyrusdb_bdb_ioerr(struct cyrusdb_env *env, const char *what, const char *path,
+                  int r)
+{
+    if (buf_len(&env->errmsg) > 0) {
+        log_msg(LOG_ERR, "cyrusdb: %s %s: %s: %s", what, path, db_strerror(r),
+                buf_cstring(&env->errmsg));
+    } else {
+        log_msg(LOG_ERR, "cyrusdb: %s %s: %s", what, path, db_strerror(r));
+    }
+    buf_reset(&env->errmsg);
+    return ERR_IO;
+}
