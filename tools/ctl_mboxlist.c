@@ -72,7 +72,7 @@ undump(struct mboxlist *ml)
     while ((n = getline(&line, &cap, stdin)) > 0) {
         struct strarray *f;
         struct mboxlist_entry *e;
-        char *acl;
+        char *acl, *field, *tab;
         size_t i, tabs = 0;
 
         lineno++;
@@ -94,9 +94,16 @@ undump(struct mboxlist *ml)
             r = ERR_SYNTAX;
             break;
         }
-        f = strarray_split(line, "\t");
-        while (f->count < 4)
-            strarray_append(f, "");
+        /* empty fields count (a local entry has no server) */
+        f = strarray_new();
+        for (field = line;; field = tab + 1) {
+            tab = strchr(field, '\t');
+            if (tab != NULL)
+                *tab = '\0';
+            strarray_append(f, field);
+            if (tab == NULL)
+                break;
+        }
         e = mboxlist_entry_new(f->data[0]);
         e->mbtype = mboxlist_mbtype_parse(f->data[1]);
         e->server = f->data[2][0] ? xstrdup(f->data[2]) : NULL;
