@@ -86,7 +86,8 @@ mupdate_run(int listenfd, int clientfd)
     struct mupdate_slave *slave = NULL;
     struct loop *loop;
     char *err = NULL;
-    int r, kickfd;
+    struct mupdate_kick *kick = NULL;
+    int r;
 
     buf_printf(&path, "%s/db", confdir);
     env = cyrusdb_env_open(buf_cstring(&path), 0, &err);
@@ -131,8 +132,7 @@ mupdate_run(int listenfd, int clientfd)
         mupdate_server_add_client(srv, dup(clientfd));
     buf_reset(&path);
     buf_printf(&path, "%s/socket/mupdate.target", confdir);
-    kickfd = mupdate_kick_listen(loop, buf_cstring(&path), slave);
-    if (kickfd < 0)
+    if (mupdate_kick_listen(loop, buf_cstring(&path), slave, &kick) < 0)
         log_msg(LOG_ERR, "mupdate: cannot listen on %s", buf_cstring(&path));
     if (listenfd >= 0) {
         loop_run(loop);
@@ -143,11 +143,7 @@ mupdate_run(int listenfd, int clientfd)
     }
     mupdate_slave_free(&slave);
     mupdate_server_free(&srv);
-    if (kickfd >= 0) {
-        loop_del_fd(loop, kickfd);
-        close(kickfd);
-        unlink(buf_cstring(&path));
-    }
+    mupdate_kick_free(&kick);
     loop_free(&loop);
     mboxlist_close(&ml);
     cyrusdb_env_close(&env);

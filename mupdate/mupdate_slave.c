@@ -243,15 +243,17 @@ kick_conn_cb(struct loop *l, int fd, unsigned events, void *ctx)
     }
 }
 
-struct kickl {
+struct mupdate_kick {
     struct loop *loop;
     struct mupdate_slave *sl;
+    int fd;
+    char *path;
 };
 
 static void
 kick_accept_cb(struct loop *l, int lfd, unsigned events, void *ctx)
 {
-    struct kickl *kl = ctx;
+    struct mupdate_kick *kl = ctx;
     struct mupdate_slave *sl = kl->sl;
     int fd;
 
@@ -274,10 +276,10 @@ kick_accept_cb(struct loop *l, int lfd, unsigned events, void *ctx)
 
 int
 mupdate_kick_listen(struct loop *loop, const char *path,
-                    struct mupdate_slave *slave)
+                    struct mupdate_slave *slave, struct mupdate_kick **kick_r)
 {
     struct sockaddr_un sun;
-    struct kickl *kl;
+    struct mupdate_kick *kl;
     char dir[sizeof(sun.sun_path)];
     const char *slash;
     int fd;
@@ -303,12 +305,29 @@ mupdate_kick_listen(struct loop *loop, const char *path,
         return ERR_IO;
     }
     chmod(path, 0777);
-    /* lives as long as the process: freed at exit */
     kl = xzmalloc(sizeof(*kl));
     kl->loop = loop;
     kl->sl = slave;
+    kl->fd = fd;
+    kl->path = xstrdup(path);
     loop_add_fd(loop, fd, LOOP_READ, kick_accept_cb, kl);
-    return fd;
+    *kick_r = kl;
+    return 0;
+}
+
+void
+mupdate_kick_free(struct mupdate_kick **kp)
+{
+    struct mupdate_kick *kl = *kp;
+
+    if (kl == NULL)
+        return;
+    loop_del_fd(kl->loop, kl->fd);
+    close(kl->fd);
+    unlink(kl->path);
+    free(kl->path);
+    free(kl);
+    *kp = NULL;
 }
 
 /* ---- the master connection ------------------------------------------- */

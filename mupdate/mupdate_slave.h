@@ -31,9 +31,13 @@ struct mupdate_slave *mupdate_slave_new(const struct config *cfg,
 void mupdate_slave_free(struct mupdate_slave **sp);
 
 /* Listen on the kick socket path; master mode (slave NULL) answers "ok"
- * at once. Returns the listening fd (registered in loop; the caller closes
- * it at exit) or a negative ERR_*. */
+ * at once. 0 and *kick_r (registered in loop), or a negative ERR_*. */
+struct mupdate_kick;
 int mupdate_kick_listen(struct loop *loop, const char *path,
-                        struct mupdate_slave *slave);
+                        struct mupdate_slave *slave,
+                        struct mupdate_kick **kick_r);
+/* Stop listening, remove the socket file, free; sets *kp = NULL. Before
+ * loop_free(). */
+void mupdate_kick_free(struct mupdate_kick **kp);
 
 #endif
