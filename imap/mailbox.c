@@ -766,6 +766,17 @@ mailbox_rewrite_record(struct mailbox *mb, uint32_t idx,
     return 0;
 }
 
+int
+mailbox_set_next_uid(struct mailbox *mb, uint32_t uid)
+{
+    ASSERT(mb->lock == MAILBOX_EXCLUSIVE);
+    if (uid == 0 || uid <= mb->counts.last_uid)
+        return ERR_INVALID;
+    mb->counts.last_uid = uid - 1;
+    mb->dirty = 1;
+    return 0;
+}
+
 void
 mailbox_set_recent_uid(struct mailbox *mb, uint32_t uid)
 {
