@@ -17,6 +17,7 @@
 #include "mboxlist.h"
 #include "mboxname.h"
 #include "mboxops.h"
+#include "murderhook.h"
 #include "namespace.h"
 #include "nsconfig.h"
 #include "proxy_imap.h"
@@ -435,6 +436,12 @@ imapd_init(int argc, char **argv, char **err)
         return -1;
     }
     imapd_proc.ops->ns = imapd_proc.ns;
+    /* a backend in a murder (MURDER.md §3): names go through the master */
+    if (config_str(config, CFG_MUPDATE_SERVER)
+        && config_str(config, CFG_PROXYSERVERS)) {
+        imapd_proc.murder = murderhook_new(config);
+        imapd_proc.ops->murder = imapd_proc.murder;
+    }
     if (saslglue_server_init("cyrus", config) < 0) {
         *err = xstrdup("SASL initialisation failed");
         return -1;
@@ -459,6 +466,7 @@ imapd_init(int argc, char **argv, char **err)
 static void
 imapd_fini(void)
 {
+    murderhook_free(&imapd_proc.murder);
     free(imapd_proc.ops);
     imapd_proc.ops = NULL;
     namespace_free(&imapd_proc.ns);

@@ -47,6 +47,7 @@ struct imapd_proc {
     struct mboxlist *mboxlist;
     struct namespace *ns;
     struct mboxops *ops;      /* mailbox operations (rights, create, ...) */
+    struct mboxops_murder *murder; /* backend in a murder, else NULL */
     struct quota_db *qdb;     /* quotas.db */
     struct tls_ctx *tls;       /* NULL when no tls_server_cert */
     int implicit_tls;          /* -s: imaps */
