@@ -141,9 +141,15 @@ cmd_append(struct imapd_session *s, const char *tag, struct imaptok *t)
             meta.system_flags &= ~FLAG_DELETED;
         meta.keywords = keywords.count ? &keywords : NULL;
         meta.internaldate = when ? (int64_t)when : (int64_t)time(NULL);
-        r = append_stage_from_memory(buf_cstring(&stagedir),
-                                     maxsize > 0 ? (uint64_t)maxsize : 0,
-                                     lit.p, lit.len, &st);
+        if (lit.spooled) {
+            /* streamed to disk while it arrived (imapd_literal.c) */
+            st = imapd_literal_take(s, lit.index);
+            r = st ? append_stage_finish(st) : ERR_IO;
+        } else {
+            r = append_stage_from_memory(buf_cstring(&stagedir),
+                                         maxsize > 0 ? (uint64_t)maxsize : 0,
+                                         lit.p, lit.len, &st);
+        }
         if (r == 0)
             r = append_batch_add(batch, st, &meta, NULL);
         append_stage_free(&st);

@@ -18,8 +18,10 @@
 #include "mboxlist.h"
 #include "mboxname.h"
 #include "mboxops.h"
+#include "murderhook.h"
 #include "namespace.h"
 #include "nsconfig.h"
+#include "proxy_imap.h"
 #include "quota.h"
 #include "saslglue.h"
 #include "seqset.h"
@@ -103,16 +105,17 @@ imapd_logged_in(struct imapd_session *s, const char *userid)
     s->userid = xstrdup(userid);
     s->isadmin = saslglue_is_admin(config, userid);
     s->state = IMAPD_AUTH;
-    imapreader_limits_default(&lim);
-    {
-        int64_t max = config_bytesize(config, CFG_MAXMESSAGESIZE);
-
-        /* APPEND literals are kept in memory up to the message size limit
-         * (or 64 MiB when unlimited) */
-        lim.max_literal = max > 0 ? (uint64_t)max : 64 * 1024 * 1024;
-        lim.max_command = lim.max_literal + 65536;
+    if (s->proc->frontend) {
+        proxy_imap_free(&s->proxy);
+        s->proxy = proxy_imap_new(userid);
     }
+    imapreader_limits_default(&lim);
+    /* APPEND literals are streamed to disk (imapd_literal.c checks
+     * maxmessagesize itself to answer [TOOBIG]); the reader's own cap is
+     * APPENDLIMIT's "unlimited" */
+    lim.max_literal = UINT32_MAX;
     imapreader_set_limits(s->reader, &lim);
+    imapd_literal_init(s);
     log_msg(LOG_NOTICE, "login: %s %s%s", s->conn->remote, userid,
             s->isadmin ? " (admin)" : "");
 }
@@ -289,8 +292,29 @@ dispatch(struct imapd_session *s, const char *cmd, size_t len)
             buf_appendcstr(&full, "UID ");
             buf_appendmap(&full, sub.p, sub.len);
             c = imapd_command_find(buf_base(&full), buf_len(&full));
+            if (s->proxy && s->state != IMAPD_NOTAUTH) {
+                if (imaptok_peek(&t) == ' ')
+                    imaptok_sp(&t);
+                if (proxy_imap_dispatch(s, tag, buf_cstring(&full), &t, cmd,
+                                        len)) {
+                    buf_free(&full);
+                    goto done;
+                }
+            }
         }
         buf_free(&full);
+    } else if (s->proxy && s->state != IMAPD_NOTAUTH) {
+        /* frontend role: the proxy takes what belongs to a backend */
+        struct imaptok args = t;
+        char *cname = xstrndup(name.p, name.len);
+        int handled;
+
+        if (imaptok_peek(&args) == ' ')
+            imaptok_sp(&args);
+        handled = proxy_imap_dispatch(s, tag, cname, &args, cmd, len);
+        free(cname);
+        if (handled)
+            goto done;
     }
     if (c == NULL) {
         imapd_bad(s, tag, "Unrecognized command");
@@ -345,15 +369,15 @@ command_loop(struct imapd_session *s)
         case IMAPREADER_LINE:
             break;
         case IMAPREADER_LITERAL:
-            if (imapreader_literal_sync(s->reader))
-                stream_puts(s->s, "+ go ahead\r\n");
-            imapreader_accept_literal(s->reader);
+            if (imapd_literal_decide(s) < 0)
+                return;
             break;
         case IMAPREADER_ERROR: {
             const char *tag = imapreader_error_tag(s->reader);
 
             stream_printf(s->s, "%s BAD %s\r\n", tag ? tag : "*",
                           imapreader_error(s->reader));
+            imapd_literal_reset(s);
             break;
         }
         case IMAPREADER_CLOSE:
@@ -362,6 +386,7 @@ command_loop(struct imapd_session *s)
         case IMAPREADER_COMMAND:
             p = imapreader_command(s->reader, &len);
             dispatch(s, p, len);
+            imapd_literal_reset(s);
             break;
         }
     }
@@ -421,7 +446,9 @@ done:
         log_msg(LOG_NOTICE, "logout: %s", sess.userid);
     index_close(&sess.selected);
     free(sess.selected_name);
+    proxy_imap_free(&sess.proxy);
     saslglue_server_free(&sess.sasl);
+    imapd_literal_free(&sess);
     imapreader_free(&sess.reader);
     stream_free(&sess.s);
     close(fd);
@@ -485,8 +512,21 @@ imapd_init(int argc, char **argv, char **err)
         return -1;
     }
     imapd_proc.ops->ns = imapd_proc.ns;
+    /* a backend in a murder (MURDER.md §3): names go through the master */
+    if (config_str(config, CFG_MUPDATE_SERVER)
+        && config_str(config, CFG_PROXYSERVERS)) {
+        imapd_proc.murder = murderhook_new(config);
+        imapd_proc.ops->murder = imapd_proc.murder;
+    }
     if (saslglue_server_init("cyrus", config) < 0) {
         *err = xstrdup("SASL initialisation failed");
+        return -1;
+    }
+    imapd_proc.frontend = config_isset(config, CFG_MUPDATE_SERVER)
+                          && !config_isset(config, CFG_PROXYSERVERS);
+    /* after the server init: libsasl keeps the first init's callbacks */
+    if (imapd_proc.frontend && saslglue_client_init() < 0) {
+        *err = xstrdup("SASL client initialisation failed");
         return -1;
     }
     imapd_proc.tls = tlsconfig_server(config, err);
@@ -502,6 +542,7 @@ imapd_init(int argc, char **argv, char **err)
 static void
 imapd_fini(void)
 {
+    murderhook_free(&imapd_proc.murder);
     free(imapd_proc.ops);
     imapd_proc.ops = NULL;
     namespace_free(&imapd_proc.ns);

@@ -22,8 +22,11 @@ struct quota_db;
 struct seen_db;
 struct subs_db;
 struct imapreader;
+struct imapd_literals;
+struct append_stage;
 struct mboxlist;
 struct namespace;
+struct proxy_imap;
 struct saslglue_server;
 struct seqset;
 struct service_conn;
@@ -47,12 +50,14 @@ struct imapd_proc {
     struct mboxlist *mboxlist;
     struct namespace *ns;
     struct mboxops *ops;      /* mailbox operations (rights, create, ...) */
+    struct mboxops_murder *murder; /* backend in a murder, else NULL */
     struct quota_db *qdb;     /* quotas.db */
     struct subs_db *subs;     /* subs.db */
     struct seen_db *seen;     /* seen.db: non-owners' Seen (STORAGE.md §5) */
     struct tls_ctx *tls;       /* NULL when no tls_server_cert */
     int implicit_tls;          /* -s: imaps */
     const char *servername;
+    int frontend;              /* mupdate_server set, no proxyservers */
 };
 
 struct imapd_session {
@@ -70,6 +75,8 @@ struct imapd_session {
     unsigned enabled;
     unsigned failed_logins;
     struct buf out;            /* scratch for building responses */
+    struct imapd_literals *literals; /* spooled literals (imapd_literal.c) */
+    struct proxy_imap *proxy;  /* frontend role: backend connections */
 };
 
 /* Reply helpers: append "tag OK|NO|BAD [code] text" and flush. The code
@@ -131,6 +138,22 @@ void imapd_capabilities(const struct imapd_session *s, struct buf *out);
 /* Finish a successful login as userid (canonical). */
 void imapd_logged_in(struct imapd_session *s, const char *userid);
 
+/* imapd_literal.c: literal decisions and APPEND spooling. */
+/* After login: big literals go to append stages from now on. */
+void imapd_literal_init(struct imapd_session *s);
+/* The reader stopped at a literal header: check it (maxmessagesize with
+ * [TOOBIG] for APPEND, RFC 7888 limits, in-memory limit for other
+ * commands), then send "+ go ahead" and accept it or reply and reject
+ * it. 0 to go on; -1 after "* BYE": the connection must close. */
+int imapd_literal_decide(struct imapd_session *s);
+/* The stage holding literal `index` of the current command, or NULL if
+ * it was not spooled; the caller owns it (append_stage_finish(), then
+ * append_stage_free()). */
+struct append_stage *imapd_literal_take(struct imapd_session *s,
+                                        unsigned index);
+/* Drop the current command's stages (after every command). */
+void imapd_literal_reset(struct imapd_session *s);
+void imapd_literal_free(struct imapd_session *s);
 /* A command handler: t is positioned after the command name (and its SP
  * if arguments follow). It sends the tagged reply itself. */
 typedef void imapd_cmd_fn(struct imapd_session *s, const char *tag,
@@ -154,6 +177,7 @@ imapd_cmd_fn cmd_list, cmd_lsub, cmd_status;
 imapd_cmd_fn cmd_append, cmd_idle, cmd_fetch, cmd_store, cmd_search,
     cmd_sort, cmd_expunge, cmd_copy, cmd_move, cmd_uid_fetch, cmd_uid_store,
     cmd_uid_search, cmd_uid_sort, cmd_uid_expunge, cmd_uid_copy, cmd_uid_move;
+imapd_cmd_fn cmd_compress; /* RFC 4978, imap/cmd_compress.c */
 imapd_cmd_fn cmd_getacl, cmd_setacl, cmd_deleteacl, cmd_listrights,
     cmd_myrights;
 imapd_cmd_fn cmd_getquota, cmd_getquotaroot, cmd_setquota;

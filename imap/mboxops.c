@@ -433,13 +433,22 @@ mboxops_rename(const struct mboxops *ops, const struct mboxops_who *who,
             free(e->name);
             e->name = xstrdup(buf_cstring(&nn));
             location(ops, e, &loc);
-            r = ops->murder->remove(ops->murder->ctx, names.data[i]);
-            if (r == 0 || r == ERR_NOMAILBOX)
-                r = ops->murder->reserve(ops->murder->ctx, e->name,
-                                         buf_cstring(&loc));
-            if (r == 0)
+            /* MURDER.md §4: reserve the new name first (a name another
+             * server holds stops the rename with the old one untouched),
+             * then activate it and drop the old one */
+            r = ops->murder->reserve(ops->murder->ctx, e->name,
+                                     buf_cstring(&loc));
+            if (r == 0) {
                 r = ops->murder->activate(ops->murder->ctx, e->name,
                                           buf_cstring(&loc), e->acl);
+                if (r)
+                    ops->murder->remove(ops->murder->ctx, e->name);
+            }
+            if (r == 0) {
+                r = ops->murder->remove(ops->murder->ctx, names.data[i]);
+                if (r == ERR_NOMAILBOX)
+                    r = 0;
+            }
         } else {
             free(e->name);
             e->name = xstrdup(buf_cstring(&nn));
