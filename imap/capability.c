@@ -12,7 +12,8 @@
 static const char *const authed_caps[] = {
     "ACL", "CHILDREN", "CONDSTORE", "ESEARCH", "LIST-EXTENDED", "LIST-STATUS",
     "MAILBOX-REFERRALS", "MOVE", "MULTIAPPEND", "NAMESPACE", "QUOTA",
-    "RIGHTS=kxten", "SPECIAL-USE", "UIDPLUS", "UNSELECT", "IDLE",
+    "RIGHTS=kxten", "SORT", "SPECIAL-USE", "THREAD=ORDEREDSUBJECT",
+    "THREAD=REFERENCES", "UIDPLUS", "UNSELECT", "IDLE",
 };
 
 static void

@@ -157,6 +157,7 @@ imapd_cmd_fn cmd_append, cmd_idle, cmd_fetch, cmd_store, cmd_search,
     cmd_sort, cmd_expunge, cmd_copy, cmd_move, cmd_uid_fetch, cmd_uid_store,
     cmd_uid_search, cmd_uid_sort, cmd_uid_expunge, cmd_uid_copy, cmd_uid_move;
 imapd_cmd_fn cmd_compress; /* RFC 4978, imap/cmd_compress.c */
+imapd_cmd_fn cmd_thread, cmd_uid_thread; /* RFC 5256, imap/cmd_thread.c */
 imapd_cmd_fn cmd_getacl, cmd_setacl, cmd_deleteacl, cmd_listrights,
     cmd_myrights;
 
