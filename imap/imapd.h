@@ -109,6 +109,12 @@ int imapd_expunge_mode(void);
 /* Close the selected mailbox (CLOSE, UNSELECT, a new SELECT). */
 void imapd_unselect(struct imapd_session *s);
 
+/* RENAME INBOX newname (imap/rename_inbox.c): create newname and move
+ * every message of the INBOX there; the INBOX stays, empty, with its
+ * children. Both names internal. 0, or an ERR_* with *error_r (static). */
+int imapd_rename_inbox(struct imapd_session *s, const char *inbox,
+                       const char *newname, const char **error_r);
+
 /* Whether plaintext passwords may be used right now (TLS or
  * allowplaintext). */
 int imapd_plaintext_ok(const struct imapd_session *s);

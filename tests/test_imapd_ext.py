@@ -164,3 +164,31 @@ class TestExtensions(backend.BackendTestCase):
             q, "SELECT INBOX.qc (QRESYNC (%d %d 3:5 (1:2 3:4)))" % (uidv, hms))
         self.assertIn(b"* VANISHED (EARLIER) 4", lines)
         self.assertIn(b" BAD", q.cmd("SELECT INBOX.qc (QRESYNC (%d))" % uidv))
+
+    def test_rename_inbox(self):
+        c = self.login("carol")
+        self.assertEqual(c.create("INBOX.kid")[0], "OK")
+        c.append("INBOX", r"(\Flagged)", None, message("one", "ri1"))
+        c.append("INBOX", None, None, message("two", "ri2"))
+        c.append("INBOX.kid", None, None, message("kid", "ri3"))
+        typ, data = c.rename("INBOX", "INBOX.old")
+        self.assertEqual(typ, "OK", data)
+        typ, data = c.select("INBOX")
+        self.assertEqual(data, [b"0"])
+        typ, data = c.select("INBOX.old")
+        self.assertEqual(data, [b"2"])
+        typ, data = c.fetch("1:2", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertIn(b"\\Flagged", data[0][0])
+        self.assertIn(b"Subject: one", data[0][1])
+        self.assertIn(b"Subject: two", data[2][1])
+        # the INBOX's children stay where they are
+        self.assertEqual(c.select("INBOX.kid")[1], [b"1"])
+        typ, data = c.list('""', "INBOX.old.*")
+        self.assertEqual(data, [None])
+        # an existing target is refused and nothing moves
+        c.append("INBOX", None, None, message("three", "ri4"))
+        self.assertEqual(c.rename("INBOX", "INBOX.old")[0], "NO")
+        self.assertEqual(c.select("INBOX")[1], [b"1"])
+        # and the INBOX can be renamed again
+        self.assertEqual(c.rename("INBOX", "INBOX.old2")[0], "OK")
+        self.assertEqual(c.select("INBOX.old2")[1], [b"1"])
