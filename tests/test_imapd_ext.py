@@ -192,3 +192,34 @@ class TestExtensions(backend.BackendTestCase):
         # and the INBOX can be renamed again
         self.assertEqual(c.rename("INBOX", "INBOX.old2")[0], "OK")
         self.assertEqual(c.select("INBOX.old2")[1], [b"1"])
+
+    def test_esearch_and_unselect(self):
+        self.fill("alice", "INBOX.es",
+                  [message("es%d" % i, "es%d" % i) for i in range(1, 6)])
+        r = self.raw("alice")
+        r.cmd("SELECT INBOX.es")
+        r.cmd("STORE 2,4,5 +FLAGS.SILENT (\\Flagged)")
+        t = r.tag()
+        r.send(t + b" SEARCH RETURN (MIN MAX COUNT ALL) FLAGGED\r\n")
+        lines, tagged = r.read_until_tagged(t)
+        self.assertEqual(lines, [b'* ESEARCH (TAG "%s") MIN 2 MAX 5 COUNT 3 '
+                                 b'ALL 2,4:5' % t])
+        t = r.tag()
+        r.send(t + b" UID SEARCH RETURN () FLAGGED\r\n")
+        lines, tagged = r.read_until_tagged(t)
+        self.assertEqual(lines, [b'* ESEARCH (TAG "%s") UID ALL 2,4:5' % t])
+        t = r.tag()
+        r.send(t + b" SEARCH RETURN (MIN MAX ALL COUNT) SUBJECT nothing\r\n")
+        lines, tagged = r.read_until_tagged(t)
+        # RFC 4731 3.1: only COUNT when nothing matched
+        self.assertEqual(lines, [b'* ESEARCH (TAG "%s") COUNT 0' % t])
+        t = r.tag()
+        r.send(t + b" SEARCH RETURN (COUNT) ALL\r\n")
+        lines, tagged = r.read_until_tagged(t)
+        self.assertEqual(lines, [b'* ESEARCH (TAG "%s") COUNT 5' % t])
+        # UNSELECT leaves the mailbox without expunging
+        r.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)")
+        self.assertIn(b" OK", r.cmd("UNSELECT"))
+        self.assertIn(b" BAD", r.cmd("FETCH 1 FLAGS"))
+        lines, tagged = self.run_cmd(r, "SELECT INBOX.es")
+        self.assertIn(b"* 5 EXISTS", lines)
