@@ -179,6 +179,7 @@ parse_cond(const char *p, struct imapclient_result *res)
     }
     buf_setcstr(&res->text, p);
     buf_cstring(&res->code);
+    buf_cstring(&res->text);
 }
 
 /* "OK ...", "NO ...", "BAD ..." at p: the status, and p past it. */
@@ -420,7 +421,7 @@ imapclient_refresh_caps(struct imapclient *c)
     imapclient_cmd_begin(c, "CAPABILITY");
     r = imapclient_cmd_run(c, NULL, NULL, &res);
     if (r == 0 && res.status != IMAPCLIENT_OK)
-        r = fail(c, ERR_PROTOCOL, "CAPABILITY failed: %s", res.text.s);
+        r = fail(c, ERR_PROTOCOL, "CAPABILITY failed: %s", buf_cstring(&res.text));
     imapclient_result_fini(&res);
     return r;
 }
@@ -596,7 +597,7 @@ imapclient_starttls(struct imapclient *c, struct tls_ctx *ctx,
     imapclient_cmd_begin(c, "STARTTLS");
     r = imapclient_cmd_run(c, NULL, NULL, &res);
     if (r == 0 && res.status != IMAPCLIENT_OK)
-        r = fail(c, ERR_PROTOCOL, "STARTTLS refused: %s", res.text.s);
+        r = fail(c, ERR_PROTOCOL, "STARTTLS refused: %s", buf_cstring(&res.text));
     imapclient_result_fini(&res);
     if (r < 0)
         return r;
@@ -623,10 +624,9 @@ imapclient_login(struct imapclient *c, const char *user, const char *password)
     imapclient_cmd_quoted(c, password);
     r = imapclient_cmd_run(c, NULL, NULL, &res);
     if (r == 0 && res.status != IMAPCLIENT_OK)
-        r = fail(c, ERR_AUTH, "LOGIN failed: %s", res.text.s);
-    if (r == 0 && res.code.s == NULL)
-        r = imapclient_refresh_caps(c);
-    else if (r == 0 && util_strncasecmp(res.code.s, "CAPABILITY ", 11) != 0)
+        r = fail(c, ERR_AUTH, "LOGIN failed: %s", buf_cstring(&res.text));
+    if (r == 0
+        && util_strncasecmp(buf_cstring(&res.code), "CAPABILITY ", 11) != 0)
         r = imapclient_refresh_caps(c);
     imapclient_result_fini(&res);
     return r;
