@@ -619,8 +619,13 @@ cmd_setquota(struct cyradm *a, const char *name, int argc, char **argv)
                 goto bad_number;
             if (buf_len(&list) > 1)
                 buf_putc(&list, ' ');
-            buf_appendcstr(&list, argv[i]);
-            util_ucase(list.s + buf_len(&list) - strlen(argv[i]));
+            {
+                char *res = xstrdup(argv[i]);
+
+                util_ucase(res);
+                buf_appendcstr(&list, res);
+                free(res);
+            }
             buf_printf(&list, " %" PRIu64, v);
         }
     }
