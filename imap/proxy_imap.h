@@ -23,6 +23,7 @@
 struct backend;
 struct imapd_session;
 struct imaptok;
+struct mboxlist_entry;
 struct proxy_imap;
 
 /* Per-session proxy state for userid (copied). */
@@ -40,6 +41,17 @@ int proxy_imap_dispatch(struct imapd_session *s, const char *tag,
                         size_t rawlen);
 
 /* ---- shared with proxy_copy.c and proxy_create.c -------------------- */
+
+/* Make the replica current: ask the local mupdate slave (kick socket in
+ * configdirectory) and wait until it has applied every change the master
+ * knew of (at most a few seconds; failures are logged, not returned). */
+void proxy_imap_kick(void);
+/* imapd_lookup() for the frontend: a miss kicks the replica and looks
+ * again once; a name that is only reserved gives ERR_RESERVED ("Mailbox
+ * is currently reserved"). 0 and *entry_r, or ERR_NOMAILBOX/ERR_BADNAME/
+ * ERR_RESERVED. */
+int proxy_imap_lookup(struct imapd_session *s, const char *extname,
+                      struct mboxlist_entry **entry_r);
 
 /* Append raw (a client command) to out with every synchronizing literal
  * "{N}" turned into "{N+}"; a missing final CRLF is added. */
