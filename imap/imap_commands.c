@@ -53,6 +53,8 @@ static const struct imapd_command imapd_commands[] = {
     {"UID STORE",    cmd_uid_store,    SELECTED},
     {"UID SEARCH",   cmd_uid_search,   SELECTED},
     {"UID SORT",     cmd_uid_sort,     SELECTED},
+    {"THREAD",       cmd_thread,       SELECTED},
+    {"UID THREAD",   cmd_uid_thread,   SELECTED},
     {"UID EXPUNGE",  cmd_uid_expunge,  SELECTED},
     {"UID COPY",     cmd_uid_copy,     SELECTED},
     {"UID MOVE",     cmd_uid_move,     SELECTED},

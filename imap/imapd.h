@@ -130,6 +130,12 @@ void imapd_seen_save(struct imapd_session *s);
 /* Close the selected mailbox (CLOSE, UNSELECT, a new SELECT). */
 void imapd_unselect(struct imapd_session *s);
 
+/* RENAME INBOX newname (imap/rename_inbox.c): create newname and move
+ * every message of the INBOX there; the INBOX stays, empty, with its
+ * children. Both names internal. 0, or an ERR_* with *error_r (static). */
+int imapd_rename_inbox(struct imapd_session *s, const char *inbox,
+                       const char *newname, const char **error_r);
+
 /* Whether plaintext passwords may be used right now (TLS or
  * allowplaintext). */
 int imapd_plaintext_ok(const struct imapd_session *s);
@@ -178,6 +184,7 @@ imapd_cmd_fn cmd_append, cmd_idle, cmd_fetch, cmd_store, cmd_search,
     cmd_sort, cmd_expunge, cmd_copy, cmd_move, cmd_uid_fetch, cmd_uid_store,
     cmd_uid_search, cmd_uid_sort, cmd_uid_expunge, cmd_uid_copy, cmd_uid_move;
 imapd_cmd_fn cmd_compress; /* RFC 4978, imap/cmd_compress.c */
+imapd_cmd_fn cmd_thread, cmd_uid_thread; /* RFC 5256, imap/cmd_thread.c */
 imapd_cmd_fn cmd_getacl, cmd_setacl, cmd_deleteacl, cmd_listrights,
     cmd_myrights;
 imapd_cmd_fn cmd_getquota, cmd_getquotaroot, cmd_setquota;

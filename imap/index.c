@@ -4,6 +4,8 @@
 
 #include "errors.h"
 #include "index.h"
+#include "seqset.h"
+#include "vanished.h"
 #include "xmalloc.h"
 
 struct index_view {
@@ -21,6 +23,7 @@ struct index_view {
     int userseen;             /* per-user \Seen in msgs[].seen */
     int seen_dirty;
     struct seqset *seen_init; /* the loaded set, for messages added later */
+    int qresync; /* report expunges as VANISHED (RFC 7162 3.2.10) */
 };
 
 static void
@@ -336,6 +339,8 @@ index_sync(struct index_view *v, struct buf *out, int allow_expunge,
     /* 1. expunges, highest sequence number first so the numbers the client
      * holds stay right while it applies them */
     if (allow_expunge) {
+        struct seqset *gone = v->qresync ? seqset_new() : NULL;
+
         for (seq = v->count; seq >= 1; seq--) {
             struct index_record rec;
             long idx = mailbox_find_uid(v->mb, v->msgs[seq - 1].uid);
@@ -345,7 +350,10 @@ index_sync(struct index_view *v, struct buf *out, int allow_expunge,
                 if (!(rec.system_flags & FLAG_INT_EXPUNGED))
                     continue;
             }
-            buf_printf(out, "* %u EXPUNGE\r\n", seq);
+            if (gone)
+                seqset_add_num(gone, v->msgs[seq - 1].uid);
+            else
+                buf_printf(out, "* %u EXPUNGE\r\n", seq);
             /* the client counts it out itself (RFC 3501 7.4.1): no EXISTS
              * or RECENT for it, as Cyrus */
             if (seq <= v->told_exists)
@@ -358,6 +366,11 @@ index_sync(struct index_view *v, struct buf *out, int allow_expunge,
             memmove(&v->msgs[seq - 1], &v->msgs[seq],
                     (v->count - seq) * sizeof(v->msgs[0]));
             v->count--;
+        }
+        if (gone) {
+            seqset_normalize(gone, 0);
+            vanished_format(gone, 0, out);
+            seqset_free(&gone);
         }
     }
     /* 2. flag changes of messages the client knows */
@@ -414,4 +427,10 @@ index_sync(struct index_view *v, struct buf *out, int allow_expunge,
         v->told_recent = v->recent_count;
     }
     return 0;
+}
+
+void
+index_set_qresync(struct index_view *v, int on)
+{
+    v->qresync = on != 0;
 }

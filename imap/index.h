@@ -88,6 +88,10 @@ uint32_t index_userseen_unseen(const struct index_view *v);
 int index_sync(struct index_view *v, struct buf *out, int allow_expunge,
                int condstore);
 
+/* With QRESYNC enabled (RFC 7162 3.2.10), index_sync() reports expunged
+ * messages as one "* VANISHED <uids>" line instead of "* n EXPUNGE". */
+void index_set_qresync(struct index_view *v, int on);
+
 /* Format the FLAGS list of a record: "(\Seen $Junk)" with \Recent when
  * recent. */
 void index_format_flags(struct index_view *v, const struct index_record *rec,

@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "log.h"
 #include "mailbox.h"
+#include "vanished.h"
 #include "strarray.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -847,6 +848,7 @@ mailbox_compact(struct mailbox *mb)
     struct buf tmp = BUF_INITIALIZER, fname = BUF_INITIALIZER;
     struct mailbox_counts c = mb->counts;
     char hdr[INDEX_HEADER_SIZE], raw[INDEX_RECORD_SIZE];
+    uint64_t dropped = 0;
     uint32_t i;
     int fd, r = 0;
 
@@ -868,6 +870,18 @@ mailbox_compact(struct mailbox *mb)
     }
     c.num_records = 0;
     c.generation++;
+    /* QRESYNC: remember how far expunges are forgotten (imap/vanished.h) */
+    for (i = 0; i < mb->counts.num_records; i++) {
+        struct index_record rec;
+
+        mailbox_read_record(mb, i, &rec);
+        if ((rec.system_flags & FLAG_INT_EXPUNGED) && rec.modseq > dropped)
+            dropped = rec.modseq;
+    }
+    if (dropped && vanished_note(mb->path, dropped) < 0) {
+        r = ERR_IO;
+        goto done;
+    }
     if (lseek(fd, INDEX_HEADER_SIZE, SEEK_SET) < 0) {
         r = ERR_IO;
         goto done;
