@@ -145,6 +145,14 @@ int
 proxy_imap_pipe(struct imapd_session *s, struct backend **bep, const char *tag,
                 int relay, struct buf *tagged)
 {
+    return proxy_imap_pipe_filter(s, bep, tag, relay, NULL, NULL, tagged);
+}
+
+int
+proxy_imap_pipe_filter(struct imapd_session *s, struct backend **bep,
+                       const char *tag, int relay, proxy_imap_filter_cb *cb,
+                       void *ctx, struct buf *tagged)
+{
     struct stream *bs = backend_stream(*bep);
     struct buf line = BUF_INITIALIZER, lit = BUF_INITIALIZER;
     size_t taglen = strlen(tag);
@@ -164,6 +172,8 @@ proxy_imap_pipe(struct imapd_session *s, struct backend **bep, const char *tag,
             break;
         }
         if (relay) {
+            if (cb && !continued)
+                cb(s, &line, ctx);
             stream_write(s->s, buf_base(&line), buf_len(&line));
             stream_puts(s->s, "\r\n");
         }
@@ -215,6 +225,14 @@ static int
 forward(struct imapd_session *s, const char *tag, const char *server,
         const char *raw, size_t rawlen)
 {
+    return proxy_imap_forward(s, tag, server, raw, rawlen, NULL, NULL);
+}
+
+int
+proxy_imap_forward(struct imapd_session *s, const char *tag,
+                   const char *server, const char *raw, size_t rawlen,
+                   proxy_imap_filter_cb *cb, void *ctx)
+{
     struct backend *be = proxy_imap_backend(s, tag, server);
     struct buf cmd = BUF_INITIALIZER, tagged = BUF_INITIALIZER;
     int ok = 0;
@@ -223,7 +241,7 @@ forward(struct imapd_session *s, const char *tag, const char *server,
         return 0;
     proxy_imap_rewrite_literals(raw, rawlen, &cmd);
     stream_write(backend_stream(be), buf_base(&cmd), buf_len(&cmd));
-    if (proxy_imap_pipe(s, &be, tag, 1, &tagged) < 0) {
+    if (proxy_imap_pipe_filter(s, &be, tag, 1, cb, ctx, &tagged) < 0) {
         if (s->state != IMAPD_LOGOUT)
             imapd_error(s, tag, ERR_UNAVAILABLE);
     } else {
@@ -604,7 +622,8 @@ proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
                 goto done;
             }
         }
-        forward(s, tag, server, raw, rawlen);
+        proxy_imap_forward(s, tag, server, raw, rawlen, proxy_lsub_filter_cb,
+                           NULL);
         free(server);
         r = 1;
         goto done;
