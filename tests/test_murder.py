@@ -133,6 +133,11 @@ class TestMurder(unittest.TestCase):
         self.assertEqual(typ, "OK")
         return [d.decode().rsplit(" ", 1)[-1].strip('"') for d in data if d]
 
+    def soon(self, predicate, what):
+        """The other frontend's replica follows the master's stream within
+        milliseconds: allow half a second."""
+        harness.wait_for(predicate, timeout=0.5, interval=0.01, what=what)
+
     def backend(self, name):
         return [b for b in self.info["backends"] if b["name"] == name][0]
 
@@ -229,7 +234,8 @@ class TestMurder(unittest.TestCase):
         b = self.login("bob", 1)  # bob lives on backend2, alice on backend1
         self.assertNotIn("user.alice.forbob", self.names(b))
         self.assertEqual(a.setacl("INBOX.forbob", "bob", "lrs")[0], "OK")
-        self.assertIn("user.alice.forbob", self.names(b))
+        self.soon(lambda: "user.alice.forbob" in self.names(b),
+                  "user.alice.forbob visible to bob on frontend2")
         typ, data = b.select("user.alice.forbob", readonly=True)
         self.assertEqual(typ, "OK")
         self.assertEqual(data, [b"1"])
@@ -256,7 +262,8 @@ class TestMurder(unittest.TestCase):
         self.assertNotIn("INBOX.old", self.names(other))
         self.assertEqual(other.close()[0], "OK")
         self.assertEqual(c.delete("INBOX.new")[0], "OK")
-        self.assertNotIn("INBOX.new", self.names(other))
+        self.soon(lambda: "INBOX.new" not in self.names(other),
+                  "INBOX.new gone from frontend2")
         self.assertEqual(other.select("INBOX.new")[0], "NO")
 
     def test_subscribe_across_backends(self):
