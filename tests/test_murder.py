@@ -84,8 +84,16 @@ def alive(pid):
         return False
 
 
+SAN_DIR = tempfile.mkdtemp(prefix="murder-san.")
+
+
 def murder(*args):
     env = dict(os.environ)
+    # master -d sends its children's stderr to /dev/null: sanitizer reports
+    # go to files instead (checked in tearDownClass)
+    for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+        env[var] = ":".join(filter(None, [env.get(var), "log_path=%s/%s"
+                                          % (SAN_DIR, var[:5].lower())]))
     env.setdefault("CYRUS_BUILD", os.path.dirname(harness.bin_path("x")))
     p = subprocess.run([MURDER] + list(args), stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, env=env, timeout=120)
@@ -111,8 +119,20 @@ class TestMurder(unittest.TestCase):
     def tearDownClass(cls):
         try:
             murder("stop", cls.dir)
+            bad = []
+            for n in os.listdir(cls.dir):
+                log = os.path.join(cls.dir, n, "log")
+                if os.path.exists(log):
+                    with open(log, errors="replace") as f:
+                        text = f.read()
+                    if "AddressSanitizer" in text or "runtime error" in text:
+                        bad.append(log)
+            bad += [os.path.join(SAN_DIR, f) for f in os.listdir(SAN_DIR)]
+            if bad:
+                raise AssertionError("sanitizer reports in %s" % bad)
         finally:
-            subprocess.call(["rm", "-rf", cls.tmp])
+            if not os.environ.get("KEEP"):
+                subprocess.call(["rm", "-rf", cls.tmp, SAN_DIR])
 
     def login(self, user, fe=0):
         port = self.info["frontends"][fe]["imap"]
