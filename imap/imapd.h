@@ -15,6 +15,7 @@
 #include "imaptok.h"
 #include "strarray.h"
 
+struct append_group;
 struct cyrusdb_env;
 struct index_view;
 struct mboxlist_entry;
@@ -65,6 +66,9 @@ struct imapd_session {
     unsigned enabled;
     unsigned failed_logins;
     struct buf out;            /* scratch for building responses */
+    /* pipelined APPENDs awaiting their one commit and OKs (cmd_append.c);
+     * NULL when none */
+    struct append_group *append_group;
 };
 
 /* Reply helpers: append "tag OK|NO|BAD [code] text" and flush. The code
@@ -113,6 +117,13 @@ int imapd_plaintext_ok(const struct imapd_session *s);
 void imapd_capabilities(const struct imapd_session *s, struct buf *out);
 /* Finish a successful login as userid (canonical). */
 void imapd_logged_in(struct imapd_session *s, const char *userid);
+
+/* Commit the APPENDs held in s->append_group and send their tagged
+ * replies (OK, or NO if the commit failed); nothing if there are none.
+ * The command loop calls it before waiting for input, before any command
+ * other than APPEND and at the end of the session, so replies keep their
+ * order and no mailbox stays locked while the client is waited for. */
+void cmd_append_flush(struct imapd_session *s);
 
 /* A command handler: t is positioned after the command name (and its SP
  * if arguments follow). It sends the tagged reply itself. */
