@@ -193,6 +193,30 @@ append_dest(struct imapd_session *s, const char *tag, const char *extname,
     return r;
 }
 
+/* Stage one literal; its fsync is left to the commit (one for the whole
+ * group). */
+static int
+stage(const char *stagedir, int64_t maxsize, const struct imaptok_literal *lit,
+      struct append_stage **st_r)
+{
+    struct append_stage *st = NULL;
+    int r = append_stage_new(stagedir, maxsize > 0 ? (uint64_t)maxsize : 0,
+                             &st);
+
+    if (r)
+        return r;
+    append_stage_defer_fsync(st);
+    r = append_stage_write(st, lit->p, lit->len);
+    if (r == 0)
+        r = append_stage_finish(st);
+    if (r) {
+        append_stage_free(&st);
+        return r;
+    }
+    *st_r = st;
+    return 0;
+}
+
 /* Parse and stage the messages: [flags] [date-time] literal, one or more
  * (RFC 3502). 0, or an error already answered. */
 static int
@@ -260,9 +284,7 @@ append_parse(struct imapd_session *s, const char *tag, struct imaptok *t,
         if (!(rights & ACL_DELETEMSG))
             m->meta.system_flags &= ~FLAG_DELETED;
         m->meta.internaldate = when ? (int64_t)when : (int64_t)time(NULL);
-        r = append_stage_from_memory(stagedir,
-                                     maxsize > 0 ? (uint64_t)maxsize : 0,
-                                     lit.p, lit.len, &m->st);
+        r = stage(stagedir, maxsize, &lit, &m->st);
         if (r) {
             cmd_append_flush(s);
             if (r == ERR_BADMSG)
@@ -338,7 +360,7 @@ cmd_append(struct imapd_session *s, const char *tag, struct imaptok *t)
         /* join the open batch: a failed add of one message leaves the
          * batch as it was (ERR_QUOTA, ERR_NOTSUPPORTED) or fails it
          * all (ERR_IO), which the flush reports to every command */
-        r = append_batch_add(g->batch, msgs[0].st, &msgs[0].meta, &uid);
+        r = append_batch_take(g->batch, msgs[0].st, &msgs[0].meta, &uid);
         if (r)
             append_reply_error(s, tag, r);
         else
@@ -350,7 +372,7 @@ cmd_append(struct imapd_session *s, const char *tag, struct imaptok *t)
     if (r == 0)
         r = append_batch_begin(mb, s->proc->qdb, 0, &batch);
     for (i = 0; r == 0 && i < n; i++) {
-        r = append_batch_add(batch, msgs[i].st, &msgs[i].meta, &uid);
+        r = append_batch_take(batch, msgs[i].st, &msgs[i].meta, &uid);
         if (i == 0)
             first_uid = uid;
     }
