@@ -63,6 +63,8 @@ imapd_capabilities(const struct imapd_session *s, struct buf *out)
     } else {
         for (i = 0; i < ARRAY_SIZE(authed_caps); i++)
             add(out, suppress, authed_caps[i]);
+        if (!stream_deflate_active(s->s))
+            add(out, suppress, "COMPRESS=DEFLATE");
         if (mupdate && *mupdate) {
             struct buf m = BUF_INITIALIZER;
 

@@ -284,7 +284,17 @@ append_parse(struct imapd_session *s, const char *tag, struct imaptok *t,
         if (!(rights & ACL_DELETEMSG))
             m->meta.system_flags &= ~FLAG_DELETED;
         m->meta.internaldate = when ? (int64_t)when : (int64_t)time(NULL);
-        r = stage(stagedir, maxsize, &lit, &m->st);
+        if (lit.spooled) {
+            /* streamed to disk while it arrived (imapd_literal.c) */
+            m->st = imapd_literal_take(s, lit.index);
+            r = ERR_IO;
+            if (m->st) {
+                append_stage_defer_fsync(m->st);
+                r = append_stage_finish(m->st);
+            }
+        } else {
+            r = stage(stagedir, maxsize, &lit, &m->st);
+        }
         if (r) {
             cmd_append_flush(s);
             if (r == ERR_BADMSG)

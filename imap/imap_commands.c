@@ -45,6 +45,7 @@ static const struct imapd_command imapd_commands[] = {
     {"UID EXPUNGE",  cmd_uid_expunge,  SELECTED},
     {"UID COPY",     cmd_uid_copy,     SELECTED},
     {"UID MOVE",     cmd_uid_move,     SELECTED},
+    {"COMPRESS",     cmd_compress,     AUTHED },
 };
 
 const struct imapd_command *

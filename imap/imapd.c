@@ -100,15 +100,12 @@ imapd_logged_in(struct imapd_session *s, const char *userid)
     s->isadmin = saslglue_is_admin(config, userid);
     s->state = IMAPD_AUTH;
     imapreader_limits_default(&lim);
-    {
-        int64_t max = config_bytesize(config, CFG_MAXMESSAGESIZE);
-
-        /* APPEND literals are kept in memory up to the message size limit
-         * (or 64 MiB when unlimited) */
-        lim.max_literal = max > 0 ? (uint64_t)max : 64 * 1024 * 1024;
-        lim.max_command = lim.max_literal + 65536;
-    }
+    /* APPEND literals are streamed to disk (imapd_literal.c checks
+     * maxmessagesize itself to answer [TOOBIG]); the reader's own cap is
+     * APPENDLIMIT's "unlimited" */
+    lim.max_literal = UINT32_MAX;
     imapreader_set_limits(s->reader, &lim);
+    imapd_literal_init(s);
     log_msg(LOG_NOTICE, "login: %s %s%s", s->conn->remote, userid,
             s->isadmin ? " (admin)" : "");
 }
@@ -321,9 +318,8 @@ command_loop(struct imapd_session *s)
         case IMAPREADER_LINE:
             break;
         case IMAPREADER_LITERAL:
-            if (imapreader_literal_sync(s->reader))
-                stream_puts(s->s, "+ go ahead\r\n");
-            imapreader_accept_literal(s->reader);
+            if (imapd_literal_decide(s) < 0)
+                return;
             break;
         case IMAPREADER_ERROR: {
             const char *tag = imapreader_error_tag(s->reader);
@@ -331,6 +327,7 @@ command_loop(struct imapd_session *s)
             cmd_append_flush(s);
             stream_printf(s->s, "%s BAD %s\r\n", tag ? tag : "*",
                           imapreader_error(s->reader));
+            imapd_literal_reset(s);
             break;
         }
         case IMAPREADER_CLOSE:
@@ -340,6 +337,7 @@ command_loop(struct imapd_session *s)
         case IMAPREADER_COMMAND:
             p = imapreader_command(s->reader, &len);
             dispatch(s, p, len);
+            imapd_literal_reset(s);
             break;
         }
     }
@@ -401,6 +399,7 @@ done:
     index_close(&sess.selected);
     free(sess.selected_name);
     saslglue_server_free(&sess.sasl);
+    imapd_literal_free(&sess);
     imapreader_free(&sess.reader);
     stream_free(&sess.s);
     close(fd);

@@ -21,6 +21,8 @@ struct index_view;
 struct mboxlist_entry;
 struct quota_db;
 struct imapreader;
+struct imapd_literals;
+struct append_stage;
 struct mboxlist;
 struct namespace;
 struct saslglue_server;
@@ -66,6 +68,7 @@ struct imapd_session {
     unsigned enabled;
     unsigned failed_logins;
     struct buf out;            /* scratch for building responses */
+    struct imapd_literals *literals; /* spooled literals (imapd_literal.c) */
     /* pipelined APPENDs awaiting their one commit and OKs (cmd_append.c);
      * NULL when none */
     struct append_group *append_group;
@@ -118,6 +121,22 @@ void imapd_capabilities(const struct imapd_session *s, struct buf *out);
 /* Finish a successful login as userid (canonical). */
 void imapd_logged_in(struct imapd_session *s, const char *userid);
 
+/* imapd_literal.c: literal decisions and APPEND spooling. */
+/* After login: big literals go to append stages from now on. */
+void imapd_literal_init(struct imapd_session *s);
+/* The reader stopped at a literal header: check it (maxmessagesize with
+ * [TOOBIG] for APPEND, RFC 7888 limits, in-memory limit for other
+ * commands), then send "+ go ahead" and accept it or reply and reject
+ * it. 0 to go on; -1 after "* BYE": the connection must close. */
+int imapd_literal_decide(struct imapd_session *s);
+/* The stage holding literal `index` of the current command, or NULL if
+ * it was not spooled; the caller owns it (append_stage_finish(), then
+ * append_stage_free()). */
+struct append_stage *imapd_literal_take(struct imapd_session *s,
+                                        unsigned index);
+/* Drop the current command's stages (after every command). */
+void imapd_literal_reset(struct imapd_session *s);
+void imapd_literal_free(struct imapd_session *s);
 /* Commit the APPENDs held in s->append_group and send their tagged
  * replies (OK, or NO if the commit failed); nothing if there are none.
  * The command loop calls it before waiting for input, before any command
@@ -148,6 +167,7 @@ imapd_cmd_fn cmd_list, cmd_lsub, cmd_status;
 imapd_cmd_fn cmd_append, cmd_idle, cmd_fetch, cmd_store, cmd_search,
     cmd_sort, cmd_expunge, cmd_copy, cmd_move, cmd_uid_fetch, cmd_uid_store,
     cmd_uid_search, cmd_uid_sort, cmd_uid_expunge, cmd_uid_copy, cmd_uid_move;
+imapd_cmd_fn cmd_compress; /* RFC 4978, imap/cmd_compress.c */
 imapd_cmd_fn cmd_getacl, cmd_setacl, cmd_deleteacl, cmd_listrights,
     cmd_myrights;
 

@@ -639,6 +639,28 @@ count_record(struct mailbox_counts *c, const struct index_record *rec, int sign)
         c->deleted += (uint32_t)sign;
 }
 
+/* Records appended under our own lock lie past the mapping taken at lock
+ * time: extend it so reads of them work before the commit. */
+static int
+remap_index(struct mailbox *mb)
+{
+    size_t need = INDEX_HEADER_SIZE
+                  + (size_t)mb->counts.num_records * INDEX_RECORD_SIZE;
+    void *p;
+
+    if (mb->map && need <= mb->map_len)
+        return 0;
+    if (mb->map)
+        munmap((void *)mb->map, mb->map_len);
+    mb->map = NULL;
+    p = mmap(NULL, need, PROT_READ, MAP_SHARED, mb->index_fd, 0);
+    if (p == MAP_FAILED)
+        return ERR_IO;
+    mb->map = p;
+    mb->map_len = need;
+    return 0;
+}
+
 static int
 append_record(struct mailbox *mb, const char *cache, size_t cachelen,
               struct index_record *rec)
@@ -665,7 +687,7 @@ append_record(struct mailbox *mb, const char *cache, size_t cachelen,
     mb->counts.last_appenddate = time(NULL);
     count_record(&mb->counts, rec, 1);
     mb->dirty = 1;
-    return 0;
+    return remap_index(mb);
 }
 
 int
@@ -772,6 +794,17 @@ mailbox_rewrite_record(struct mailbox *mb, uint32_t idx,
     if (pwrite(mb->index_fd, raw, sizeof(raw), off) != (ssize_t)sizeof(raw))
         return ERR_IO;
     count_record(&mb->counts, rec, 1);
+    mb->dirty = 1;
+    return 0;
+}
+
+int
+mailbox_set_next_uid(struct mailbox *mb, uint32_t uid)
+{
+    ASSERT(mb->lock == MAILBOX_EXCLUSIVE);
+    if (uid == 0 || uid <= mb->counts.last_uid)
+        return ERR_INVALID;
+    mb->counts.last_uid = uid - 1;
     mb->dirty = 1;
     return 0;
 }

@@ -146,6 +146,10 @@ void mailbox_fsync_at_commit(struct mailbox *mb, uint32_t uid);
  * sets FLAG_INT_EXPUNGED. Counters are kept right. */
 int mailbox_rewrite_record(struct mailbox *mb, uint32_t idx,
                            struct index_record *rec);
+/* Make the next append get UID uid (reconstruct keeps the UIDs its spool
+ * files are named after): uid must be above last_uid; last_uid becomes
+ * uid - 1. 0, or ERR_INVALID when uid <= last_uid or uid is 0. */
+int mailbox_set_next_uid(struct mailbox *mb, uint32_t uid);
 /* Announce \Recent up to uid. */
 void mailbox_set_recent_uid(struct mailbox *mb, uint32_t uid);
 void mailbox_set_pop3_last_login(struct mailbox *mb, int64_t when);

@@ -9,6 +9,7 @@
 #include <unicode/ustring.h>
 #include <unicode/utf16.h>
 
+#include "base64.h"
 #include "charset.h"
 #include "errors.h"
 #include "xmalloc.h"
@@ -357,21 +358,6 @@ hexval(unsigned char c)
     return -1;
 }
 
-static int
-b64val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
 
 /* Strict base64 of one encoded-word: alphabet, then only '=' padding.
  * Appends the bytes; 0 or -1. */
@@ -389,7 +375,7 @@ ew_decode_b(const char *p, size_t len, struct buf *out)
             pad++;
             continue;
         }
-        if (pad || (v = b64val((unsigned char)p[i])) < 0)
+        if (pad || (v = base64_value((unsigned char)p[i])) < 0)
             return -1;
         acc = (acc << 6) | (unsigned)v;
         bits += 6;
@@ -613,7 +599,7 @@ charset_decode_base64(const char *p, size_t len, struct buf *out)
 
         if (p[i] == '=')
             break;
-        if ((v = b64val((unsigned char)p[i])) < 0)
+        if ((v = base64_value((unsigned char)p[i])) < 0)
             continue;
         acc = ((acc << 6) | (unsigned)v) & 0xffffff;
         bits += 6;

@@ -50,7 +50,7 @@ util_parse_u64(const char *p, size_t len, uint64_t max, uint64_t *val_r)
             return -1;
         d = (unsigned)(p[i] - '0');
         /* checked before the multiply so it can never wrap */
-        if (v > (max - d) / 10)
+        if (d > max || v > (max - d) / 10)
             return -1;
         v = v * 10 + d;
     }
