@@ -533,6 +533,21 @@ set_seen(struct index_view *v, const uint32_t *seqs, size_t n, int *count_r)
     return r;
 }
 
+/* Whether no message can fail the command, so that responses may be
+ * sent before the end: only BINARY decoding fails (UNKNOWN-CTE). */
+static int
+may_stream(const struct fetch_args *args)
+{
+    size_t i;
+
+    for (i = 0; i < args->nsections; i++) {
+        if (args->sections[i].kind == FETCH_SECTION_BINARY
+            || args->sections[i].kind == FETCH_SECTION_BINARY_SIZE)
+            return 0;
+    }
+    return 1;
+}
+
 int
 fetch_run(struct fetch_ctx *ctx, const struct fetch_args *args, struct buf *out,
           int *seen_changed_r)
@@ -543,6 +558,7 @@ fetch_run(struct fetch_ctx *ctx, const struct fetch_args *args, struct buf *out,
     uint32_t *seqs = target_seqs(v, args, &n);
     struct msgctx mc;
     int r = 0, seen = 0, locked = 0;
+    int stream = ctx->flush_cb != NULL && may_stream(args);
 
     memset(&mc, 0, sizeof(mc));
     if (n > 0 && (args->items & FETCH_SETSEEN) && ctx->may_set_seen
@@ -567,6 +583,10 @@ fetch_run(struct fetch_ctx *ctx, const struct fetch_args *args, struct buf *out,
             mailbox_unmap_message(mc.base, mc.len);
         mc.base = NULL;
         mc.len = 0;
+        if (stream && r == 0 && buf_len(out) >= FETCH_FLUSH_BYTES) {
+            ctx->flush_cb(out, ctx->cb_ctx);
+            start = 0; /* the caller emptied out */
+        }
     }
     if (locked)
         mailbox_unlock(mb);
