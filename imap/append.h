@@ -94,8 +94,8 @@ int append_stage_write(struct append_stage *st, const char *data, size_t len);
  * link at commit), so that a batch of many messages pays for one journal
  * commit. Only for stages that go through append_batch_add(). */
 void append_stage_defer_fsync(struct append_stage *st);
-/* End of the message: flush, fsync (unless deferred), map and parse. Returns 0 or the
- * sticky error. After 0 the accessors below are valid. */
+/* End of the message: flush, fsync (unless deferred), map and parse. Returns 0
+ * or the sticky error. After 0 the accessors below are valid. */
 int append_stage_finish(struct append_stage *st);
 /* new + write + finish in one call. On error *st_r is not set. */
 int append_stage_from_memory(const char *stagedir, uint64_t maxsize,

@@ -144,8 +144,8 @@ cmd_append_flush(struct imapd_session *s)
             stream_printf(s->s, "%s OK [APPENDUID %u %u] Completed\r\n", tag,
                           res.uidvalidity, g->cmds[i].first_uid);
         else
-            stream_printf(s->s, "%s OK [APPENDUID %u %u:%u] Completed\r\n",
-                          tag, res.uidvalidity, g->cmds[i].first_uid,
+            stream_printf(s->s, "%s OK [APPENDUID %u %u:%u] Completed\r\n", tag,
+                          res.uidvalidity, g->cmds[i].first_uid,
                           g->cmds[i].last_uid);
     }
     stream_flush(s->s);
@@ -200,8 +200,8 @@ stage(const char *stagedir, int64_t maxsize, const struct imaptok_literal *lit,
       struct append_stage **st_r)
 {
     struct append_stage *st = NULL;
-    int r = append_stage_new(stagedir, maxsize > 0 ? (uint64_t)maxsize : 0,
-                             &st);
+    int r =
+        append_stage_new(stagedir, maxsize > 0 ? (uint64_t)maxsize : 0, &st);
 
     if (r)
         return r;
@@ -316,8 +316,8 @@ append_parse(struct imapd_session *s, const char *tag, struct imaptok *t,
     return 0;
 bad_syntax:
     cmd_append_flush(s);
-    imapd_bad(s, tag, imaptok_error(t) ? imaptok_error(t)
-                                       : "Invalid Append arguments");
+    imapd_bad(s, tag,
+              imaptok_error(t) ? imaptok_error(t) : "Invalid Append arguments");
     r = ERR_INVALID;
 fail:
     while (n > 0) {
@@ -358,13 +358,12 @@ cmd_append(struct imapd_session *s, const char *tag, struct imaptok *t)
     if (append_dest(s, tag, buf_cstring(&name), &e, &path, &rights) != 0)
         goto done;
     buf_printf(&stagedir, "%s", config_partition_dir(config, e->partition));
-    if (append_parse(s, tag, t, rights, buf_cstring(&stagedir), &msgs, &n)
-        != 0)
+    if (append_parse(s, tag, t, rights, buf_cstring(&stagedir), &msgs, &n) != 0)
         goto done;
     /* msgs moved while growing: point at the keywords only now */
     for (i = 0; i < n; i++)
-        msgs[i].meta.keywords = msgs[i].keywords.count ? &msgs[i].keywords
-                                                       : NULL;
+        msgs[i].meta.keywords =
+            msgs[i].keywords.count ? &msgs[i].keywords : NULL;
     g = s->append_group;
     if (g && n == 1 && strcmp(g->path, buf_cstring(&path)) == 0) {
         /* join the open batch: a failed add of one message leaves the

@@ -751,9 +751,8 @@ append_from_file(struct mailbox *mb, const char *tmppath, const char *cache,
 }
 
 int
-mailbox_append_file(struct mailbox *mb, const char *tmppath,
-                    const char *cache, size_t cachelen,
-                    struct index_record *rec)
+mailbox_append_file(struct mailbox *mb, const char *tmppath, const char *cache,
+                    size_t cachelen, struct index_record *rec)
 {
     return append_from_file(mb, tmppath, cache, cachelen, rec, 0);
 }
