@@ -11,8 +11,10 @@
 /* Extensions implemented after login, in Cyrus's order. */
 static const char *const authed_caps[] = {
     "ACL", "CHILDREN", "CONDSTORE", "ESEARCH", "LIST-EXTENDED", "LIST-STATUS",
-    "MAILBOX-REFERRALS", "MOVE", "MULTIAPPEND", "NAMESPACE", "QUOTA",
-    "RIGHTS=kxten", "SPECIAL-USE", "UIDPLUS", "UNSELECT", "IDLE",
+    "MAILBOX-REFERRALS", "MOVE", "MULTIAPPEND", "NAMESPACE", "QRESYNC",
+    "QUOTA",
+    "RIGHTS=kxten", "SORT", "SPECIAL-USE", "THREAD=ORDEREDSUBJECT",
+    "THREAD=REFERENCES", "UIDPLUS", "UNSELECT", "IDLE",
 };
 
 static void

@@ -1,6 +1,10 @@
 /* cmd_list.c: LIST with LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819),
  * SPECIAL-USE (RFC 6154) and CHILDREN (RFC 3348), answered from
- * mailboxes.db filtered by the `l` right. */
+ * mailboxes.db filtered by the `l` right, and subs.db for the SUBSCRIBED
+ * selection and return options: a subscribed name that does not exist
+ * (or is invisible) is listed by LIST (SUBSCRIBED) as
+ * "\NonExistent \Subscribed"; RECURSIVEMATCH adds unsubscribed parents of
+ * subscribed names with CHILDINFO ("SUBSCRIBED") (RFC 5258 3.5). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +16,7 @@
 #include "mboxname.h"
 #include "namespace.h"
 #include "stream.h"
+#include "subs.h"
 #include "strarray.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -33,6 +38,9 @@ struct list_item {
     int group;          /* 0 own, 1 other users, 2 shared: Cyrus's order */
     int exists;         /* 0: an intermediate name with children only */
     int has_children;
+    int subscribed;
+    int subonly;        /* only here because of a subscription */
+    int sub_child;      /* a descendant is subscribed (RECURSIVEMATCH) */
     uint32_t rights;
 };
 
@@ -104,6 +112,51 @@ collect_cb(void *ctx, const struct mboxlist_entry *e)
     }
     free(ext);
     return 0;
+}
+
+/* Add the user's subscriptions: mark existing items, add the others (and
+ * their missing parents) as subscription-only. */
+static int
+add_subscriptions(struct list_ctx *lc)
+{
+    struct strarray names = STRARRAY_INITIALIZER;
+    size_t i;
+    int r;
+
+    r = subs_list(lc->s->proc->subs, lc->s->userid, &names, NULL);
+    for (i = 0; r == 0 && i < names.count; i++) {
+        char *ext = imapd_extname(lc->s, names.data[i]);
+        char *p, *pint = NULL;
+        struct list_item *it;
+
+        if (ext == NULL)
+            continue;
+        it = hash_lookup(lc->byname, ext);
+        if (it == NULL) {
+            it = add_item(lc, ext, names.data[i]);
+            it->subonly = 1;
+        }
+        it->subscribed = 1;
+        pint = xstrdup(names.data[i]);
+        while ((p = strrchr(ext, lc->sep)) != NULL) {
+            struct list_item *parent;
+            char *next = mboxname_parent(pint);
+
+            *p = '\0';
+            free(pint);
+            pint = next;
+            parent = hash_lookup(lc->byname, ext);
+            if (parent == NULL) {
+                parent = add_item(lc, ext, pint ? pint : "");
+                parent->subonly = 1;
+            }
+            parent->sub_child = 1;
+        }
+        free(pint);
+        free(ext);
+    }
+    strarray_fini(&names);
+    return r;
 }
 
 static int
@@ -229,12 +282,21 @@ cmd_list(struct imapd_session *s, const char *tag, struct imaptok *t)
         imapd_ok(s, tag, NULL, "Completed");
         goto done;
     }
-    if (sel & SEL_SUBSCRIBED) {
-        imapd_no(s, tag, "CANNOT", "LIST (SUBSCRIBED) is not available yet");
+    /* RFC 5258 3: RECURSIVEMATCH needs another selection option */
+    if ((sel & SEL_RECURSIVEMATCH) && !(sel & ~SEL_RECURSIVEMATCH & ~SEL_REMOTE)) {
+        imapd_bad(s, tag, "RECURSIVEMATCH without another selection option");
         goto done;
     }
     lc.byname = hash_new(256);
     mboxlist_foreach(s->proc->mboxlist, "", collect_cb, &lc, NULL);
+    if ((sel & SEL_SUBSCRIBED) || (ret & RET_SUBSCRIBED)) {
+        int r = add_subscriptions(&lc);
+
+        if (r) {
+            imapd_error(s, tag, r);
+            goto done;
+        }
+    }
     qsort(lc.items, lc.count, sizeof(*lc.items), item_cmp);
     for (k = 0; k < patterns.count; k++) {
         struct namespace_pattern *np = NULL;
@@ -245,17 +307,30 @@ cmd_list(struct imapd_session *s, const char *tag, struct imaptok *t)
             continue;
         for (i = 0; i < lc.count; i++) {
             struct list_item *it = lc.items[i];
-            int first = 1;
+            int first = 1, childinfo;
 
             if (it->group < 0 || !namespace_pattern_match(np, it->extname))
                 continue;
             if ((sel & SEL_SPECIALUSE) && !it->specialuse)
                 continue;
+            childinfo = (sel & SEL_RECURSIVEMATCH) && (sel & SEL_SUBSCRIBED)
+                        && it->sub_child;
+            if (sel & SEL_SUBSCRIBED) {
+                if (!it->subscribed && !childinfo)
+                    continue;
+            } else if (it->subonly) {
+                continue;
+            }
             buf_reset(&line);
             buf_appendcstr(&line, "* LIST (");
             if (!it->exists) {
                 buf_appendcstr(&line, extended ? "\\NonExistent"
                                                : "\\Noselect");
+                first = 0;
+            }
+            if (it->subscribed
+                && ((sel & SEL_SUBSCRIBED) || (ret & RET_SUBSCRIBED))) {
+                buf_printf(&line, "%s\\Subscribed", first ? "" : " ");
                 first = 0;
             }
             buf_printf(&line, "%s%s", first ? "" : " ",
@@ -265,6 +340,8 @@ cmd_list(struct imapd_session *s, const char *tag, struct imaptok *t)
                 buf_printf(&line, " %s", it->specialuse);
             buf_printf(&line, ") \"%c\" ", lc.sep);
             imaptok_astring_out(&line, it->extname, strlen(it->extname));
+            if (childinfo)
+                buf_appendcstr(&line, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
             buf_appendcstr(&line, "\r\n");
             if ((ret & RET_STATUS) && it->exists) {
                 struct mboxlist_entry *e = NULL;

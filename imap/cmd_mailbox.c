@@ -218,8 +218,13 @@ cmd_rename(struct imapd_session *s, const char *tag, struct imaptok *t)
         imapd_no(s, tag, NULL, "Mailbox already exists");
         goto done;
     }
-    r = mboxops_rename(s->proc->ops, &who, oldint, newint,
-                       buf_len(&part) ? buf_cstring(&part) : NULL, &err);
+    if (mboxname_is_inbox(oldint) && !mboxname_is_inbox(newint)
+        && !buf_len(&part)
+        && mboxname_is_owner(s->proc->ns, oldint, s->userid))
+        r = imapd_rename_inbox(s, oldint, newint, &err);
+    else
+        r = mboxops_rename(s->proc->ops, &who, oldint, newint,
+                           buf_len(&part) ? buf_cstring(&part) : NULL, &err);
     if (r == 0)
         log_msg(LOG_INFO, "renamed %s to %s by %s", oldint, newint,
                 s->userid);

@@ -15,6 +15,7 @@
 #include "sort.h"
 #include "store.h"
 #include "stream.h"
+#include "vanished.h"
 
 static void
 send_out(struct imapd_session *s)
@@ -46,8 +47,24 @@ do_fetch(struct imapd_session *s, const char *tag, struct imaptok *t, int uid)
         imapd_bad(s, tag, err ? err : "Invalid Fetch arguments");
         goto done;
     }
+    /* RFC 7162 3.2.6: VANISHED only once QRESYNC is enabled */
+    if (args.vanished && !(s->enabled & IMAPD_ENABLED_QRESYNC)) {
+        imapd_bad(s, tag, "QRESYNC not enabled");
+        goto done;
+    }
     /* RFC 3501 7.4.1: no EXPUNGE during FETCH; pending changes first */
     imapd_sync(s, 0);
+    if (args.vanished
+        && mailbox_lock(index_mailbox(s->selected), MAILBOX_SHARED) == 0) {
+        struct seqset *gone = vanished_since(index_mailbox(s->selected),
+                                             args.changedsince, args.set);
+
+        mailbox_unlock(index_mailbox(s->selected));
+        buf_reset(&s->out);
+        vanished_format(gone, 1, &s->out);
+        send_out(s);
+        seqset_free(&gone);
+    }
     memset(&ctx, 0, sizeof(ctx));
     ctx.view = s->selected;
     ctx.condstore = !!(s->enabled & IMAPD_ENABLED_CONDSTORE);
@@ -58,6 +75,8 @@ do_fetch(struct imapd_session *s, const char *tag, struct imaptok *t, int uid)
     ctx.cb_ctx = s;
     buf_reset(&s->out);
     r = fetch_run(&ctx, &args, &s->out, &seen_changed);
+    if (seen_changed)
+        imapd_seen_save(s);
     send_out(s);
     if (r)
         imapd_error(s, tag, r);
@@ -105,6 +124,7 @@ do_store(struct imapd_session *s, const char *tag, struct imaptok *t, int uid)
     ctx.qresync = !!(s->enabled & IMAPD_ENABLED_QRESYNC);
     buf_reset(&s->out);
     r = store_run(&ctx, &args, &s->out, &modified);
+    imapd_seen_save(s);
     send_out(s);
     if (r) {
         imapd_error(s, tag, r);

@@ -9,8 +9,10 @@
 #include "index.h"
 #include "mailbox.h"
 #include "mboxlist.h"
+#include "seqset.h"
 #include "stream.h"
 #include "util.h"
+#include "vanished.h"
 #include "xmalloc.h"
 
 static void
@@ -43,6 +45,95 @@ flag_list(struct imapd_session *s, struct buf *out, int permanent,
     buf_putc(out, ')');
 }
 
+/* The QRESYNC select parameter (RFC 7162 3.2.5). */
+struct qresync {
+    int given;
+    uint32_t uidvalidity;
+    uint64_t modseq;
+    struct seqset *known; /* known-uids, NULL when absent */
+};
+
+/* SP "(" select-param *(SP select-param) ")" with CONDSTORE and
+ * "QRESYNC" SP "(" uidvalidity SP mod-sequence [SP known-uids
+ * [SP seq-match-data]] ")"; seq-match-data is checked and ignored (it only
+ * narrows what we report anyway). */
+static int
+parse_params(struct imaptok *t, int *condstore_r, struct qresync *qr)
+{
+    struct imaptok_span p;
+
+    if (imaptok_sp(t) < 0 || imaptok_lparen(t) < 0)
+        return -1;
+    do {
+        if (imaptok_atom(t, &p) < 0)
+            return -1;
+        if (util_memcaseeq(p.p, p.len, "CONDSTORE")) {
+            *condstore_r = 1;
+        } else if (util_memcaseeq(p.p, p.len, "QRESYNC") && !qr->given) {
+            qr->given = 1;
+            if (imaptok_sp(t) < 0 || imaptok_lparen(t) < 0
+                || imaptok_nz_number(t, &qr->uidvalidity) < 0
+                || imaptok_sp(t) < 0 || imaptok_number64(t, &qr->modseq) < 0)
+                return -1;
+            if (imaptok_peek(t) == ' ') {
+                if (imaptok_sp(t) < 0 || imaptok_seqset(t, &qr->known) < 0)
+                    return -1;
+            }
+            if (imaptok_peek(t) == ' ') {
+                struct seqset *a = NULL, *b = NULL;
+                int r = imaptok_sp(t) < 0 || imaptok_lparen(t) < 0
+                        || imaptok_seqset(t, &a) < 0 || imaptok_sp(t) < 0
+                        || imaptok_seqset(t, &b) < 0 || imaptok_rparen(t) < 0;
+
+                seqset_free(&a);
+                seqset_free(&b);
+                if (r)
+                    return -1;
+            }
+            if (imaptok_rparen(t) < 0)
+                return -1;
+        } else {
+            return -1;
+        }
+    } while (imaptok_peek(t) == ' ' && imaptok_sp(t) == 0);
+    return imaptok_rparen(t);
+}
+
+/* RFC 7162 3.2.5.2: what changed since the client's modseq: the expunged
+ * UIDs as VANISHED (EARLIER), then FETCH (UID FLAGS MODSEQ) of every
+ * message changed since. */
+static void
+qresync_report(struct imapd_session *s, const struct qresync *qr)
+{
+    struct mailbox *mb = index_mailbox(s->selected);
+    struct seqset *gone;
+    uint32_t seq;
+
+    if (mailbox_lock(mb, MAILBOX_SHARED) < 0)
+        return;
+    buf_reset(&s->out);
+    gone = vanished_since(mb, qr->modseq, qr->known);
+    vanished_format(gone, 1, &s->out);
+    seqset_free(&gone);
+    for (seq = 1; seq <= index_count(s->selected); seq++) {
+        struct index_record rec;
+
+        if (index_record(s->selected, seq, &rec) < 0
+            || rec.modseq <= qr->modseq
+            || (rec.system_flags & FLAG_INT_EXPUNGED))
+            continue;
+        buf_printf(&s->out, "* %u FETCH (UID %u FLAGS ", seq, rec.uid);
+        index_format_flags(s->selected, &rec,
+                           index_msg(s->selected, seq)->recent, &s->out);
+        buf_printf(&s->out, " MODSEQ (%llu))\r\n",
+                   (unsigned long long)rec.modseq);
+        index_told(s->selected, seq, rec.modseq);
+    }
+    mailbox_unlock(mb);
+    stream_write(s->s, buf_base(&s->out), buf_len(&s->out));
+    buf_reset(&s->out);
+}
+
 static void
 do_select(struct imapd_session *s, const char *tag, struct imaptok *t,
           int examine)
@@ -53,24 +144,23 @@ do_select(struct imapd_session *s, const char *tag, struct imaptok *t,
     char *intname = NULL;
     const struct mailbox_counts *c;
     uint32_t rights, seq, first_unseen = 0;
+    struct qresync qr;
     int r, readonly, condstore = 0;
 
     if (imaptok_mailbox(t, &name) < 0) {
         imapd_bad(s, tag, "Missing required argument to Select");
         goto done;
     }
-    if (imaptok_peek(t) == ' ') {
-        struct imaptok_span p;
-
-        /* RFC 7162 select parameter */
-        if (imaptok_sp(t) < 0 || imaptok_lparen(t) < 0
-            || imaptok_atom(t, &p) < 0
-            || !util_memcaseeq(p.p, p.len, "CONDSTORE")
-            || imaptok_rparen(t) < 0) {
-            imapd_bad(s, tag, "Invalid Select parameters");
-            goto done;
-        }
-        condstore = 1;
+    memset(&qr, 0, sizeof(qr));
+    if (imaptok_peek(t) == ' '
+        && parse_params(t, &condstore, &qr) < 0) {
+        imapd_bad(s, tag, "Invalid Select parameters");
+        goto done;
+    }
+    /* RFC 7162 3.2.5: QRESYNC only after ENABLE QRESYNC */
+    if (qr.given && !(s->enabled & IMAPD_ENABLED_QRESYNC)) {
+        imapd_bad(s, tag, "QRESYNC not enabled");
+        goto done;
     }
     if (imaptok_end(t) < 0) {
         imapd_bad(s, tag, "Unexpected extra arguments to Select");
@@ -110,6 +200,7 @@ do_select(struct imapd_session *s, const char *tag, struct imaptok *t,
     s->selected_rights = rights;
     intname = NULL;
     s->state = IMAPD_SELECTED;
+    imapd_seen_select(s);
     c = mailbox_counts(index_mailbox(s->selected));
     flag_list(s, &flags, 0, rights);
     stream_printf(s->s, "* FLAGS %s\r\n", buf_cstring(&flags));
@@ -138,8 +229,12 @@ do_select(struct imapd_session *s, const char *tag, struct imaptok *t,
     stream_printf(s->s, "* OK [HIGHESTMODSEQ %llu] Ok\r\n",
                   (unsigned long long)c->highestmodseq);
     stream_printf(s->s, "* OK [MAILBOXID (%s)] Ok\r\n", e->uniqueid);
+    index_set_qresync(s->selected, s->enabled & IMAPD_ENABLED_QRESYNC);
+    if (qr.given && qr.uidvalidity == c->uidvalidity)
+        qresync_report(s, &qr);
     imapd_ok(s, tag, readonly ? "READ-ONLY" : "READ-WRITE", "Completed");
 done:
+    seqset_free(&qr.known);
     free(intname);
     mboxlist_entry_free(&e);
     buf_free(&name);
@@ -173,6 +268,7 @@ cmd_close(struct imapd_session *s, const char *tag, struct imaptok *t)
         memset(&ec, 0, sizeof(ec));
         ec.view = s->selected;
         ec.rights = s->selected_rights;
+        ec.qdb = s->proc->qdb;
         ec.mode = (enum expunge_mode)imapd_expunge_mode();
         expunge_close(&ec);
     }

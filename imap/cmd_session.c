@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "imapd.h"
+#include "index.h"
 #include "namespace.h"
 #include "stream.h"
 #include "util.h"
@@ -108,7 +109,9 @@ cmd_enable(struct imapd_session *s, const char *tag, struct imaptok *t)
             bit = IMAPD_ENABLED_CONDSTORE;
         else if (util_memcaseeq(cap.p, cap.len, "QRESYNC"))
             bit = IMAPD_ENABLED_QRESYNC | IMAPD_ENABLED_CONDSTORE;
-        if (bit && !(s->enabled & bit)) {
+        /* QRESYNC implies CONDSTORE (RFC 7162 3.2.3); unknown
+         * extensions are ignored (RFC 5161 3.1) */
+        if (bit && (s->enabled & bit) != bit) {
             s->enabled |= bit;
             buf_putc(&enabled, ' ');
             buf_appendmap(&enabled, cap.p, cap.len);
@@ -119,6 +122,8 @@ cmd_enable(struct imapd_session *s, const char *tag, struct imaptok *t)
         buf_free(&enabled);
         return;
     }
+    if (s->selected)
+        index_set_qresync(s->selected, s->enabled & IMAPD_ENABLED_QRESYNC);
     stream_printf(s->s, "* ENABLED%s\r\n", buf_cstring(&enabled));
     buf_free(&enabled);
     imapd_ok(s, tag, NULL, "Completed");

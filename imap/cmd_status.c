@@ -8,6 +8,7 @@
 #include "imapd.h"
 #include "mailbox.h"
 #include "mboxlist.h"
+#include "seqset.h"
 #include "stream.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -66,7 +67,7 @@ imapd_status_data(struct imapd_session *s, const struct mboxlist_entry *e,
     struct buf path = BUF_INITIALIZER;
     struct mailbox *mb = NULL;
     const struct mailbox_counts *c;
-    uint32_t recent = 0, i;
+    uint32_t recent = 0, unseen, i;
     int r, first = 1;
 
     r = imapd_mailbox_path(s, e, &path);
@@ -81,6 +82,24 @@ imapd_status_data(struct imapd_session *s, const struct mboxlist_entry *e,
         return r;
     }
     c = mailbox_counts(mb);
+    unseen = c->unseen;
+    if (items & ST_UNSEEN) {
+        struct seqset *seen = NULL;
+
+        /* a non-owner's \Seen is in their seen.db (STORAGE.md §5) */
+        if (imapd_seen_read(s, e->name, mailbox_uniqueid(mb), &seen) == 1) {
+            unseen = 0;
+            for (i = 0; i < c->num_records; i++) {
+                struct index_record rec;
+
+                mailbox_read_record(mb, i, &rec);
+                if (!(rec.system_flags & FLAG_INT_EXPUNGED)
+                    && !(seen && seqset_contains(seen, rec.uid, UINT32_MAX)))
+                    unseen++;
+            }
+        }
+        seqset_free(&seen);
+    }
     if (items & ST_RECENT) {
         for (i = 0; i < c->num_records; i++) {
             struct index_record rec;
@@ -101,7 +120,7 @@ imapd_status_data(struct imapd_session *s, const struct mboxlist_entry *e,
     ITEM(ST_RECENT, "RECENT %u", recent)
     ITEM(ST_UIDNEXT, "UIDNEXT %u", c->last_uid + 1)
     ITEM(ST_UIDVALID, "UIDVALIDITY %u", c->uidvalidity)
-    ITEM(ST_UNSEEN, "UNSEEN %u", c->unseen)
+    ITEM(ST_UNSEEN, "UNSEEN %u", unseen)
     ITEM(ST_MODSEQ, "HIGHESTMODSEQ %llu", (unsigned long long)c->highestmodseq)
     ITEM(ST_SIZE, "SIZE %llu", (unsigned long long)c->quota_used)
     ITEM(ST_MBOXID, "MAILBOXID (%s)", e->uniqueid ? e->uniqueid : "")

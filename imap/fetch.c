@@ -364,7 +364,7 @@ fetch_one(struct fetch_ctx *ctx, const struct fetch_args *args,
         }
     }
     buf_printf(out, "* %u FETCH ", mc->seq);
-    changed = mc->rec.modseq > im->told_modseq;
+    changed = mc->rec.modseq > im->told_modseq || im->seen_untold;
     if ((items & FETCH_FLAGS) || changed) {
         SEP(out, n);
         buf_appendcstr(out, "FLAGS ");
@@ -509,6 +509,13 @@ set_seen(struct index_view *v, const uint32_t *seqs, size_t n, int *count_r)
     size_t i;
     int r, count = 0;
 
+    if (index_userseen_enabled(v)) {
+        /* per-user \Seen: the view's set, saved by the caller */
+        for (i = 0; i < n; i++)
+            count += index_userseen_set(v, seqs[i], 1);
+        *count_r = count;
+        return 0;
+    }
     r = mailbox_lock(mb, MAILBOX_EXCLUSIVE);
     if (r < 0)
         return r;
@@ -575,6 +582,7 @@ fetch_run(struct fetch_ctx *ctx, const struct fetch_args *args, struct buf *out,
         idx = mailbox_find_uid(mb, index_seq_to_uid(v, mc.seq));
         if (idx < 0 || mailbox_read_record(mb, (uint32_t)idx, &mc.rec) < 0)
             continue; /* gone: skipped, as Cyrus */
+        index_apply_seen(v, &mc.rec);
         if (args->has_changedsince && mc.rec.modseq <= args->changedsince)
             continue;
         r = fetch_one(ctx, args, &mc, out);

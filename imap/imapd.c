@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -17,12 +18,17 @@
 #include "mboxlist.h"
 #include "mboxname.h"
 #include "mboxops.h"
+#include "murderhook.h"
 #include "namespace.h"
 #include "nsconfig.h"
+#include "proxy_imap.h"
 #include "quota.h"
 #include "saslglue.h"
+#include "seqset.h"
+#include "seen.h"
 #include "service.h"
 #include "stream.h"
+#include "subs.h"
 #include "tls.h"
 #include "tlsconfig.h"
 #include "util.h"
@@ -99,6 +105,10 @@ imapd_logged_in(struct imapd_session *s, const char *userid)
     s->userid = xstrdup(userid);
     s->isadmin = saslglue_is_admin(config, userid);
     s->state = IMAPD_AUTH;
+    if (s->proc->frontend) {
+        proxy_imap_free(&s->proxy);
+        s->proxy = proxy_imap_new(userid);
+    }
     imapreader_limits_default(&lim);
     /* APPEND literals are streamed to disk (imapd_literal.c checks
      * maxmessagesize itself to answer [TOOBIG]); the reader's own cap is
@@ -177,9 +187,68 @@ imapd_expunge_mode(void)
     return (int)m;
 }
 
+int
+imapd_seen_read(struct imapd_session *s, const char *intname,
+                const char *uniqueid, struct seqset **set_r)
+{
+    struct seen_data sd = SEEN_DATA_INITIALIZER;
+    int r;
+
+    *set_r = NULL;
+    if (s->userid == NULL || s->proc->seen == NULL || uniqueid == NULL
+        || mboxname_is_owner(s->proc->ns, intname, s->userid))
+        return 0;
+    r = seen_read(s->proc->seen, s->userid, uniqueid, &sd, NULL);
+    if (r == 0 && buf_len(&sd.uids)
+        && seqset_parse(buf_base(&sd.uids), buf_len(&sd.uids), set_r, NULL)
+               < 0)
+        *set_r = NULL; /* unreadable: nothing seen */
+    seen_data_fini(&sd);
+    return r < 0 ? r : 1;
+}
+
+int
+imapd_seen_select(struct imapd_session *s)
+{
+    struct seqset *set = NULL;
+    int r;
+
+    if (s->selected == NULL)
+        return 0;
+    r = imapd_seen_read(s, s->selected_name,
+                        mailbox_uniqueid(index_mailbox(s->selected)), &set);
+    if (r == 1)
+        index_userseen_enable(s->selected, set);
+    seqset_free(&set);
+    return r < 0 ? r : 0;
+}
+
+void
+imapd_seen_save(struct imapd_session *s)
+{
+    struct seen_data sd = SEEN_DATA_INITIALIZER;
+    const struct mailbox_counts *c;
+    int r;
+
+    if (s->selected == NULL || !index_userseen_dirty(s->selected))
+        return;
+    c = mailbox_counts(index_mailbox(s->selected));
+    sd.lastread = (int64_t)time(NULL);
+    sd.lastuid = c->last_uid;
+    sd.lastchange = sd.lastread;
+    index_userseen_format(s->selected, &sd.uids);
+    r = seen_write(s->proc->seen, s->userid,
+                   mailbox_uniqueid(index_mailbox(s->selected)), &sd, NULL);
+    if (r)
+        log_msg(LOG_ERR, "seen.db: saving %s's \\Seen of %s: %s", s->userid,
+                s->selected_name, error_text(r));
+    seen_data_fini(&sd);
+}
+
 void
 imapd_unselect(struct imapd_session *s)
 {
+    imapd_seen_save(s);
     index_close(&s->selected);
     free(s->selected_name);
     s->selected_name = NULL;
@@ -216,6 +285,10 @@ dispatch(struct imapd_session *s, const char *cmd, size_t len)
         goto done;
     }
     c = imapd_command_find(name.p, name.len);
+    /* frontend role: whatever the proxy answers must come after the
+     * pending APPENDs' replies, so no group spans it */
+    if (s->proxy)
+        cmd_append_flush(s);
     /* UID FETCH etc.: the table has the two-word names */
     if (c == NULL && util_memcaseeq(name.p, name.len, "UID")) {
         struct imaptok_span sub;
@@ -225,8 +298,29 @@ dispatch(struct imapd_session *s, const char *cmd, size_t len)
             buf_appendcstr(&full, "UID ");
             buf_appendmap(&full, sub.p, sub.len);
             c = imapd_command_find(buf_base(&full), buf_len(&full));
+            if (s->proxy && s->state != IMAPD_NOTAUTH) {
+                if (imaptok_peek(&t) == ' ')
+                    imaptok_sp(&t);
+                if (proxy_imap_dispatch(s, tag, buf_cstring(&full), &t, cmd,
+                                        len)) {
+                    buf_free(&full);
+                    goto done;
+                }
+            }
         }
         buf_free(&full);
+    } else if (s->proxy && s->state != IMAPD_NOTAUTH) {
+        /* frontend role: the proxy takes what belongs to a backend */
+        struct imaptok args = t;
+        char *cname = xstrndup(name.p, name.len);
+        int handled;
+
+        if (imaptok_peek(&args) == ' ')
+            imaptok_sp(&args);
+        handled = proxy_imap_dispatch(s, tag, cname, &args, cmd, len);
+        free(cname);
+        if (handled)
+            goto done;
     }
     /* only an APPEND may join the pending APPENDs' commit (it flushes
      * itself when it cannot) */
@@ -394,10 +488,12 @@ imapd_connection(int fd, const struct service_conn *info)
     cmd_append_flush(&sess);
 done:
     stream_flush(sess.s);
+    imapd_seen_save(&sess);
     if (sess.userid)
         log_msg(LOG_NOTICE, "logout: %s", sess.userid);
     index_close(&sess.selected);
     free(sess.selected_name);
+    proxy_imap_free(&sess.proxy);
     saslglue_server_free(&sess.sasl);
     imapd_literal_free(&sess);
     imapreader_free(&sess.reader);
@@ -443,16 +539,41 @@ imapd_init(int argc, char **argv, char **err)
         *err = xstrdup("cannot open quotas.db");
         return -1;
     }
+    r = subs_open(imapd_proc.dbenv, "subs.db", &imapd_proc.subs);
+    if (r) {
+        *err = xstrdup("cannot open subs.db");
+        return -1;
+    }
+    r = seen_open(imapd_proc.dbenv, "seen.db", &imapd_proc.seen);
+    if (r) {
+        *err = xstrdup("cannot open seen.db");
+        return -1;
+    }
     imapd_proc.ops = xzmalloc(sizeof(*imapd_proc.ops));
     imapd_proc.ops->ml = imapd_proc.mboxlist;
     imapd_proc.ops->servername = imapd_proc.servername;
+    imapd_proc.ops->qdb = imapd_proc.qdb;
+    imapd_proc.ops->subs = imapd_proc.subs;
     if (nsconfig_load(config, &imapd_proc.ns, &nserr) < 0) {
         *err = xstrdup(nserr ? nserr : "bad namespace settings");
         return -1;
     }
     imapd_proc.ops->ns = imapd_proc.ns;
+    /* a backend in a murder (MURDER.md §3): names go through the master */
+    if (config_str(config, CFG_MUPDATE_SERVER)
+        && config_str(config, CFG_PROXYSERVERS)) {
+        imapd_proc.murder = murderhook_new(config);
+        imapd_proc.ops->murder = imapd_proc.murder;
+    }
     if (saslglue_server_init("cyrus", config) < 0) {
         *err = xstrdup("SASL initialisation failed");
+        return -1;
+    }
+    imapd_proc.frontend = config_isset(config, CFG_MUPDATE_SERVER)
+                          && !config_isset(config, CFG_PROXYSERVERS);
+    /* after the server init: libsasl keeps the first init's callbacks */
+    if (imapd_proc.frontend && saslglue_client_init() < 0) {
+        *err = xstrdup("SASL client initialisation failed");
         return -1;
     }
     imapd_proc.tls = tlsconfig_server(config, err);
@@ -468,9 +589,12 @@ imapd_init(int argc, char **argv, char **err)
 static void
 imapd_fini(void)
 {
+    murderhook_free(&imapd_proc.murder);
     free(imapd_proc.ops);
     imapd_proc.ops = NULL;
     namespace_free(&imapd_proc.ns);
+    seen_close(&imapd_proc.seen);
+    subs_close(&imapd_proc.subs);
     quota_db_close(&imapd_proc.qdb);
     mboxlist_close(&imapd_proc.mboxlist);
     cyrusdb_env_close(&imapd_proc.dbenv);

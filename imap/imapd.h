@@ -20,12 +20,16 @@ struct cyrusdb_env;
 struct index_view;
 struct mboxlist_entry;
 struct quota_db;
+struct seen_db;
+struct subs_db;
 struct imapreader;
 struct imapd_literals;
 struct append_stage;
 struct mboxlist;
 struct namespace;
+struct proxy_imap;
 struct saslglue_server;
+struct seqset;
 struct service_conn;
 struct stream;
 struct tls_ctx;
@@ -47,10 +51,14 @@ struct imapd_proc {
     struct mboxlist *mboxlist;
     struct namespace *ns;
     struct mboxops *ops;      /* mailbox operations (rights, create, ...) */
+    struct mboxops_murder *murder; /* backend in a murder, else NULL */
     struct quota_db *qdb;     /* quotas.db */
+    struct subs_db *subs;     /* subs.db */
+    struct seen_db *seen;     /* seen.db: non-owners' Seen (STORAGE.md §5) */
     struct tls_ctx *tls;       /* NULL when no tls_server_cert */
     int implicit_tls;          /* -s: imaps */
     const char *servername;
+    int frontend;              /* mupdate_server set, no proxyservers */
 };
 
 struct imapd_session {
@@ -69,6 +77,7 @@ struct imapd_session {
     unsigned failed_logins;
     struct buf out;            /* scratch for building responses */
     struct imapd_literals *literals; /* spooled literals (imapd_literal.c) */
+    struct proxy_imap *proxy;  /* frontend role: backend connections */
     /* pipelined APPENDs awaiting their one commit and OKs (cmd_append.c);
      * NULL when none */
     struct append_group *append_group;
@@ -110,8 +119,26 @@ int imapd_status_data(struct imapd_session *s,
                       struct buf *out);
 /* expunge_mode from imapd.conf (enum expunge_mode of imap/expunge.h). */
 int imapd_expunge_mode(void);
+/* Per-user \Seen (STORAGE.md §5). A user who does not own a mailbox
+ * keeps \Seen in seen.db, keyed by the mailbox's uniqueid.
+ * imapd_seen_read(): 1 and the user's seen UIDs in *set_r (caller frees;
+ * NULL when none) if that applies to intname, 0 if the index flags are
+ * the user's (the owner), or a negative error.
+ * imapd_seen_select(): after SELECT, give the view the user's set when it
+ * applies. imapd_seen_save(): write the selected view's set back if
+ * FETCH or STORE changed it (errors are logged). */
+int imapd_seen_read(struct imapd_session *s, const char *intname,
+                    const char *uniqueid, struct seqset **set_r);
+int imapd_seen_select(struct imapd_session *s);
+void imapd_seen_save(struct imapd_session *s);
 /* Close the selected mailbox (CLOSE, UNSELECT, a new SELECT). */
 void imapd_unselect(struct imapd_session *s);
+
+/* RENAME INBOX newname (imap/rename_inbox.c): create newname and move
+ * every message of the INBOX there; the INBOX stays, empty, with its
+ * children. Both names internal. 0, or an ERR_* with *error_r (static). */
+int imapd_rename_inbox(struct imapd_session *s, const char *inbox,
+                       const char *newname, const char **error_r);
 
 /* Whether plaintext passwords may be used right now (TLS or
  * allowplaintext). */
@@ -168,7 +195,10 @@ imapd_cmd_fn cmd_append, cmd_idle, cmd_fetch, cmd_store, cmd_search,
     cmd_sort, cmd_expunge, cmd_copy, cmd_move, cmd_uid_fetch, cmd_uid_store,
     cmd_uid_search, cmd_uid_sort, cmd_uid_expunge, cmd_uid_copy, cmd_uid_move;
 imapd_cmd_fn cmd_compress; /* RFC 4978, imap/cmd_compress.c */
+imapd_cmd_fn cmd_thread, cmd_uid_thread; /* RFC 5256, imap/cmd_thread.c */
 imapd_cmd_fn cmd_getacl, cmd_setacl, cmd_deleteacl, cmd_listrights,
     cmd_myrights;
+imapd_cmd_fn cmd_getquota, cmd_getquotaroot, cmd_setquota;
+imapd_cmd_fn cmd_subscribe, cmd_unsubscribe;
 
 #endif

@@ -4,6 +4,8 @@
 
 #include "errors.h"
 #include "index.h"
+#include "seqset.h"
+#include "vanished.h"
 #include "xmalloc.h"
 
 struct index_view {
@@ -18,6 +20,10 @@ struct index_view {
     uint32_t told_exists;
     uint32_t told_recent;
     uint32_t recent_count;
+    int userseen;             /* per-user \Seen in msgs[].seen */
+    int seen_dirty;
+    struct seqset *seen_init; /* the loaded set, for messages added later */
+    int qresync; /* report expunges as VANISHED (RFC 7162 3.2.10) */
 };
 
 static void
@@ -30,6 +36,9 @@ view_push(struct index_view *v, uint32_t uid, uint64_t modseq, int recent)
     v->msgs[v->count].uid = uid;
     v->msgs[v->count].told_modseq = modseq;
     v->msgs[v->count].recent = recent;
+    v->msgs[v->count].seen =
+        v->seen_init ? seqset_contains(v->seen_init, uid, UINT32_MAX) : 0;
+    v->msgs[v->count].seen_untold = 0;
     v->count++;
     if (recent)
         v->recent_count++;
@@ -89,6 +98,7 @@ index_close(struct index_view **viewp)
         return;
     *viewp = NULL;
     mailbox_close(&v->mb);
+    seqset_free(&v->seen_init);
     free(v->msgs);
     free(v);
 }
@@ -163,14 +173,105 @@ index_record(struct index_view *v, uint32_t seq, struct index_record *rec_r)
     idx = mailbox_find_uid(v->mb, v->msgs[seq - 1].uid);
     if (idx < 0)
         return ERR_NOTFOUND;
-    return mailbox_read_record(v->mb, (uint32_t)idx, rec_r);
+    if (mailbox_read_record(v->mb, (uint32_t)idx, rec_r) < 0)
+        return ERR_IO;
+    if (v->userseen)
+        rec_r->system_flags = (rec_r->system_flags & ~FLAG_SEEN)
+                              | (v->msgs[seq - 1].seen ? FLAG_SEEN : 0);
+    return 0;
 }
 
 void
 index_told(struct index_view *v, uint32_t seq, uint64_t modseq)
 {
-    if (seq >= 1 && seq <= v->count && v->msgs[seq - 1].told_modseq < modseq)
+    if (seq < 1 || seq > v->count)
+        return;
+    if (v->msgs[seq - 1].told_modseq < modseq)
         v->msgs[seq - 1].told_modseq = modseq;
+    v->msgs[seq - 1].seen_untold = 0;
+}
+
+void
+index_userseen_enable(struct index_view *v, const struct seqset *seen)
+{
+    uint32_t i;
+
+    seqset_free(&v->seen_init);
+    v->seen_init = seen ? seqset_dup(seen) : NULL;
+    v->userseen = 1;
+    v->seen_dirty = 0;
+    for (i = 0; i < v->count; i++)
+        v->msgs[i].seen =
+            seen ? seqset_contains(seen, v->msgs[i].uid, UINT32_MAX) : 0;
+}
+
+int
+index_userseen_enabled(const struct index_view *v)
+{
+    return v->userseen;
+}
+
+int
+index_userseen_set(struct index_view *v, uint32_t seq, int seen)
+{
+    struct index_msg *m;
+
+    if (!v->userseen || seq < 1 || seq > v->count)
+        return 0;
+    m = &v->msgs[seq - 1];
+    if (!m->seen == !seen)
+        return 0;
+    m->seen = seen ? 1 : 0;
+    m->seen_untold = 1;
+    v->seen_dirty = 1;
+    return 1;
+}
+
+void
+index_apply_seen(const struct index_view *v, struct index_record *rec)
+{
+    uint32_t seq;
+
+    if (!v->userseen)
+        return;
+    seq = index_uid_to_seq(v, rec->uid);
+    if (seq == 0)
+        return;
+    rec->system_flags = (rec->system_flags & ~FLAG_SEEN)
+                        | (v->msgs[seq - 1].seen ? FLAG_SEEN : 0);
+}
+
+int
+index_userseen_dirty(const struct index_view *v)
+{
+    return v->userseen && v->seen_dirty;
+}
+
+void
+index_userseen_format(struct index_view *v, struct buf *out)
+{
+    struct seqset *set = seqset_new();
+    uint32_t i;
+
+    for (i = 0; i < v->count; i++) {
+        if (v->msgs[i].seen)
+            seqset_add_num(set, v->msgs[i].uid);
+    }
+    seqset_format(set, out);
+    seqset_free(&set);
+    /* later messages are judged by the saved set, not the loaded one */
+    seqset_free(&v->seen_init);
+    v->seen_dirty = 0;
+}
+
+uint32_t
+index_userseen_unseen(const struct index_view *v)
+{
+    uint32_t i, n = 0;
+
+    for (i = 0; i < v->count; i++)
+        n += !v->msgs[i].seen;
+    return n;
 }
 
 void
@@ -238,6 +339,8 @@ index_sync(struct index_view *v, struct buf *out, int allow_expunge,
     /* 1. expunges, highest sequence number first so the numbers the client
      * holds stay right while it applies them */
     if (allow_expunge) {
+        struct seqset *gone = v->qresync ? seqset_new() : NULL;
+
         for (seq = v->count; seq >= 1; seq--) {
             struct index_record rec;
             long idx = mailbox_find_uid(v->mb, v->msgs[seq - 1].uid);
@@ -247,7 +350,10 @@ index_sync(struct index_view *v, struct buf *out, int allow_expunge,
                 if (!(rec.system_flags & FLAG_INT_EXPUNGED))
                     continue;
             }
-            buf_printf(out, "* %u EXPUNGE\r\n", seq);
+            if (gone)
+                seqset_add_num(gone, v->msgs[seq - 1].uid);
+            else
+                buf_printf(out, "* %u EXPUNGE\r\n", seq);
             /* the client counts it out itself (RFC 3501 7.4.1): no EXISTS
              * or RECENT for it, as Cyrus */
             if (seq <= v->told_exists)
@@ -261,6 +367,11 @@ index_sync(struct index_view *v, struct buf *out, int allow_expunge,
                     (v->count - seq) * sizeof(v->msgs[0]));
             v->count--;
         }
+        if (gone) {
+            seqset_normalize(gone, 0);
+            vanished_format(gone, 0, out);
+            seqset_free(&gone);
+        }
     }
     /* 2. flag changes of messages the client knows */
     for (seq = 1; seq <= v->count; seq++) {
@@ -270,15 +381,18 @@ index_sync(struct index_view *v, struct buf *out, int allow_expunge,
         if (idx < 0)
             continue;
         mailbox_read_record(v->mb, (uint32_t)idx, &rec);
-        if (rec.modseq <= v->msgs[seq - 1].told_modseq
+        if ((rec.modseq <= v->msgs[seq - 1].told_modseq
+             && !v->msgs[seq - 1].seen_untold)
             || (rec.system_flags & FLAG_INT_EXPUNGED))
             continue;
+        index_apply_seen(v, &rec);
         buf_printf(out, "* %u FETCH (FLAGS ", seq);
         index_format_flags(v, &rec, v->msgs[seq - 1].recent, out);
         if (condstore)
             buf_printf(out, " MODSEQ (%llu)", (unsigned long long)rec.modseq);
         buf_appendcstr(out, ")\r\n");
         v->msgs[seq - 1].told_modseq = rec.modseq;
+        v->msgs[seq - 1].seen_untold = 0;
     }
     /* 3. new messages; a read-write session claims those nobody has
      * announced as \Recent yet */
@@ -313,4 +427,10 @@ index_sync(struct index_view *v, struct buf *out, int allow_expunge,
         v->told_recent = v->recent_count;
     }
     return 0;
+}
+
+void
+index_set_qresync(struct index_view *v, int on)
+{
+    v->qresync = on != 0;
 }

@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "log.h"
 #include "mailbox.h"
+#include "vanished.h"
 #include "strarray.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -39,6 +40,8 @@ struct mailbox {
     char *uniqueid;
     char *quotaroot;
     struct strarray flagnames;
+    ino_t header_ino;      /* identity of the cyrus.header last read: it is */
+    struct timespec header_mtim; /* replaced by rename(), so a change shows */
     int index_fd;
     int cache_fd;
     enum mailbox_lock lock;
@@ -119,6 +122,14 @@ header_read(struct mailbox *mb)
     int r = 0;
 
     path_join(&fname, mb->path, FNAME_HEADER);
+    {
+        struct stat st;
+
+        if (stat(buf_cstring(&fname), &st) == 0) {
+            mb->header_ino = st.st_ino;
+            mb->header_mtim = st.st_mtim;
+        }
+    }
     if (buf_load_file(&text, buf_cstring(&fname)) < 0) {
         r = errno == ENOENT ? ERR_NOMAILBOX : ERR_IO;
         goto done;
@@ -153,6 +164,24 @@ done:
     buf_free(&fname);
     buf_free(&text);
     return r;
+}
+
+/* Has another process replaced cyrus.header (a new user flag, or a quota
+ * root set by SETQUOTA) since we read it? */
+static int
+header_changed(const struct mailbox *mb)
+{
+    struct buf fname = BUF_INITIALIZER;
+    struct stat st;
+    int changed = 0;
+
+    path_join(&fname, mb->path, FNAME_HEADER);
+    if (stat(buf_cstring(&fname), &st) == 0)
+        changed = st.st_ino != mb->header_ino
+                  || st.st_mtim.tv_sec != mb->header_mtim.tv_sec
+                  || st.st_mtim.tv_nsec != mb->header_mtim.tv_nsec;
+    buf_free(&fname);
+    return changed;
 }
 
 /* ---- the index ---- */
@@ -280,7 +309,7 @@ refresh(struct mailbox *mb)
         return ERR_IO;
     }
     if (h.c.generation != mb->counts.generation
-        || h.c.num_records < mb->counts.num_records) {
+        || h.c.num_records < mb->counts.num_records || header_changed(mb)) {
         /* rewritten by compaction: the flag names may have changed too */
         int r = header_read(mb);
 
@@ -861,6 +890,7 @@ mailbox_compact(struct mailbox *mb)
     struct buf tmp = BUF_INITIALIZER, fname = BUF_INITIALIZER;
     struct mailbox_counts c = mb->counts;
     char hdr[INDEX_HEADER_SIZE], raw[INDEX_RECORD_SIZE];
+    uint64_t dropped = 0;
     uint32_t i;
     int fd, r = 0;
 
@@ -882,6 +912,18 @@ mailbox_compact(struct mailbox *mb)
     }
     c.num_records = 0;
     c.generation++;
+    /* QRESYNC: remember how far expunges are forgotten (imap/vanished.h) */
+    for (i = 0; i < mb->counts.num_records; i++) {
+        struct index_record rec;
+
+        mailbox_read_record(mb, i, &rec);
+        if ((rec.system_flags & FLAG_INT_EXPUNGED) && rec.modseq > dropped)
+            dropped = rec.modseq;
+    }
+    if (dropped && vanished_note(mb->path, dropped) < 0) {
+        r = ERR_IO;
+        goto done;
+    }
     if (lseek(fd, INDEX_HEADER_SIZE, SEEK_SET) < 0) {
         r = ERR_IO;
         goto done;

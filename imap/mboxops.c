@@ -14,7 +14,9 @@
 #include "mboxname.h"
 #include "mboxops.h"
 #include "namespace.h"
+#include "quota.h"
 #include "strarray.h"
+#include "subs.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -147,8 +149,9 @@ mboxops_create(const struct mboxops *ops, const struct mboxops_who *who,
 {
     struct mboxlist_entry *existing = NULL, *parent = NULL, *e = NULL;
     struct buf path = BUF_INITIALIZER, loc = BUF_INITIALIZER;
+    struct buf qroot = BUF_INITIALIZER;
     char uniqueid[37];
-    int r, reserved = 0, created = 0;
+    int r, reserved = 0, created = 0, have_root = 0;
 
     *error_r = NULL;
     if (mboxname_policycheck(ops->ns, intname, error_r) < 0)
@@ -208,8 +211,14 @@ mboxops_create(const struct mboxops *ops, const struct mboxops_who *who,
         reserved = 1;
     }
     r = mboxops_path(ops, e, &path);
+    if (r == 0 && ops->qdb) {
+        /* the new mailbox is charged to the root governing its name */
+        if (quota_findroot(ops->qdb, intname, &qroot, NULL) == 0)
+            have_root = 1;
+    }
     if (r == 0)
-        r = mailbox_create(buf_cstring(&path), e->uniqueid, NULL,
+        r = mailbox_create(buf_cstring(&path), e->uniqueid,
+                           have_root ? buf_cstring(&qroot) : NULL,
                            e->uidvalidity, 1);
     if (r)
         goto done;
@@ -242,6 +251,7 @@ done:
     mboxlist_entry_free(&e);
     buf_free(&path);
     buf_free(&loc);
+    buf_free(&qroot);
     return r;
 }
 
@@ -263,6 +273,14 @@ delete_one(const struct mboxops *ops, const struct mboxlist_entry *e)
     if (mboxops_path(ops, e, &path) == 0)
         mailbox_destroy(buf_cstring(&path));
     buf_free(&path);
+    if (ops->subs) {
+        char *owner = mboxname_to_userid(e->name);
+
+        /* best effort: the mailbox is gone either way */
+        if (owner)
+            subs_remove(ops->subs, owner, e->name, NULL);
+        free(owner);
+    }
     return 0;
 }
 
@@ -325,6 +343,30 @@ done:
         *error_r = error_text(r);
     mboxlist_entry_free(&e);
     return r;
+}
+
+/* After a committed rename: the owner's subscriptions follow the
+ * mailboxes (STORAGE.md §5), and the renamed mailboxes are charged to the
+ * quota root of their new names. Failures are logged, not returned: the
+ * rename itself is done. */
+static void
+rename_followups(const struct mboxops *ops, const char *oldname,
+                 const char *newname)
+{
+    char *owner = mboxname_to_userid(oldname);
+    int r;
+
+    if (ops->subs && owner) {
+        r = subs_rename(ops->subs, owner, oldname, newname, NULL, NULL);
+        if (r)
+            log_msg(LOG_ERR, "rename %s: moving subscriptions: %s", oldname,
+                    error_text(r));
+    }
+    free(owner);
+    r = mboxops_quota_sync(ops, newname);
+    if (r)
+        log_msg(LOG_ERR, "rename %s: quota roots: %s", newname,
+                error_text(r));
 }
 
 int
@@ -391,13 +433,22 @@ mboxops_rename(const struct mboxops *ops, const struct mboxops_who *who,
             free(e->name);
             e->name = xstrdup(buf_cstring(&nn));
             location(ops, e, &loc);
-            r = ops->murder->remove(ops->murder->ctx, names.data[i]);
-            if (r == 0 || r == ERR_NOMAILBOX)
-                r = ops->murder->reserve(ops->murder->ctx, e->name,
-                                         buf_cstring(&loc));
-            if (r == 0)
+            /* MURDER.md §4: reserve the new name first (a name another
+             * server holds stops the rename with the old one untouched),
+             * then activate it and drop the old one */
+            r = ops->murder->reserve(ops->murder->ctx, e->name,
+                                     buf_cstring(&loc));
+            if (r == 0) {
                 r = ops->murder->activate(ops->murder->ctx, e->name,
                                           buf_cstring(&loc), e->acl);
+                if (r)
+                    ops->murder->remove(ops->murder->ctx, e->name);
+            }
+            if (r == 0) {
+                r = ops->murder->remove(ops->murder->ctx, names.data[i]);
+                if (r == ERR_NOMAILBOX)
+                    r = 0;
+            }
         } else {
             free(e->name);
             e->name = xstrdup(buf_cstring(&nn));
@@ -417,6 +468,8 @@ mboxops_rename(const struct mboxops *ops, const struct mboxops_who *who,
     } else if (tid) {
         r = mboxlist_commit(ops->ml, tid);
     }
+    if (r == 0)
+        rename_followups(ops, oldname, newname);
 done:
     if (r && *error_r == NULL)
         *error_r = error_text(r);
@@ -456,5 +509,87 @@ mboxops_setacl(const struct mboxops *ops, const char *intname,
         *error_r = error_text(r);
     mboxlist_entry_free(&e);
     buf_free(&loc);
+    return r;
+}
+
+/* Point one local mailbox at want (NULL: none), moving its usage. The
+ * new root is charged before the header changes and the old one refunded
+ * after, so a crash over-counts (quota.h). */
+static int
+quota_move_one(const struct mboxops *ops, const struct mboxlist_entry *e,
+               const char *want)
+{
+    struct buf path = BUF_INITIALIZER;
+    struct mailbox *mb = NULL;
+    int64_t delta[QUOTA_NUMRESOURCES];
+    char *old = NULL;
+    int r;
+
+    r = mboxops_path(ops, e, &path);
+    if (r == 0)
+        r = mailbox_open(buf_cstring(&path), &mb);
+    if (r == 0)
+        r = mailbox_lock(mb, MAILBOX_EXCLUSIVE);
+    if (r)
+        goto done;
+    old = xstrdupnull(mailbox_quotaroot(mb));
+    if ((old == NULL && want == NULL)
+        || (old && want && strcmp(old, want) == 0)) {
+        mailbox_unlock(mb);
+        goto done;
+    }
+    delta[QUOTA_STORAGE] = (int64_t)mailbox_counts(mb)->quota_used;
+    delta[QUOTA_MESSAGE] = (int64_t)mailbox_counts(mb)->exists;
+    if (want)
+        r = quota_charge(ops->qdb, want, delta, 0, NULL);
+    if (r == 0)
+        r = mailbox_set_quotaroot(mb, want);
+    mailbox_unlock(mb);
+    if (r == 0 && old) {
+        delta[QUOTA_STORAGE] = -delta[QUOTA_STORAGE];
+        delta[QUOTA_MESSAGE] = -delta[QUOTA_MESSAGE];
+        r = quota_charge(ops->qdb, old, delta, 0, NULL);
+    }
+done:
+    mailbox_close(&mb);
+    free(old);
+    buf_free(&path);
+    return r;
+}
+
+int
+mboxops_quota_sync(const struct mboxops *ops, const char *intname)
+{
+    struct strarray names = STRARRAY_INITIALIZER;
+    struct buf prefix = BUF_INITIALIZER, root = BUF_INITIALIZER;
+    size_t i;
+    int r = 0;
+
+    if (ops->qdb == NULL)
+        return 0;
+    strarray_append(&names, intname);
+    buf_printf(&prefix, "%s.", intname);
+    mboxlist_foreach(ops->ml, buf_cstring(&prefix), collect_cb, &names, NULL);
+    for (i = 0; i < names.count && r == 0; i++) {
+        struct mboxlist_entry *e = NULL;
+        int have;
+
+        if (mboxlist_lookup(ops->ml, names.data[i], &e, NULL) != 0)
+            continue;
+        if (e->server || (e->mbtype & (MBTYPE_RESERVE | MBTYPE_DELETED))) {
+            mboxlist_entry_free(&e);
+            continue;
+        }
+        r = quota_findroot(ops->qdb, e->name, &root, NULL);
+        have = r == 0;
+        if (r == ERR_NOTFOUND)
+            r = 0;
+        if (r == 0)
+            r = quota_move_one(ops, e, have ? buf_cstring(&root) : NULL);
+        mboxlist_entry_free(&e);
+    }
+    strarray_fini(&names);
+    buf_free(&prefix);
+    buf_free(&root);
     return r;
 }

@@ -14,6 +14,8 @@
 #include "mboxlist.h"
 
 struct namespace;
+struct quota_db;
+struct subs_db;
 
 /* Hooks to the mupdate master; all NULL (or the struct NULL) outside a
  * murder. Each returns 0 or an ERR_MUPDATE_* code. */
@@ -30,6 +32,13 @@ struct mboxops {
     const struct namespace *ns;
     const struct mboxops_murder *murder; /* NULL: not in a murder */
     const char *servername;              /* location server part */
+    /* Optional (NULL: not maintained). With qdb, a new mailbox gets the
+     * quota root governing its name (quota_findroot) in its header and a
+     * rename moves renamed mailboxes' usage to their new root. With subs,
+     * a rename moves the owner's subscriptions and a delete removes them
+     * (subscriptions of other users are left alone, as Cyrus does). */
+    struct quota_db *qdb;
+    struct subs_db *subs;
 };
 
 /* Who asks. */
@@ -63,6 +72,15 @@ int mboxops_delete(const struct mboxops *ops, const struct mboxops_who *who,
 int mboxops_rename(const struct mboxops *ops, const struct mboxops_who *who,
                    const char *oldname, const char *newname,
                    const char *newpartition, const char **error_r);
+/* Make the quota root recorded in each local mailbox's header agree with
+ * quotas.db: for intname and every mailbox under it, the root becomes
+ * quota_findroot(name) (none if there is none), and the mailbox's usage
+ * (bytes, messages) moves from the old root to the new one without
+ * enforcement. Call it after a root was created or removed (SETQUOTA)
+ * and after a rename. Remote entries are skipped. Needs ops->qdb (0 and
+ * nothing done without). Stops at the first error (ERR_IO, ...). */
+int mboxops_quota_sync(const struct mboxops *ops, const char *intname);
+
 /* Change the ACL of an existing entry (SETACL/DELETEACL) and push it. */
 int mboxops_setacl(const struct mboxops *ops, const char *intname,
                    const char *newacl, const char **error_r);

@@ -279,7 +279,7 @@ report(struct store_ctx *ctx, const struct store_args *args, uint32_t seq,
         index_told(v, seq, rec->modseq);
         return;
     }
-    if (rec->modseq <= im->told_modseq)
+    if (rec->modseq <= im->told_modseq && !im->seen_untold)
         return;
     buf_printf(out, "* %u FETCH (FLAGS ", seq);
     index_format_flags(v, rec, im->recent, out);
@@ -336,8 +336,27 @@ store_run(struct store_ctx *ctx, const struct store_args *args, struct buf *out,
             continue;
         }
         oldmodseq = rec.modseq;
-        if (apply(&rec, args, rights, kw))
+        if (index_userseen_enabled(v)) {
+            /* per-user \Seen (index.h): \Seen goes to the view's set,
+             * the record keeps the owner's */
+            uint32_t disk_seen = rec.system_flags & FLAG_SEEN;
+            struct index_record before;
+
+            index_apply_seen(v, &rec);
+            before = rec;
+            if (apply(&rec, args, rights, kw)) {
+                index_userseen_set(v, seqs[i],
+                                   (rec.system_flags & FLAG_SEEN) != 0);
+                rec.system_flags = (rec.system_flags & ~FLAG_SEEN) | disk_seen;
+                before.system_flags =
+                    (before.system_flags & ~FLAG_SEEN) | disk_seen;
+                if (memcmp(&before, &rec, sizeof(rec)) != 0)
+                    r = mailbox_rewrite_record(mb, (uint32_t)idx, &rec);
+                index_apply_seen(v, &rec);
+            }
+        } else if (apply(&rec, args, rights, kw)) {
             r = mailbox_rewrite_record(mb, (uint32_t)idx, &rec);
+        }
         if (r == 0)
             report(ctx, args, seqs[i], &rec, oldmodseq, &fetches);
     }

@@ -448,7 +448,9 @@ key_pattern_ok(const char *key)
     static const char *const prefixes[] = {"partition-", "metapartition-",
                                            "archivepartition-", "sasl_"};
     static const char *const suffixes[] = {"_password", "_mechs",
-                                           "_client_cert", "_client_key"};
+                                           "_client_cert", "_client_key",
+                                           "_imap_addr", "_pop3_addr",
+                                           "_lmtp_addr", "_weight"};
     size_t len = strlen(key), i;
     const char *u = strchr(key, '_');
 

@@ -426,6 +426,8 @@ class Master:
 
     def kill_all(self):
         """SIGKILL master and everything in its session (last resort)."""
+        if self.pid is None:
+            return
         for pid in [self.pid] + self.session_processes():
             try:
                 os.kill(pid, signal.SIGKILL)

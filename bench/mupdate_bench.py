@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""mupdate_bench.py: mupdate at scale, ours and (with --cyrus) Debian
+Cyrus 3.6's, with the same client tools.
+
+  CYRUS_BUILD=build python3 bench/mupdate_bench.py [-n 100000] [--cyrus]
+
+For each master: push N mailboxes with our ctl_mboxlist -m -a from a
+backend configuration (the time of that push), the master's RSS, the time
+for a fresh replica (our bin/mupdate slave) to be complete and its RSS,
+and the ACTIVATE-to-replica latency (median of 20, with a FIND on the
+replica port until the name shows). Prints one Markdown table row each.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+sys.path.insert(0, HERE)
+import harness  # noqa: E402
+from mupdateclient import MupdateClient  # noqa: E402
+from mupdatenode import MupdateNode  # noqa: E402
+
+ACL = "anyone\tlrs\tcyrus\tlrswipkxtecda\t"
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def service_rss(master):
+    pids = master.wait_service_count("mupdate", 1)
+    return rss_kb(pids[0])
+
+
+def backend_conf(port, user, pw, n):
+    m = harness.Master(name="benchbe", imapd={
+        "servername": "benchbe", "mupdate_server": "127.0.0.1:%d" % port,
+        "mupdate_authname": user, "mupdate_password": pw})
+    node = MupdateNode.__new__(MupdateNode)
+    node.master = m
+    lines = "".join("user.u%07d\te\t\tdefault\t%s\n" % (i, ACL)
+                    for i in range(n))
+    node.tool("ctl_mboxlist", "-u", input=lines.encode())
+    return node
+
+
+def replica_complete(slave, last):
+    try:
+        with slave.client() as c:
+            return c.find(last) is not None
+    except (OSError, EOFError, AssertionError):
+        return False
+
+
+def latency(master_port, user, pw, slave, rounds=20):
+    out = []
+    w = MupdateClient(master_port)
+    w.authenticate(user, pw)
+    r = slave.client()
+    for i in range(rounds):
+        name = "user.lat%03d" % i
+        t0 = time.monotonic()
+        w.cmd("ACTIVATE", name, "benchbe!default", ACL)
+        while r.find(name) is None:
+            time.sleep(0.002)
+        out.append(time.monotonic() - t0)
+    w.close()
+    r.close()
+    return statistics.median(out)
+
+
+def run(label, port, user, pw, n, master_pid_rss):
+    be = backend_conf(port, user, pw, n)
+    t0 = time.monotonic()
+    be.tool("ctl_mboxlist", "-m", "-a")
+    push = time.monotonic() - t0
+    mrss = master_pid_rss()
+    slave = MupdateNode("benchslave", master_port=port,
+                        imapd={"mupdate_authname": user,
+                               "mupdate_password": pw,
+                               "mupdate_retry_delay": "20"})
+    t0 = time.monotonic()
+    slave.master.start(ports=[slave.port], timeout=600)
+    harness.wait_for(lambda: replica_complete(slave, "user.u%07d" % (n - 1)),
+                     timeout=600, interval=0.2, what="replica")
+    fresh = time.monotonic() - t0
+    srss = service_rss(slave.master)
+    lat = latency(port, user, pw, slave)
+    slave.master.cleanup()
+    shutil.rmtree(be.master.dir, True)
+    print("| %s | %d | %.1f s | %.1f MB | %.1f s | %.1f MB | %.1f ms |" % (
+        label, n, push, mrss / 1024, fresh, srss / 1024, lat * 1000))
+    sys.stdout.flush()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-n", type=int, default=100000)
+    ap.add_argument("--cyrus", action="store_true")
+    args = ap.parse_args()
+    print("| master | mailboxes | ctl_mboxlist -m | master RSS | fresh "
+          "replica | replica RSS | ACTIVATE→replica |")
+    print("|---|---|---|---|---|---|---|")
+    m = MupdateNode("benchmaster")
+    m.start()
+    try:
+        run("ours", m.port, "cyrus", "cyrus-pw", args.n,
+            lambda: service_rss(m.master))
+    finally:
+        m.master.cleanup()
+    if args.cyrus:
+        import cyruspeer
+        peer = cyruspeer.CyrusPeer("murder")
+        try:
+            info = peer.start()
+            port = info["mupdate"]["port"]
+
+            def cyrus_rss():
+                out = subprocess.run(["pgrep", "-f", "mupdate .*-m"],
+                                     capture_output=True).stdout.split()
+                return max(rss_kb(int(p)) for p in out)
+            run("Cyrus 3.6", port, cyruspeer.PROXY[0], cyruspeer.PROXY[1],
+                args.n, cyrus_rss)
+        finally:
+            peer.stop()
+            shutil.rmtree(peer.dir, True)
+
+
+if __name__ == "__main__":
+    main()

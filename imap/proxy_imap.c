@@ -1,0 +1,576 @@
+/* proxy_imap.c: imapd in the frontend role: which commands are proxied
+ * where, and the relay of a backend's responses (see proxy_imap.h). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "config.h"
+#include "errors.h"
+#include "imapd.h"
+#include "imapreader.h"
+#include "imaptok.h"
+#include "log.h"
+#include "mboxlist.h"
+#include "proxy_imap.h"
+#include "stream.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define IDLE_POLL_MS 50
+
+struct proxy_imap {
+    struct backend_pool *pool;
+    struct backend *selected; /* owned by the pool */
+    unsigned next_tag;
+};
+
+struct proxy_imap *
+proxy_imap_new(const char *userid)
+{
+    struct proxy_imap *p = xzmalloc(sizeof(*p));
+
+    p->pool = backend_pool_new(config, &backend_proto_imap, userid, NULL);
+    return p;
+}
+
+void
+proxy_imap_free(struct proxy_imap **pp)
+{
+    struct proxy_imap *p = *pp;
+
+    if (p == NULL)
+        return;
+    *pp = NULL;
+    backend_pool_free(&p->pool);
+    free(p);
+}
+
+const char *
+proxy_imap_tag(struct imapd_session *s, struct buf *out)
+{
+    buf_reset(out);
+    buf_printf(out, "PROXY%u", s->proxy->next_tag++);
+    return buf_cstring(out);
+}
+
+struct backend *
+proxy_imap_selected(struct imapd_session *s)
+{
+    return s->proxy->selected;
+}
+
+/* ---- literals ------------------------------------------------------- */
+
+int
+proxy_imap_literal_at_end(const char *line, size_t len, uint64_t *n_r)
+{
+    size_t i;
+    uint64_t n = 0;
+
+    if (len < 3 || line[len - 1] != '}')
+        return 0;
+    i = len - 2;
+    if (line[i] == '+' || line[i] == '-')
+        i--;
+    if (i == 0 || line[i] < '0' || line[i] > '9')
+        return 0;
+    while (i > 0 && line[i] >= '0' && line[i] <= '9')
+        i--;
+    if (line[i] != '{')
+        return 0;
+    for (i++; line[i] >= '0' && line[i] <= '9'; i++) {
+        if (n > (UINT64_MAX - 9) / 10)
+            return 0;
+        n = n * 10 + (uint64_t)(line[i] - '0');
+    }
+    *n_r = n;
+    return 1;
+}
+
+void
+proxy_imap_rewrite_literals(const char *raw, size_t len, struct buf *out)
+{
+    size_t pos = 0;
+
+    while (pos < len) {
+        const char *nl = memchr(raw + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - raw) : len, linelen = end - pos;
+        uint64_t n;
+
+        if (linelen && raw[end - 1] == '\r')
+            linelen--;
+        if (nl && proxy_imap_literal_at_end(raw + pos, linelen, &n)
+            && n <= len - end - 1) {
+            const char *line = raw + pos;
+
+            if (line[linelen - 2] == '+' || line[linelen - 2] == '-') {
+                buf_appendmap(out, line, linelen);
+            } else {
+                buf_appendmap(out, line, linelen - 1);
+                buf_appendcstr(out, "+}");
+            }
+            buf_appendcstr(out, "\r\n");
+            buf_appendmap(out, nl + 1, (size_t)n);
+            pos = end + 1 + (size_t)n;
+            continue;
+        }
+        buf_appendmap(out, raw + pos, linelen);
+        buf_appendcstr(out, "\r\n");
+        pos = nl ? end + 1 : len;
+    }
+}
+
+/* ---- relaying -------------------------------------------------------- */
+
+static void
+lost_backend(struct imapd_session *s, struct backend **bep)
+{
+    struct proxy_imap *p = s->proxy;
+
+    log_msg(LOG_ERR, "lost connection to backend %s", backend_server(*bep));
+    if (*bep == p->selected) {
+        p->selected = NULL;
+        stream_puts(s->s, "* BYE Lost connection to selected backend\r\n");
+        s->state = IMAPD_LOGOUT;
+    }
+    backend_pool_drop(p->pool, bep);
+}
+
+int
+proxy_imap_pipe(struct imapd_session *s, struct backend **bep, const char *tag,
+                int relay, struct buf *tagged)
+{
+    struct stream *bs = backend_stream(*bep);
+    struct buf line = BUF_INITIALIZER, lit = BUF_INITIALIZER;
+    size_t taglen = strlen(tag);
+    int r, continued = 0;
+
+    stream_flush(bs);
+    for (;;) {
+        uint64_t n;
+
+        r = stream_getline(bs, &line);
+        if (r < 0)
+            break;
+        if (!continued && buf_len(&line) > taglen
+            && memcmp(buf_base(&line), tag, taglen) == 0
+            && buf_base(&line)[taglen] == ' ') {
+            buf_setmap(tagged, buf_base(&line), buf_len(&line));
+            break;
+        }
+        if (relay) {
+            stream_write(s->s, buf_base(&line), buf_len(&line));
+            stream_puts(s->s, "\r\n");
+        }
+        continued = 0;
+        if (proxy_imap_literal_at_end(buf_base(&line), buf_len(&line), &n)) {
+            buf_reset(&lit);
+            r = stream_read_exact(bs, (size_t)n, &lit);
+            if (r < 0)
+                break;
+            if (relay)
+                stream_write(s->s, buf_base(&lit), buf_len(&lit));
+            continued = 1;
+        }
+    }
+    buf_free(&line);
+    buf_free(&lit);
+    if (r < 0) {
+        lost_backend(s, bep);
+        return ERR_UNAVAILABLE;
+    }
+    backend_touch(*bep);
+    return 0;
+}
+
+struct backend *
+proxy_imap_backend(struct imapd_session *s, const char *tag, const char *server)
+{
+    struct proxy_imap *p = s->proxy;
+    struct backend *be = NULL;
+    char *err = NULL;
+    int r;
+
+    /* the selected backend is in constant use: no ping */
+    if (p->selected && strcmp(backend_server(p->selected), server) == 0)
+        return p->selected;
+    r = backend_pool_get(p->pool, server, &be, &err);
+    if (r < 0) {
+        log_msg(LOG_ERR, "%s", err ? err : "backend connect failed");
+        free(err);
+        imapd_error(s, tag, ERR_UNAVAILABLE);
+        return NULL;
+    }
+    return be;
+}
+
+/* Send the client's command to server and relay the answer, tagged line
+ * included. Returns 1 on a tagged OK, 0 otherwise. */
+static int
+forward(struct imapd_session *s, const char *tag, const char *server,
+        const char *raw, size_t rawlen)
+{
+    struct backend *be = proxy_imap_backend(s, tag, server);
+    struct buf cmd = BUF_INITIALIZER, tagged = BUF_INITIALIZER;
+    int ok = 0;
+
+    if (be == NULL)
+        return 0;
+    proxy_imap_rewrite_literals(raw, rawlen, &cmd);
+    stream_write(backend_stream(be), buf_base(&cmd), buf_len(&cmd));
+    if (proxy_imap_pipe(s, &be, tag, 1, &tagged) < 0) {
+        if (s->state != IMAPD_LOGOUT)
+            imapd_error(s, tag, ERR_UNAVAILABLE);
+    } else {
+        const char *t = buf_cstring(&tagged) + strlen(tag) + 1;
+
+        ok = util_strncasecmp(t, "OK", 2) == 0;
+        stream_printf(s->s, "%s\r\n", buf_cstring(&tagged));
+        stream_flush(s->s);
+    }
+    buf_free(&cmd);
+    buf_free(&tagged);
+    return ok;
+}
+
+/* ---- commands -------------------------------------------------------- */
+
+/* Look up the mailbox argument at t (t is not moved). 1 with *server_r
+ * (owned by *entry_r) for a remote mailbox, 0 for a local one (the local
+ * handler runs), -1 after replying NO/BAD. */
+static int
+remote_mailbox(struct imapd_session *s, const char *tag, struct imaptok *t,
+               struct mboxlist_entry **entry_r, struct buf *ext)
+{
+    struct imaptok copy = *t;
+    int r;
+
+    *entry_r = NULL;
+    if (imaptok_mailbox(&copy, ext) < 0)
+        return 0; /* the local parser reports the syntax error */
+    r = imapd_lookup(s, buf_cstring(ext), NULL, entry_r);
+    if (r < 0) {
+        imapd_error(s, tag, r);
+        return -1;
+    }
+    if ((*entry_r)->server == NULL) {
+        mboxlist_entry_free(entry_r);
+        return 0;
+    }
+    return 1;
+}
+
+/* The server holding the user's INBOX (subscriptions live there). */
+static char *
+inbox_server(struct imapd_session *s)
+{
+    struct buf name = BUF_INITIALIZER;
+    struct mboxlist_entry *e = NULL;
+    char *server = NULL;
+
+    buf_printf(&name, "user.%s", s->userid);
+    buf_replace_char(&name, '@', '\0');
+    if (mboxlist_lookup(s->proc->mboxlist, buf_cstring(&name), &e, NULL) == 0
+        && e->server)
+        server = xstrdup(e->server);
+    mboxlist_entry_free(&e);
+    buf_free(&name);
+    return server;
+}
+
+/* Leave the selected backend unless it is server (NULL: leave anyway). */
+static void
+leave_backend(struct imapd_session *s, const char *server)
+{
+    struct proxy_imap *p = s->proxy;
+
+    if (p->selected
+        && (server == NULL || strcmp(backend_server(p->selected), server))) {
+        /* leaving this backend: it must not keep the mailbox open */
+        struct buf t = BUF_INITIALIZER, tagged = BUF_INITIALIZER;
+        struct backend *old = p->selected;
+
+        proxy_imap_tag(s, &t);
+        stream_printf(backend_stream(old), "%s UNSELECT\r\n", buf_cstring(&t));
+        p->selected = NULL;
+        proxy_imap_pipe(s, &old, buf_cstring(&t), 0, &tagged);
+        buf_free(&t);
+        buf_free(&tagged);
+        if (s->state == IMAPD_SELECTED)
+            s->state = IMAPD_AUTH;
+    }
+}
+
+static void
+do_select(struct imapd_session *s, const char *tag, const char *server,
+          const char *raw, size_t rawlen)
+{
+    struct proxy_imap *p = s->proxy;
+
+    leave_backend(s, server);
+    imapd_unselect(s);
+    if (forward(s, tag, server, raw, rawlen)) {
+        p->selected = backend_pool_find(p->pool, server);
+        s->state = IMAPD_SELECTED;
+    } else if (s->state != IMAPD_LOGOUT) {
+        /* RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected */
+        p->selected = NULL;
+        s->state = IMAPD_AUTH;
+    }
+}
+
+/* IDLE relayed both ways until the client's DONE and the backend's
+ * tagged reply. */
+static void
+do_idle(struct imapd_session *s, const char *tag)
+{
+    struct proxy_imap *p = s->proxy;
+    struct backend *be = p->selected;
+    struct stream *bs = backend_stream(be);
+    struct buf line = BUF_INITIALIZER;
+    int done_sent = 0, r;
+
+    stream_printf(bs, "%s IDLE\r\n", tag);
+    stream_flush(bs);
+    imapreader_read_line(s->reader);
+    for (;;) {
+        const char *cp;
+        size_t len, used = 0;
+
+        while (stream_buffered(bs) || stream_wait(bs, 0) == 0) {
+            r = stream_getline(bs, &line);
+            if (r < 0) {
+                lost_backend(s, &be);
+                goto out;
+            }
+            stream_write(s->s, buf_base(&line), buf_len(&line));
+            stream_puts(s->s, "\r\n");
+            if (util_strncasecmp(buf_cstring(&line), tag, strlen(tag)) == 0
+                && buf_base(&line)[strlen(tag)] == ' ') {
+                if (!done_sent) /* refused: no continuation line coming */
+                    imapreader_reset(s->reader);
+                goto out;
+            }
+        }
+        stream_flush(s->s);
+        if (done_sent) {
+            stream_wait(bs, 1000);
+            continue;
+        }
+        cp = stream_peek(s->s, &len);
+        if (len == 0) {
+            r = stream_wait(s->s, IDLE_POLL_MS);
+            if (r < 0 && r != ERR_TIMEOUT)
+                goto gone;
+            if (r == 0 && stream_fill(s->s) <= 0)
+                goto gone;
+            continue;
+        }
+        if (imapreader_feed(s->reader, cp, len, &used) == IMAPREADER_LINE) {
+            stream_skip(s->s, used);
+            cp = imapreader_line(s->reader, &len);
+            /* whatever the client said ends IDLE; the backend judges it */
+            stream_write(bs, cp, len);
+            stream_puts(bs, "\r\n");
+            stream_flush(bs);
+            done_sent = 1;
+        } else {
+            stream_skip(s->s, used);
+        }
+    }
+gone:
+    s->state = IMAPD_LOGOUT;
+out:
+    stream_flush(s->s);
+    buf_free(&line);
+}
+
+static int
+has_word(const char *p, size_t len, const char *word)
+{
+    size_t n = strlen(word), i;
+
+    for (i = 0; i + n <= len; i++) {
+        if (util_strncasecmp(p + i, word, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int
+cmd_is(const char *name, const char *const *list)
+{
+    for (; *list; list++) {
+        if (util_strcasecmp(name, *list) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Commands answered by the frontend itself. */
+static const char *const local_cmds[] = {
+    "CAPABILITY",   "LOGOUT", "ID",        "STARTTLS", "LOGIN",
+    "AUTHENTICATE", "ENABLE", "NAMESPACE", NULL};
+/* Commands whose first argument is a mailbox, proxied to its backend. */
+static const char *const mailbox_cmds[] = {
+    "STATUS",      "DELETE",      "RENAME",     "GETACL",       "SETACL",
+    "DELETEACL",   "MYRIGHTS",    "LISTRIGHTS", "GETQUOTAROOT", "APPEND",
+    "GETMETADATA", "SETMETADATA", NULL};
+
+static void
+copy_or_move(struct imapd_session *s, const char *tag, const char *name,
+             struct imaptok *t, const char *raw, size_t rawlen)
+{
+    struct imaptok_span set;
+    struct buf ext = BUF_INITIALIZER;
+    struct mboxlist_entry *e = NULL;
+    int uid = util_strncasecmp(name, "UID ", 4) == 0;
+    int move = util_strcasecmp(name + (uid ? 4 : 0), "MOVE") == 0;
+    int r;
+
+    if (imaptok_atom_ex(t, IMAPTOK_ATOM_WILDCARDS, &set) < 0
+        || imaptok_sp(t) < 0 || imaptok_mailbox(t, &ext) < 0) {
+        imapd_bad(s, tag, "Invalid arguments");
+        goto out;
+    }
+    r = imapd_lookup(s, buf_cstring(&ext), NULL, &e);
+    if (r < 0) {
+        imapd_no(s, tag, "TRYCREATE", error_text(r));
+        goto out;
+    }
+    if (e->server == NULL
+        || strcmp(e->server, backend_server(s->proxy->selected)) == 0) {
+        forward(s, tag, backend_server(s->proxy->selected), raw, rawlen);
+    } else {
+        char *setstr = xstrndup(set.p, set.len);
+
+        proxy_copy(s, tag, uid, move, setstr, buf_cstring(&ext), e->server);
+        free(setstr);
+    }
+out:
+    mboxlist_entry_free(&e);
+    buf_free(&ext);
+}
+
+static void
+do_create(struct imapd_session *s, const char *tag, struct imaptok *t)
+{
+    struct buf ext = BUF_INITIALIZER, part = BUF_INITIALIZER;
+    struct buf cmd = BUF_INITIALIZER;
+    char *server = NULL, *partition = NULL;
+    int r;
+
+    if (imaptok_mailbox(t, &ext) < 0) {
+        imapd_bad(s, tag, "Missing required argument to Create");
+        goto out;
+    }
+    if (imaptok_peek(t) == ' ') {
+        imaptok_sp(t);
+        if (imaptok_peek(t) != '(' && imaptok_astring(t, &part) < 0) {
+            imapd_bad(s, tag, "Invalid partition");
+            goto out;
+        }
+    }
+    r = proxy_create_place(s, buf_cstring(&ext),
+                           buf_len(&part) ? buf_cstring(&part) : NULL, &server,
+                           &partition);
+    if (r < 0) {
+        imapd_error(s, tag, r);
+        goto out;
+    }
+    buf_printf(&cmd, "%s CREATE {%zu+}\r\n%s", tag, buf_len(&ext),
+               buf_cstring(&ext));
+    if (partition)
+        buf_printf(&cmd, " {%zu+}\r\n%s", strlen(partition), partition);
+    buf_appendcstr(&cmd, "\r\n");
+    forward(s, tag, server, buf_base(&cmd), buf_len(&cmd));
+out:
+    free(server);
+    free(partition);
+    buf_free(&ext);
+    buf_free(&part);
+    buf_free(&cmd);
+}
+
+int
+proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
+                    struct imaptok *t, const char *raw, size_t rawlen)
+{
+    struct proxy_imap *p = s->proxy;
+    struct mboxlist_entry *e = NULL;
+    struct buf ext = BUF_INITIALIZER;
+    int r;
+
+    if (p == NULL || cmd_is(name, local_cmds))
+        return 0;
+    if (util_strcasecmp(name, "SELECT") == 0
+        || util_strcasecmp(name, "EXAMINE") == 0) {
+        r = remote_mailbox(s, tag, t, &e, &ext);
+        if (r == 1)
+            do_select(s, tag, e->server, raw, rawlen);
+        else if (r == 0)
+            leave_backend(s, NULL);
+        goto done;
+    }
+    if (cmd_is(name, mailbox_cmds)) {
+        r = remote_mailbox(s, tag, t, &e, &ext);
+        if (r == 1)
+            forward(s, tag, e->server, raw, rawlen);
+        goto done;
+    }
+    if (util_strcasecmp(name, "CREATE") == 0) {
+        do_create(s, tag, t);
+        r = 1;
+        goto done;
+    }
+    if (util_strcasecmp(name, "LSUB") == 0
+        || util_strcasecmp(name, "SUBSCRIBE") == 0
+        || util_strcasecmp(name, "UNSUBSCRIBE") == 0
+        || (util_strcasecmp(name, "LIST") == 0
+            && has_word(raw, rawlen, "SUBSCRIBED"))) {
+        char *server = inbox_server(s);
+
+        if (server == NULL) {
+            r = 0; /* INBOX is local (or none): the local handler */
+            goto done;
+        }
+        if (util_strcasecmp(name, "SUBSCRIBE") == 0) {
+            r = remote_mailbox(s, tag, t, &e, &ext);
+            if (r < 0) {
+                free(server);
+                goto done;
+            }
+        }
+        forward(s, tag, server, raw, rawlen);
+        free(server);
+        r = 1;
+        goto done;
+    }
+    if (p->selected == NULL || util_strcasecmp(name, "LIST") == 0) {
+        r = 0;
+        goto done;
+    }
+    /* the selected state: everything else goes to the selected backend */
+    r = 1;
+    if (util_strcasecmp(name, "IDLE") == 0) {
+        do_idle(s, tag);
+    } else if (util_strcasecmp(name, "COPY") == 0
+               || util_strcasecmp(name, "MOVE") == 0
+               || util_strcasecmp(name, "UID COPY") == 0
+               || util_strcasecmp(name, "UID MOVE") == 0) {
+        copy_or_move(s, tag, name, t, raw, rawlen);
+    } else if (util_strcasecmp(name, "CLOSE") == 0
+               || util_strcasecmp(name, "UNSELECT") == 0) {
+        forward(s, tag, backend_server(p->selected), raw, rawlen);
+        p->selected = NULL;
+        if (s->state == IMAPD_SELECTED)
+            s->state = IMAPD_AUTH;
+    } else {
+        forward(s, tag, backend_server(p->selected), raw, rawlen);
+    }
+done:
+    mboxlist_entry_free(&e);
+    buf_free(&ext);
+    return r != 0;
+}

@@ -1,0 +1,70 @@
+/* mupdate_server.h: the server side of MUPDATE (shared/docs/MUPDATE.md),
+ * event-driven in one process on lib/loop with non-blocking streams.
+ *
+ * One struct mupdate_server serves every connection accepted on its
+ * listening socket. As the master it owns the authoritative table (a
+ * mailboxes.db through mboxlist) and applies RESERVE/ACTIVATE/DEACTIVATE/
+ * DELETE with the state machine of MUPDATE.md section 6; as a slave it
+ * serves the local replica read-only (writes get BAD "read-only session").
+ *
+ * Durability: the commands parsed from one read of a connection run in one
+ * database transaction, committed before any of their OKs is written.
+ *
+ * Streaming (UPDATE): every change queues the changed name on each
+ * streaming connection; the queues are drained at the end of the loop
+ * iteration that made the change (names coalesced), sending each name's
+ * current state. A NOOP drains its connection's queue before its OK. A
+ * connection whose unsent output exceeds the limit is cut off with
+ * `* BYE "Too far behind"`, so a slow reader never stalls the others. */
+#ifndef MUPDATE_SERVER_H
+#define MUPDATE_SERVER_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "loop.h"
+#include "mboxlist.h"
+
+struct mupdate_server;
+
+struct mupdate_server_params {
+    const struct config *cfg; /* must outlive the server */
+    struct loop *loop;
+    struct mboxlist *ml;      /* the table; must outlive the server */
+    int readonly;             /* slave: only FIND/LIST/UPDATE/NOOP */
+    /* 4th string of the banner: "(master)" or "mupdate://<server>" */
+    const char *banner_role;
+    size_t max_output;        /* bytes queued per connection, 0: 64 MiB */
+};
+
+/* A server; params are copied (strings too). Never NULL. */
+struct mupdate_server *
+mupdate_server_new(const struct mupdate_server_params *params);
+/* Close every connection, stop listening, free; sets *sp = NULL. */
+void mupdate_server_free(struct mupdate_server **sp);
+
+/* Accept clients on listenfd (a listening socket; the server sets it
+ * non-blocking and never closes it). 0 or a loop error. */
+int mupdate_server_listen(struct mupdate_server *srv, int listenfd);
+/* Serve one already-connected socket (the server takes ownership and
+ * closes it). */
+void mupdate_server_add_client(struct mupdate_server *srv, int fd);
+
+/* A name's entry changed in the table by someone else (the slave applying
+ * the master's stream): queue it for the streaming clients. */
+void mupdate_server_changed(struct mupdate_server *srv, const char *name);
+/* Refuse (ready == 0: `* BYE "no longer ready for connections"`) or accept
+ * new clients; a slave is unready until its first sync. */
+void mupdate_server_set_ready(struct mupdate_server *srv, int ready);
+/* Number of open client connections. */
+size_t mupdate_server_nclients(const struct mupdate_server *srv);
+
+/* Location text of an entry: "server!partition", "server" when the
+ * partition is NULL (MUPDATE.md section 5). Replaces out. */
+void mupdate_server_location(const struct mboxlist_entry *e, struct buf *out);
+/* Fill e's server/partition/mbtype/acl from the wire form (REMOTE, plus
+ * RESERVE when reserved; acl NULL means ""). */
+void mupdate_server_entry_set(struct mboxlist_entry *e, const char *location,
+                              const char *acl, int reserved);
+
+#endif

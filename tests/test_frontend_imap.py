@@ -1,0 +1,305 @@
+"""Frontend IMAP proxy end to end: two backends and one frontend on loopback.
+
+backend1 holds user.alice and user.bob, backend2 user.carol plus
+user.alice.Remote (a child of alice's INBOX on the other backend) and
+shared.b2. The frontend's mailboxes.db (the replica) is filled with
+bin/mbreplica from the backends' lists, standing in for the mupdate slave
+until it lands. Each backend's imapd trusts the frontend's proxy user
+("murder") through `proxyservers`; the frontend finds the backends through
+the `<server>_imap_addr` options.
+"""
+import imaplib
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+
+import backend
+import harness
+
+PROXY = "murder"
+
+MSG = ("From: Alice <alice@example.com>\r\n"
+       "To: Bob <bob@example.com>\r\n"
+       "Subject: %s\r\n"
+       "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+       "Message-ID: <%s@example.com>\r\n"
+       "\r\n"
+       "%s\r\n")
+
+
+def msg(subject, body="hello world"):
+    return (MSG % (subject, subject.replace(" ", "."), body)).encode()
+
+
+# Mailboxes the admin creates for a user without a parent on that backend
+# get `defaultacl`; the owner's full rights come from implicit_owner_rights.
+ACL_OPTS = {"defaultacl": "cyrus lrswipkxtecdan",
+            "implicit_owner_rights": "lrswipkxtecdan"}
+BACKEND_OPTS = dict(ACL_OPTS, proxyservers=PROXY, allowallsubscribe="1")
+
+
+def start_backend(name, users):
+    b = backend.Backend(name=name, users=users, imapd=BACKEND_OPTS)
+    backend.make_sasldb(b.sasldb, [PROXY], name)
+    b.start()
+    return b
+
+
+def replicate(src, server, dst):
+    out = subprocess.run([harness.bin_path("mbreplica"),
+                          src.master.imapd["configdirectory"], server,
+                          dst.imapd["configdirectory"]],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if out.returncode != 0:
+        raise RuntimeError("mbreplica: %s" % out.stderr.decode())
+
+
+class Frontend:
+    def __init__(self, backends):
+        self.port = harness.free_port()
+        opts = {
+            "servername": "frontend1",
+            "mupdate_server": "127.0.0.1:1",
+            "admins": backend.ADMIN,
+            "allowplaintext": "yes",
+            "unixhierarchysep": "no",
+            "altnamespace": "no",
+            "sasl_pwcheck_method": "auxprop",
+            "sasl_auxprop_plugin": "sasldb",
+            "sasl_mech_list": "PLAIN LOGIN",
+            "failedloginpause": "0",
+            "proxy_authname": PROXY,
+            "proxy_password": backend.password(PROXY),
+            "serverlist": " ".join(b.name for b in backends),
+            "client_timeout": "2s",
+        }
+        opts.update(ACL_OPTS)
+        for b in backends:
+            opts["%s_imap_addr" % b.name] = "127.0.0.1:%d" % b.ports["imap"]
+        self.master = harness.Master(
+            name="frontend1", imapd=opts,
+            services=[("imap", {"cmd": "imapd",
+                                "listen": "127.0.0.1:%d" % self.port})])
+        sasldb = self.master.path("sasldb2")
+        self.master.write_imapd_conf({"sasl_sasldb_path": sasldb})
+        backend.make_sasldb(sasldb, list(backend.USERS) + [backend.ADMIN],
+                            "frontend1")
+        os.makedirs(self.master.imapd["configdirectory"], exist_ok=True)
+        for b in backends:
+            replicate(b, b.name, self.master)
+
+    def start(self):
+        self.master.start(ports=[self.port])
+
+    def login(self, user):
+        c = imaplib.IMAP4("127.0.0.1", self.port, timeout=15)
+        c.login(user, backend.password(user))
+        return c
+
+
+class TestFrontendImap(harness.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.nodes = []
+        try:
+            cls.b1 = start_backend("backend1", ("alice", "bob"))
+            cls.nodes.append(cls.b1)
+            cls.b2 = start_backend("backend2", ("carol",))
+            cls.nodes.append(cls.b2)
+            admin = cls.b2.login(backend.ADMIN)
+            for name in ("user.alice.Remote", "shared.b2"):
+                typ, data = admin.create(name)
+                if typ != "OK":
+                    raise RuntimeError("CREATE %s: %s" % (name, data))
+            admin.logout()
+            cls.fe = Frontend([cls.b1, cls.b2])
+            cls.nodes.append(cls.fe)
+            cls.fe.start()
+        except Exception:
+            for n in cls.nodes:
+                n.master.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for n in reversed(cls.nodes):
+            n.master.cleanup()
+
+    def login(self, user):
+        c = self.fe.login(user)
+        self.addCleanup(self._logout, c)
+        return c
+
+    @staticmethod
+    def _logout(c):
+        try:
+            c.logout()
+        except Exception:
+            pass
+
+    def fresh(self, c, mailbox, server):
+        """Create a mailbox directly on a backend as its owner (the replica
+        then learns it through mbreplica) -- until CREATE through the
+        frontend is reflected by mupdate."""
+        node = self.b1 if server == "backend1" else self.b2
+        a = node.login(backend.ADMIN)
+        self.assertEqual(a.create(mailbox)[0], "OK")
+        a.logout()
+        replicate(node, server, self.fe.master)
+
+    # ---- tests -------------------------------------------------------
+
+    def test_login_and_capability(self):
+        c = self.fe.login("alice")
+        typ, data = c.capability()
+        self.assertEqual(typ, "OK")
+        self.assertIn(b"IMAP4rev1", data[0])
+        c.logout()
+        bad = imaplib.IMAP4("127.0.0.1", self.fe.port, timeout=15)
+        with self.assertRaises(imaplib.IMAP4.error):
+            bad.login("alice", "wrong")
+        bad.logout()
+
+    def test_list_from_replica_with_acl(self):
+        c = self.login("alice")
+        typ, data = c.list('""', "*")
+        self.assertEqual(typ, "OK")
+        names = b"\n".join(data).decode()
+        self.assertIn("INBOX", names)
+        self.assertIn("INBOX.Remote", names)
+        self.assertNotIn("user.bob", names)
+        bob = self.login("bob")
+        names = b"\n".join(bob.list('""', "*")[1]).decode()
+        self.assertIn("INBOX", names)
+        self.assertNotIn("Remote", names)
+
+    def test_select_fetch_store_search_both_backends(self):
+        c = self.login("alice")
+        for box in ("INBOX", "INBOX.Remote"):
+            self.assertEqual(c.append(box, r"(\Flagged)", None,
+                                      msg("hello %s" % box))[0], "OK")
+            typ, data = c.select(box)
+            self.assertEqual(typ, "OK", data)
+            n = int(data[0])
+            self.assertGreaterEqual(n, 1)
+            typ, data = c.fetch(str(n), "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+            self.assertEqual(typ, "OK")
+            self.assertIn(("hello %s" % box).encode(), data[0][1])
+            self.assertIn(b"\\Flagged", data[0][0])
+            typ, data = c.store(str(n), "+FLAGS", r"(\Answered)")
+            self.assertEqual(typ, "OK")
+            self.assertIn(b"\\Answered", data[0])
+            typ, data = c.search(None, "SUBJECT", '"hello %s"' % box)
+            self.assertEqual(typ, "OK")
+            self.assertIn(str(n).encode(), data[0].split())
+            typ, data = c.uid("FETCH", "1:*", "(UID)")
+            self.assertEqual(typ, "OK")
+            self.assertTrue(data and data[0])
+
+    def test_idle_through_frontend(self):
+        c = self.login("alice")
+        c.create  # noqa: imaplib API presence
+        self.assertEqual(c.select("INBOX.Remote")[0], "OK")
+        sock = c.socket()
+        c.send(b"i1 IDLE\r\n")
+        self.assertTrue(c.readline().startswith(b"+"))
+        other = self.b2.login(backend.ADMIN)
+        other.append("user.alice.Remote", None, None, msg("during idle"))
+        other.logout()
+        sock.settimeout(5)
+        line = c.readline()
+        self.assertRegex(line, rb"^\* \d+ EXISTS")
+        c.send(b"DONE\r\n")
+        while True:
+            line = c.readline()
+            if line.startswith(b"i1 "):
+                break
+        self.assertTrue(line.startswith(b"i1 OK"), line)
+        self.assertEqual(c.noop()[0], "OK")
+
+    def test_append_to_either_backend(self):
+        c = self.login("carol")
+        self.fresh(c, "user.carol.Drafts", "backend2")
+        self.assertEqual(c.append("INBOX.Drafts", None, None,
+                                  msg("carol draft"))[0], "OK")
+        a = self.login("alice")
+        typ, data = a.append("INBOX", r"(\Seen)", None, msg("to b1"))
+        self.assertEqual(typ, "OK")
+        self.assertRegex(data[0].decode(), r"APPENDUID \d+ \d+")
+        typ, data = a.append("INBOX.Remote", None, None, msg("to b2"))
+        self.assertEqual(typ, "OK")
+        direct = self.b2.login(backend.ADMIN)
+        typ, data = direct.select("user.alice.Remote")
+        typ, data = direct.search(None, "SUBJECT", '"to b2"')
+        self.assertTrue(data[0].split())
+        direct.logout()
+
+    def _move_or_copy(self, verb):
+        src, dst = "INBOX.%sSrc" % verb, "INBOX.%sDst" % verb
+        c = self.login("alice")
+        self.fresh(c, "user.alice.%sSrc" % verb, "backend1")
+        self.fresh(c, "user.alice.%sDst" % verb, "backend2")
+        date = '"17-Jul-1996 02:44:25 -0700"'
+        self.assertEqual(c.append(src, r"(\Flagged $Work)", date,
+                                  msg("%s one" % verb))[0], "OK")
+        self.assertEqual(c.append(src, r"(\Seen)", date,
+                                  msg("%s two" % verb))[0], "OK")
+        self.assertEqual(c.select(src)[0], "OK")
+        typ, data = c.uid(verb, "1:*", dst)
+        self.assertEqual(typ, "OK", data)
+        self.assertEqual(c.select(dst)[0], "OK")
+        typ, data = c.fetch("1:*", "(FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertEqual(typ, "OK")
+        parts = [d for d in data if isinstance(d, tuple)]
+        self.assertEqual(len(parts), 2)
+        first = parts[0][0].decode()
+        self.assertIn("\\Flagged", first)
+        self.assertIn("$Work", first)
+        want = time.mktime(imaplib.Internaldate2tuple(
+            ('INTERNALDATE %s' % date).encode()))
+        m = re.search(r'INTERNALDATE ("[^"]+")', first)
+        self.assertEqual(time.mktime(imaplib.Internaldate2tuple(
+            ("INTERNALDATE %s" % m.group(1)).encode())), want)
+        self.assertIn(b"%s one" % verb.encode(), parts[0][1])
+        self.assertIn("\\Seen", parts[1][0].decode())
+        typ, data = c.select(src)
+        return int(data[0])
+
+    def test_copy_across_backends(self):
+        self.assertEqual(self._move_or_copy("COPY"), 2)
+
+    def test_move_across_backends(self):
+        self.assertEqual(self._move_or_copy("MOVE"), 0)
+
+    def test_status(self):
+        c = self.login("alice")
+        typ, data = c.status("INBOX.Remote", "(MESSAGES)")
+        self.assertEqual(typ, "OK", data)
+        self.assertIn(b"MESSAGES", data[0])
+        typ, data = c.status("user.bob", "(MESSAGES)")
+        self.assertEqual(typ, "NO")
+
+    def test_z_backend_down(self):
+        # runs last (name order): kills backend2
+        c = self.login("alice")
+        self.assertEqual(c.select("INBOX.Remote")[0], "OK")
+        self.assertEqual(c.select("INBOX")[0], "OK")
+        self.b2.master.stop()
+        t0 = time.time()
+        typ, data = c.status("INBOX.Remote", "(MESSAGES)")
+        self.assertLess(time.time() - t0, 1.0)
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[UNAVAILABLE]", data[0])
+        fresh = self.login("alice")
+        t0 = time.time()
+        typ, data = fresh.select("INBOX.Remote")
+        self.assertLess(time.time() - t0, 1.0)
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[UNAVAILABLE]", data[0])
+        # backend1 keeps working
+        self.assertEqual(fresh.select("INBOX")[0], "OK")
+        self.assertEqual(fresh.fetch("1:*", "(FLAGS)")[0], "OK")
+        self.assertEqual(c.noop()[0], "OK")
