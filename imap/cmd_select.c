@@ -147,7 +147,6 @@ do_select(struct imapd_session *s, const char *tag, struct imaptok *t,
     struct qresync qr;
     int r, readonly, condstore = 0;
 
-    /* before any goto done: it frees qr.known */
     memset(&qr, 0, sizeof(qr));
     if (imaptok_mailbox(t, &name) < 0) {
         imapd_bad(s, tag, "Missing required argument to Select");
