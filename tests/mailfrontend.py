@@ -23,6 +23,14 @@ def start_backend(name, users):
     b = backend.Backend(name=name, users=users, imapd=BACKEND_OPTS,
                         services=("imap", "pop3", "lmtp"))
     backend.make_sasldb(b.sasldb, [PROXY], name)
+    # lmtpd without -a: the frontend must AUTH as an `lmtp_admins` member
+    b.master.write_cyrus_conf(services=[
+        ("imap", {"cmd": "imapd", "prefork": 1,
+                  "listen": "127.0.0.1:%d" % b.ports["imap"]}),
+        ("pop3", {"cmd": "pop3d",
+                  "listen": "127.0.0.1:%d" % b.ports["pop3"]}),
+        ("lmtp", {"cmd": "lmtpd",
+                  "listen": "127.0.0.1:%d" % b.ports["lmtp"]})])
     b.start()
     return b
 

@@ -20,12 +20,11 @@ class TestFrontendPop3(mailfrontend.MailFrontendCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        # one message for each user, delivered on the backends directly
-        for node, users in ((cls.b1, ("alice", "bob")), (cls.b2, ("carol",))):
-            with smtplib.LMTP("127.0.0.1", node.ports["lmtp"]) as l:
-                for u in users:
-                    l.sendmail("sender@example.com", [u],
-                               MSG % (u.encode(), u.encode(), u.encode()))
+        # one message for each user, delivered through the frontend's LMTP
+        with smtplib.LMTP("127.0.0.1", cls.fe.ports["lmtp"]) as l:
+            for u in ("alice", "bob", "carol"):
+                l.sendmail("sender@example.com", [u],
+                           MSG % (u.encode(), u.encode(), u.encode()))
 
     def pop(self):
         return poplib.POP3("127.0.0.1", self.fe.ports["pop3"], timeout=15)
@@ -54,7 +53,7 @@ class TestFrontendPop3(mailfrontend.MailFrontendCase):
         p.quit()
 
     def test_dele_through_frontend(self):
-        with smtplib.LMTP("127.0.0.1", self.b1.ports["lmtp"]) as l:
+        with smtplib.LMTP("127.0.0.1", self.fe.ports["lmtp"]) as l:
             l.sendmail("s@example.com", ["bob"], MSG % (b"bob", b"x", b"x"))
         before = self.count(self.b1, "bob")
         p = self.pop()
