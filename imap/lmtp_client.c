@@ -120,8 +120,8 @@ lmtp_client_new(struct stream *s, const char *name, struct lmtp_client **c_r,
 }
 
 int
-lmtp_client_attach(struct stream *s, const char *name,
-                   struct lmtp_client **c_r, const char **error_r)
+lmtp_client_attach(struct stream *s, const char *name, struct lmtp_client **c_r,
+                   const char **error_r)
 {
     struct lmtp_client *c = xzmalloc(sizeof(*c));
     int r;

@@ -114,7 +114,9 @@ conn_get(struct lmtp_proxy *p, const char *server)
         r = lmtp_client_attach(backend_stream(be), p->lhlo, &c, &e);
     if (r < 0) {
         log_msg(LOG_ERR, "lmtpd: backend %s: %s", server,
-                why ? why : e ? e : error_text(r));
+                why ? why
+                : e ? e
+                    : error_text(r));
         free(why);
         backend_free(&be);
         return NULL;

@@ -17,7 +17,7 @@
 
 /* Per process: set up by init, read-only while serving. */
 struct lmtpd_proc {
-    int preauth; /* -a */
+    int preauth;  /* -a */
     int frontend; /* mupdate_server without proxyservers: proxy to the
                    * backends (lmtp_proxy.h); ml is the replica */
     const char *servername;

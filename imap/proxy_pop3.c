@@ -34,8 +34,8 @@ proxy_pop3_open(const struct config *cfg, struct mboxlist *ml,
         *reply_r = "[SYS/TEMP] Maildrop is being moved";
         return ERR_MOVED;
     }
-    r = backend_connect(cfg, e->server, &backend_proto_pop3, userid, NULL,
-                        be_r, &why);
+    r = backend_connect(cfg, e->server, &backend_proto_pop3, userid, NULL, be_r,
+                        &why);
     if (r < 0) {
         log_msg(LOG_ERR, "pop3d: backend %s for %s: %s", e->server, userid,
                 why ? why : error_text(r));
