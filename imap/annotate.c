@@ -207,6 +207,16 @@ annotate_entry_valid(const char *entry, int wildcards)
     p = entry + n;
     if (*p == '\0')
         return wildcards;
+    /* bound the glob's backtracking (annotate_entry_glob) */
+    if (wildcards) {
+        const char *w;
+        int count = 0;
+
+        for (w = p; *w; w++)
+            count += (*w == '*' || *w == '%');
+        if (count > ANNOTATE_MAX_WILDCARDS)
+            return 0;
+    }
     while (*p) {
         size_t comp = 0;
 

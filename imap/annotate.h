@@ -66,9 +66,12 @@ int annotate_rename_mailbox(struct annotate_db *db, const char *oldname,
 /* RFC 5464 3.2 entry syntax: "/shared" or "/private" followed by one or
  * more "/component"s of printable ASCII other than "*", "%" and "/";
  * no empty component, no trailing "/". 1 if valid, else 0. With
- * wildcards set (GETMETADATA, as Cyrus accepts: "/shared/*"), "*" and "%"
+ * wildcards set (GETMETADATA, as Cyrus accepts "/shared/" followed by
+ * "*"), "*" and "%"
  * are allowed in components and a component may be empty only when the
- * entry is "/shared" or "/private" itself. */
+ * entry is "/shared" or "/private" itself; at most
+ * ANNOTATE_MAX_WILDCARDS of them. */
+#define ANNOTATE_MAX_WILDCARDS 4
 int annotate_entry_valid(const char *entry, int wildcards);
 /* Whether p contains "*" or "%". */
 int annotate_entry_has_wildcards(const char *p);

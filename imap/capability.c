@@ -11,10 +11,11 @@
 /* Extensions implemented after login, in Cyrus's order. */
 static const char *const authed_caps[] = {
     "ACL", "CHILDREN", "CONDSTORE", "ESEARCH", "LIST-EXTENDED", "LIST-STATUS",
-    "MAILBOX-REFERRALS", "MOVE", "MULTIAPPEND", "NAMESPACE", "QRESYNC",
-    "QUOTA",
+    "MAILBOX-REFERRALS", "METADATA", "MOVE", "MULTIAPPEND", "NAMESPACE",
+    "QRESYNC", "QUOTA",
     "RIGHTS=kxten", "SORT", "SPECIAL-USE", "THREAD=ORDEREDSUBJECT",
-    "THREAD=REFERENCES", "UIDPLUS", "UNSELECT", "IDLE",
+    "THREAD=REFERENCES", "UIDPLUS", "UNSELECT", "LIST-METADATA", "XLIST",
+    "IDLE",
 };
 
 static void
@@ -63,8 +64,13 @@ imapd_capabilities(const struct imapd_session *s, struct buf *out)
         }
         add(out, suppress, "SASL-IR");
     } else {
-        for (i = 0; i < ARRAY_SIZE(authed_caps); i++)
+        for (i = 0; i < ARRAY_SIZE(authed_caps); i++) {
+            if (strcmp(authed_caps[i], "MAILBOX-REFERRALS") == 0
+                && config_switch(config,
+                                 CFG_PROXYD_DISABLE_MAILBOX_REFERRALS))
+                continue;
             add(out, suppress, authed_caps[i]);
+        }
         if (!stream_deflate_active(s->s))
             add(out, suppress, "COMPRESS=DEFLATE");
         if (mupdate && *mupdate) {

@@ -15,6 +15,7 @@
 #include "imaptok.h"
 #include "strarray.h"
 
+struct annotate_db;
 struct cyrusdb_env;
 struct index_view;
 struct mboxlist_entry;
@@ -54,6 +55,7 @@ struct imapd_proc {
     struct quota_db *qdb;     /* quotas.db */
     struct subs_db *subs;     /* subs.db */
     struct seen_db *seen;     /* seen.db: non-owners' Seen (STORAGE.md §5) */
+    struct annotate_db *annot; /* annotations.db: METADATA values */
     struct tls_ctx *tls;       /* NULL when no tls_server_cert */
     int implicit_tls;          /* -s: imaps */
     const char *servername;
@@ -77,6 +79,7 @@ struct imapd_session {
     struct buf out;            /* scratch for building responses */
     struct imapd_literals *literals; /* spooled literals (imapd_literal.c) */
     struct proxy_imap *proxy;  /* frontend role: backend connections */
+    int referrals;             /* RLIST/RLSUB/LIST (REMOTE) seen: RFC 2193 */
 };
 
 /* Reply helpers: append "tag OK|NO|BAD [code] text" and flush. The code
@@ -189,5 +192,7 @@ imapd_cmd_fn cmd_getacl, cmd_setacl, cmd_deleteacl, cmd_listrights,
     cmd_myrights;
 imapd_cmd_fn cmd_getquota, cmd_getquotaroot, cmd_setquota;
 imapd_cmd_fn cmd_subscribe, cmd_unsubscribe;
+imapd_cmd_fn cmd_getmetadata, cmd_setmetadata; /* RFC 5464 */
+imapd_cmd_fn cmd_xlist, cmd_rlist, cmd_rlsub; /* imap/cmd_list.c */
 
 #endif
