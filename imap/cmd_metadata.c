@@ -420,8 +420,8 @@ send_result(struct imapd_session *s, const char *ext,
 
         if (i)
             buf_putc(&line, ' ');
-        imaptok_astring_out(&line, res->names.data[i],
-                            strlen(res->names.data[i]));
+        /* Cyrus quotes entry names (shared/reference transcripts) */
+        imaptok_quote(&line, res->names.data[i], strlen(res->names.data[i]));
         buf_putc(&line, ' ');
         if (v->nil)
             buf_appendcstr(&line, "NIL");
@@ -453,11 +453,19 @@ cmd_getmetadata(struct imapd_session *s, const char *tag, struct imaptok *t)
         goto bad;
     if (imaptok_mailbox(t, &mbox) < 0 || imaptok_sp(t) < 0)
         goto bad;
+    /* entries as list-mailbox: cyradm sends the pattern (/shared/STAR)
+     * unquoted */
     if (imaptok_peek(t) == '(') {
-        if (imaptok_astring_list(t, &entries) < 0 || entries.count == 0)
+        imaptok_lparen(t);
+        do {
+            if (imaptok_list_mailbox(t, &e) < 0)
+                goto bad;
+            strarray_append(&entries, buf_cstring(&e));
+        } while (imaptok_peek(t) == ' ' && imaptok_sp(t) == 0);
+        if (imaptok_rparen(t) < 0)
             goto bad;
     } else {
-        if (imaptok_astring(t, &e) < 0)
+        if (imaptok_list_mailbox(t, &e) < 0)
             goto bad;
         strarray_append(&entries, buf_cstring(&e));
     }

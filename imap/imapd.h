@@ -142,8 +142,13 @@ int imapd_rename_inbox(struct imapd_session *s, const char *inbox,
 /* Whether plaintext passwords may be used right now (TLS or
  * allowplaintext). */
 int imapd_plaintext_ok(const struct imapd_session *s);
-/* The CAPABILITY list for the current state (no leading/trailing space). */
+/* The CAPABILITY list for the current state (no leading/trailing space):
+ * the greeting's and the login reply's. */
 void imapd_capabilities(const struct imapd_session *s, struct buf *out);
+/* The answer to the CAPABILITY command: before login it also lists the
+ * extensions, as Cyrus does. */
+void imapd_capabilities_command(const struct imapd_session *s,
+                                struct buf *out);
 /* Finish a successful login as userid (canonical). */
 void imapd_logged_in(struct imapd_session *s, const char *userid);
 
