@@ -67,6 +67,6 @@ class TestFrontendReferrals(tfi.harness.TestCase):
         self.assertEqual((p[0], p[2]), (0, ""), p)
         self.assertIn("user.carol.viaref", p[1])
         c = self.b2.login(backend.ADMIN)
-        typ, data = c.list("", "user.carol.viaref")
+        typ, data = c.list('""', "user.carol.viaref")
         c.logout()
         self.assertEqual(data, [None])
