@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "annotate.h"
 #include "cyrusdb.h"
 #include "errors.h"
 #include "expunge.h"
@@ -549,6 +550,11 @@ imapd_init(int argc, char **argv, char **err)
         *err = xstrdup("cannot open seen.db");
         return -1;
     }
+    r = annotate_open(imapd_proc.dbenv, "annotations.db", &imapd_proc.annot);
+    if (r) {
+        *err = xstrdup("cannot open annotations.db");
+        return -1;
+    }
     imapd_proc.ops = xzmalloc(sizeof(*imapd_proc.ops));
     imapd_proc.ops->ml = imapd_proc.mboxlist;
     imapd_proc.ops->servername = imapd_proc.servername;
@@ -593,6 +599,7 @@ imapd_fini(void)
     free(imapd_proc.ops);
     imapd_proc.ops = NULL;
     namespace_free(&imapd_proc.ns);
+    annotate_close(&imapd_proc.annot);
     seen_close(&imapd_proc.seen);
     subs_close(&imapd_proc.subs);
     quota_db_close(&imapd_proc.qdb);

@@ -15,6 +15,7 @@
 #include "imaptok.h"
 #include "strarray.h"
 
+struct annotate_db;
 struct append_group;
 struct cyrusdb_env;
 struct index_view;
@@ -55,6 +56,7 @@ struct imapd_proc {
     struct quota_db *qdb;     /* quotas.db */
     struct subs_db *subs;     /* subs.db */
     struct seen_db *seen;     /* seen.db: non-owners' Seen (STORAGE.md §5) */
+    struct annotate_db *annot; /* annotations.db: METADATA values */
     struct tls_ctx *tls;       /* NULL when no tls_server_cert */
     int implicit_tls;          /* -s: imaps */
     const char *servername;
@@ -78,6 +80,7 @@ struct imapd_session {
     struct buf out;            /* scratch for building responses */
     struct imapd_literals *literals; /* spooled literals (imapd_literal.c) */
     struct proxy_imap *proxy;  /* frontend role: backend connections */
+    int referrals;             /* RLIST/RLSUB/LIST (REMOTE) seen: RFC 2193 */
     /* pipelined APPENDs awaiting their one commit and OKs (cmd_append.c);
      * NULL when none */
     struct append_group *append_group;
@@ -143,8 +146,13 @@ int imapd_rename_inbox(struct imapd_session *s, const char *inbox,
 /* Whether plaintext passwords may be used right now (TLS or
  * allowplaintext). */
 int imapd_plaintext_ok(const struct imapd_session *s);
-/* The CAPABILITY list for the current state (no leading/trailing space). */
+/* The CAPABILITY list for the current state (no leading/trailing space):
+ * the greeting's and the login reply's. */
 void imapd_capabilities(const struct imapd_session *s, struct buf *out);
+/* The answer to the CAPABILITY command: before login it also lists the
+ * extensions, as Cyrus does. */
+void imapd_capabilities_command(const struct imapd_session *s,
+                                struct buf *out);
 /* Finish a successful login as userid (canonical). */
 void imapd_logged_in(struct imapd_session *s, const char *userid);
 
@@ -200,5 +208,7 @@ imapd_cmd_fn cmd_getacl, cmd_setacl, cmd_deleteacl, cmd_listrights,
     cmd_myrights;
 imapd_cmd_fn cmd_getquota, cmd_getquotaroot, cmd_setquota;
 imapd_cmd_fn cmd_subscribe, cmd_unsubscribe;
+imapd_cmd_fn cmd_getmetadata, cmd_setmetadata; /* RFC 5464 */
+imapd_cmd_fn cmd_xlist, cmd_rlist, cmd_rlsub; /* imap/cmd_list.c */
 
 #endif

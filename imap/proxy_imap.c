@@ -305,6 +305,46 @@ proxy_imap_lookup(struct imapd_session *s, const char *extname,
     return r;
 }
 
+/* ---- referrals (RFC 2193, MURDER.md §14) ------------------------------ */
+
+/* Whether this session gets referrals instead of proxying: the client
+ * opted in (RLIST/RLSUB/LIST (REMOTE)) and they are not disabled. */
+static int
+want_referral(const struct imapd_session *s)
+{
+    return s->referrals
+           && !config_switch(config, CFG_PROXYD_DISABLE_MAILBOX_REFERRALS);
+}
+
+/* "tag NO [REFERRAL imap://;AUTH=*@host/mailbox] Remote mailbox.": host
+ * is the backend's <server>_imap_addr when configured (something a
+ * client can connect to), else the server name; the mailbox is the
+ * client's mUTF-7 name, URL-encoded (RFC 2192 achar). */
+static void
+send_referral(struct imapd_session *s, const char *tag, const char *server,
+              const char *ext)
+{
+    static const char safe[] = "-._~!$'()*+,;=:@&";
+    struct buf key = BUF_INITIALIZER, code = BUF_INITIALIZER;
+    const char *addr, *p;
+
+    buf_printf(&key, "%s_imap_addr", server);
+    addr = config_overflow(config, buf_cstring(&key));
+    buf_printf(&code, "REFERRAL imap://;AUTH=*@%s/", addr ? addr : server);
+    for (p = ext; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || strchr(safe, c))
+            buf_putc(&code, (char)c);
+        else
+            buf_printf(&code, "%%%02X", c);
+    }
+    imapd_no(s, tag, buf_cstring(&code), "Remote mailbox.");
+    buf_free(&key);
+    buf_free(&code);
+}
+
 /* ---- commands -------------------------------------------------------- */
 
 /* Look up the mailbox argument at t (t is not moved). 1 with *server_r
@@ -320,6 +360,8 @@ remote_mailbox(struct imapd_session *s, const char *tag, struct imaptok *t,
     *entry_r = NULL;
     if (imaptok_mailbox(&copy, ext) < 0)
         return 0; /* the local parser reports the syntax error */
+    if (buf_len(ext) == 0)
+        return 0; /* "": server METADATA, answered here */
     r = proxy_imap_lookup(s, buf_cstring(ext), entry_r);
     if (r < 0) {
         imapd_error(s, tag, r);
@@ -492,6 +534,10 @@ static const char *const mailbox_cmds[] = {
     "DELETEACL",   "MYRIGHTS",    "LISTRIGHTS", "GETQUOTAROOT", "APPEND",
     "GETMETADATA", "SETMETADATA", NULL};
 
+/* Commands answered with a referral once the client opted in (SETACL
+ * only for admins, CREATE in do_create()). */
+static const char *const referral_cmds[] = {"DELETE", "APPEND", NULL};
+
 static void
 copy_or_move(struct imapd_session *s, const char *tag, const char *name,
              struct imaptok *t, const char *raw, size_t rawlen)
@@ -557,6 +603,10 @@ do_create(struct imapd_session *s, const char *tag, struct imaptok *t)
         imapd_error(s, tag, r);
         goto out;
     }
+    if (s->isadmin && want_referral(s)) {
+        send_referral(s, tag, server, buf_cstring(&ext));
+        goto out;
+    }
     buf_printf(&cmd, "%s CREATE {%zu+}\r\n%s", tag, buf_len(&ext),
                buf_cstring(&ext));
     if (partition)
@@ -586,7 +636,9 @@ proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
     if (util_strcasecmp(name, "SELECT") == 0
         || util_strcasecmp(name, "EXAMINE") == 0) {
         r = remote_mailbox(s, tag, t, &e, &ext);
-        if (r == 1)
+        if (r == 1 && want_referral(s))
+            send_referral(s, tag, e->server, buf_cstring(&ext));
+        else if (r == 1)
             do_select(s, tag, e->server, raw, rawlen);
         else if (r == 0)
             leave_backend(s, NULL);
@@ -594,8 +646,12 @@ proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
     }
     if (cmd_is(name, mailbox_cmds)) {
         r = remote_mailbox(s, tag, t, &e, &ext);
-        if (r == 1 && forward(s, tag, e->server, raw, rawlen)
-            && cmd_is(name, mboxlist_cmds))
+        if (r == 1 && want_referral(s)
+            && (cmd_is(name, referral_cmds)
+                || (s->isadmin && util_strcasecmp(name, "SETACL") == 0)))
+            send_referral(s, tag, e->server, buf_cstring(&ext));
+        else if (r == 1 && forward(s, tag, e->server, raw, rawlen)
+                 && cmd_is(name, mboxlist_cmds))
             proxy_imap_kick();
         goto done;
     }
@@ -604,7 +660,10 @@ proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
         r = 1;
         goto done;
     }
+    if (util_strcasecmp(name, "RLSUB") == 0)
+        s->referrals = 1; /* and answered by the INBOX's backend */
     if (util_strcasecmp(name, "LSUB") == 0
+        || util_strcasecmp(name, "RLSUB") == 0
         || util_strcasecmp(name, "SUBSCRIBE") == 0
         || util_strcasecmp(name, "UNSUBSCRIBE") == 0
         || (util_strcasecmp(name, "LIST") == 0
@@ -628,7 +687,9 @@ proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
         r = 1;
         goto done;
     }
-    if (p->selected == NULL || util_strcasecmp(name, "LIST") == 0) {
+    if (p->selected == NULL || util_strcasecmp(name, "LIST") == 0
+        || util_strcasecmp(name, "RLIST") == 0
+        || util_strcasecmp(name, "XLIST") == 0) {
         r = 0;
         goto done;
     }

@@ -175,6 +175,18 @@ class CyradmTest(backend.BackendTestCase):
             return
         out = self.ok("info\n")
         self.assertTrue(out.startswith("{}:\n"))
+        self.assertRegex(out, r"/shared/vendor/cmu/cyrus-imapd/freespace/"
+                         r"total: \d+;\d+")
+        # a mailbox's entries, after a comment set through METADATA
+        c = self.login("cyrus")
+        c.xatom("SETMETADATA", 'user.carol (/shared/comment "carol box")')
+        out = self.ok("info user.carol\n")
+        self.assertTrue(out.startswith("{user.carol}:\n"), out)
+        self.assertIn("  /shared/comment: carol box\n", out)
+        self.assertIn("  /shared/vendor/cmu/cyrus-imapd/partition: default\n",
+                      out)
+        self.assertIn("  /shared/vendor/cmu/cyrus-imapd/server: backend1\n",
+                      out)
 
 
 class ScriptedServer:

@@ -146,3 +146,24 @@ print "lqr $root STORAGE $r{STORAGE}[1]\n";
             self.assertIn("info: ", err)
             return
         self.ok(r"my %i = $c->getinfo(); check('info', !$c->error);")
+        out = self.ok(r"""
+check('mboxcfg', $c->mboxconfig('user.carol', 'comment', 'perl note'));
+check('expire', $c->mboxconfig('user.carol', 'expire', '30'));
+my %i = $c->getinfo('user.carol');
+check('info', !$c->error);
+for my $k (sort keys %{$i{'user.carol'}{'private'}}) {
+    print "private $k=$i{'user.carol'}{'private'}{$k}\n";
+}
+for my $k (sort keys %{$i{'user.carol'}{'shared'}}) {
+    print "shared $k=$i{'user.carol'}{'shared'}{$k}\n";
+}
+my %s = $c->getinfo();
+print "server $_\n" for sort keys %{$s{''}{'shared'}};
+""")
+        self.assertIn("shared /mailbox//shared/comment=perl note\n", out)
+        self.assertIn("shared /mailbox//shared/vendor/cmu/cyrus-imapd/"
+                      "expire=30\n", out)
+        self.assertIn("shared /mailbox//shared/vendor/cmu/cyrus-imapd/"
+                      "partition=default\n", out)
+        self.assertIn("server /server//shared/vendor/cmu/cyrus-imapd/"
+                      "freespace/total\n", out)
