@@ -1,0 +1,239 @@
+"""test_mixed_murder.py: a murder mixing our servers with Debian's Cyrus 3.6
+(issue 7).
+
+(a) our mupdate master + our backend + a Cyrus 3.6 frontend (mupdate slave
+    and proxying imapd/pop3d/lmtpd, backends located with bench/gai_shim.c):
+    alice's INBOX lives on our backend; everything goes through Cyrus.
+(b) our mupdate master + a Cyrus 3.6 backend + our frontend.
+
+Skipped when the Debian packages are missing or not running as root.
+"""
+import base64
+import imaplib
+import os
+import poplib
+import smtplib
+import sys
+import time
+import unittest
+
+import backend
+import harness
+from mupdatenode import MupdateNode
+
+sys.path.insert(0, os.path.join(harness.TOP, "bench"))
+import cyruspeer  # noqa: E402
+from cyrusfrontend import CyrusFrontend  # noqa: E402
+
+HAVE_CYRUS = (not cyruspeer.missing_packages() and os.geteuid() == 0)
+PROXY = ("murder", backend.password("murder"))
+ADMIN = (backend.ADMIN, backend.password(backend.ADMIN))
+USERS = ("alice", "bob")
+
+MSG = ("From: Sender <sender@example.org>\r\n"
+       "To: alice@example.org\r\n"
+       "Subject: %s\r\n"
+       "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+       "Message-ID: <%s@example.org>\r\n"
+       "\r\n"
+       "hello from the mixed murder\r\n")
+
+
+def msg(subject):
+    return (MSG % (subject, subject.replace(" ", "."))).encode()
+
+
+class OurBackend:
+    """Our imapd, pop3d and lmtpd (AUTH required, for frontends) on one node
+    that registers its mailboxes with the mupdate master at master_port."""
+
+    def __init__(self, name, master_port, users=USERS):
+        self.name = name
+        self.users = list(users)
+        self.ports = {s: harness.free_port() for s in ("imap", "pop3", "lmtp")}
+        opts = {
+            "servername": name,
+            "admins": ADMIN[0],
+            "proxyservers": PROXY[0],
+            "lmtp_admins": PROXY[0],
+            "allowplaintext": "yes",
+            "unixhierarchysep": "no",
+            "altnamespace": "no",
+            "sasl_pwcheck_method": "auxprop",
+            "sasl_auxprop_plugin": "sasldb",
+            "sasl_mech_list": "PLAIN LOGIN",
+            "failedloginpause": "0",
+            "mupdate_server": "127.0.0.1:%d" % master_port,
+            "mupdate_authname": PROXY[0],
+            "mupdate_password": PROXY[1],
+            "popminpoll": "0",
+        }
+        svcs = [("imap", {"cmd": "imapd",
+                          "listen": "127.0.0.1:%d" % self.ports["imap"]}),
+                ("pop3", {"cmd": "pop3d",
+                          "listen": "127.0.0.1:%d" % self.ports["pop3"]}),
+                ("lmtp", {"cmd": "lmtpd",
+                          "listen": "127.0.0.1:%d" % self.ports["lmtp"]})]
+        self.master = harness.Master(name=name, imapd=opts, services=svcs)
+        self.sasldb = self.master.path("sasldb2")
+        self.master.write_imapd_conf({"sasl_sasldb_path": self.sasldb})
+        backend.make_sasldb(self.sasldb,
+                            self.users + [ADMIN[0], PROXY[0]], name)
+
+    def start(self):
+        self.master.start(ports=list(self.ports.values()))
+        c = self.login(ADMIN[0])
+        for u in self.users:
+            typ, data = c.create("user.%s" % u)
+            if typ != "OK":
+                raise RuntimeError("CREATE user.%s: %s" % (u, data))
+        c.logout()
+        return self
+
+    def login(self, user):
+        c = imaplib.IMAP4("127.0.0.1", self.ports["imap"], timeout=15)
+        c.login(user, backend.password(user))
+        return c
+
+
+def _logout(c):
+    try:
+        c.logout()
+    except Exception:
+        pass
+
+
+@unittest.skipUnless(HAVE_CYRUS, "Debian Cyrus murder packages not installed "
+                     "(or not root)")
+class TestCyrusFrontendOurBackend(harness.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cleanups = []
+        try:
+            cls.mm = MupdateNode("mixmaster", admins=(ADMIN[0], PROXY[0]),
+                                 users=())
+            cls.cleanups.append(cls.mm.master.cleanup)
+            cls.mm.start()
+            cls.be = OurBackend("ourbe", cls.mm.port)
+            cls.cleanups.append(cls.be.master.cleanup)
+            cls.be.start()
+            cls.fe = CyrusFrontend(
+                cls.mm.port, {"ourbe": cls.be.ports},
+                users={u: backend.password(u) for u in USERS},
+                proxy=PROXY, admin=ADMIN)
+            cls.cleanups.append(cls.fe.cleanup)
+            cls.fe.start()
+            if not cls.fe.wait_replica("user.alice"):
+                raise RuntimeError("Cyrus slave never learned user.alice:\n%s"
+                                   % cls.mm.master.log_tail())
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for f in reversed(cls.cleanups):
+            try:
+                f()
+            except Exception:
+                pass
+
+    def login(self, user):
+        c = imaplib.IMAP4("127.0.0.1", self.fe.ports["imap"], timeout=15)
+        c.login(user, backend.password(user))
+        self.addCleanup(_logout, c)
+        return c
+
+    def fail_with_logs(self, what):
+        self.fail("%s\n--- our backend log:\n%s" % (
+            what, self.be.master.log_tail(60)))
+
+    def test_replica_points_at_our_backend(self):
+        d = self.fe.dump()
+        self.assertIn("user.alice", d)
+        self.assertIn("ourbe!default", d)
+
+    def test_login_list_select_fetch_append(self):
+        c = self.login("alice")
+        typ, data = c.list('""', "*")
+        self.assertEqual(typ, "OK", data)
+        self.assertIn(b"INBOX", b"\n".join(data))
+        typ, data = c.append("INBOX", r"(\Flagged)", None, msg("via cyrus fe"))
+        if typ != "OK":
+            self.fail_with_logs("APPEND: %s %s" % (typ, data))
+        typ, data = c.select("INBOX")
+        if typ != "OK":
+            self.fail_with_logs("SELECT: %s %s" % (typ, data))
+        n = int(data[0])
+        self.assertGreaterEqual(n, 1)
+        typ, data = c.fetch("1:*", "(UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertEqual(typ, "OK", data)
+        blob = b"".join(x[1] if isinstance(x, tuple) else x for x in data)
+        heads = b"".join(x[0] for x in data if isinstance(x, tuple))
+        self.assertIn(b"via cyrus fe", blob)
+        self.assertIn(b"\\Flagged", heads)
+        typ, data = c.store(str(n), "+FLAGS", r"(\Seen)")
+        self.assertEqual(typ, "OK", data)
+        self.assertIn(b"\\Seen", data[0])
+        # the message really is on our backend
+        direct = self.be.login("alice")
+        self.addCleanup(_logout, direct)
+        typ, data = direct.select("INBOX", readonly=True)
+        self.assertEqual(typ, "OK")
+        typ, data = direct.search(None, "SUBJECT", '"via cyrus fe"')
+        self.assertTrue(data[0].split(), "not on our backend")
+
+    def test_create_through_cyrus_frontend(self):
+        c = self.login("alice")
+        typ, data = c.create("INBOX.mixsub")
+        if typ != "OK":
+            self.fail_with_logs("CREATE: %s %s" % (typ, data))
+        direct = self.be.login("alice")
+        self.addCleanup(_logout, direct)
+        names = b"\n".join(direct.list('""', "*")[1])
+        self.assertIn(b"INBOX.mixsub", names)
+        with self.mm.client() as m:
+            e = m.find("user.alice.mixsub")
+            self.assertIsNotNone(e)
+            self.assertEqual(e[2], "ourbe!default")
+
+    def test_lmtp_via_cyrus_proxy(self):
+        with smtplib.LMTP("127.0.0.1", self.fe.ports["lmtp"], timeout=30) as s:
+            s.ehlo_or_helo_if_needed()
+            refused = s.sendmail("sender@example.org", ["bob"],
+                                 msg("lmtp via cyrus"))
+            self.assertEqual(refused, {})
+        direct = self.be.login("bob")
+        self.addCleanup(_logout, direct)
+        direct.select("INBOX", readonly=True)
+        typ, data = direct.search(None, "SUBJECT", '"lmtp via cyrus"')
+        if not data[0].split():
+            self.fail_with_logs("LMTP delivery did not reach our backend")
+
+    def test_pop3_via_cyrus_proxy(self):
+        # put a message in bob's INBOX directly, read it through Cyrus
+        direct = self.be.login("bob")
+        self.addCleanup(_logout, direct)
+        self.assertEqual(direct.append("INBOX", None, None,
+                                       msg("pop via cyrus"))[0], "OK")
+        p = poplib.POP3("127.0.0.1", self.fe.ports["pop3"], timeout=30)
+        try:
+            p.user("bob")
+            try:
+                p.pass_(backend.password("bob"))
+            except poplib.error_proto as e:
+                self.fail_with_logs("POP3 PASS: %s" % e)
+            count, size = p.stat()
+            self.assertGreaterEqual(count, 1)
+            found = False
+            for i in range(1, count + 1):
+                lines = p.top(i, 0)[1]
+                if b"Subject: pop via cyrus" in lines:
+                    found = True
+            self.assertTrue(found)
+        finally:
+            p.quit()
+
+
+if __name__ == "__main__":
+    unittest.main()
