@@ -71,7 +71,20 @@ flag_bit(const char *name, uint32_t *bit_r)
 void
 cmd_append(struct imapd_session *s, const char *tag, struct imaptok *t)
 {
-    struct buf name = BUF_INITIALIZER, stagedir = BUF_INITIALIZER;
+    struct buf name = BUF_INITIALIZER;
+
+    if (imaptok_mailbox(t, &name) < 0 || imaptok_sp(t) < 0)
+        imapd_bad(s, tag, "Missing required argument to Append");
+    else
+        cmd_append_to(s, tag, buf_cstring(&name), t);
+    buf_free(&name);
+}
+
+void
+cmd_append_to(struct imapd_session *s, const char *tag, const char *extname,
+              struct imaptok *t)
+{
+    struct buf stagedir = BUF_INITIALIZER;
     struct mboxlist_entry *e = NULL;
     struct mailbox *mb = NULL;
     struct append_batch *batch = NULL;
@@ -80,11 +93,7 @@ cmd_append(struct imapd_session *s, const char *tag, struct imaptok *t)
     uint32_t rights;
     int r, n = 0;
 
-    if (imaptok_mailbox(t, &name) < 0 || imaptok_sp(t) < 0) {
-        imapd_bad(s, tag, "Missing required argument to Append");
-        goto done;
-    }
-    if (open_dest(s, tag, buf_cstring(&name), &e, &mb) != 0)
+    if (open_dest(s, tag, extname, &e, &mb) != 0)
         goto done;
     rights = imapd_rights(s, e);
     buf_printf(&stagedir, "%s", config_partition_dir(config, e->partition));
@@ -203,7 +212,6 @@ done:
     append_batch_abort(&batch);
     mailbox_close(&mb);
     mboxlist_entry_free(&e);
-    buf_free(&name);
     buf_free(&stagedir);
 }
 

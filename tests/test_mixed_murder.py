@@ -151,7 +151,7 @@ class TestCyrusFrontendOurBackend(harness.TestCase):
     def test_replica_points_at_our_backend(self):
         d = self.fe.dump()
         self.assertIn("user.alice", d)
-        self.assertIn("ourbe!default", d)
+        self.assertIn("\"server\": \"ourbe\"", d)
 
     def test_login_list_select_fetch_append(self):
         c = self.login("alice")
@@ -182,6 +182,34 @@ class TestCyrusFrontendOurBackend(harness.TestCase):
         self.assertEqual(typ, "OK")
         typ, data = direct.search(None, "SUBJECT", '"via cyrus fe"')
         self.assertTrue(data[0].split(), "not on our backend")
+
+    def raw_localappend(self, user, authzid=None):
+        """LOCALAPPEND straight to our backend; returns the tagged line."""
+        import socket
+        with socket.create_connection(("127.0.0.1", self.be.ports["imap"]),
+                                      timeout=15) as sk:
+            f = sk.makefile("rb")
+            f.readline()
+            pw = backend.password(user) if user != PROXY[0] else PROXY[1]
+            ir = base64.b64encode(("%s\0%s\0%s" % (authzid or user, user, pw))
+                                  .encode()).decode()
+            body = b"Subject: raw localappend\r\n\r\nhi\r\n"
+            sk.sendall(("A1 AUTHENTICATE PLAIN %s\r\n" % ir).encode())
+            line = f.readline()
+            if not line.startswith(b"A1 OK"):
+                return line
+            sk.sendall(b'A2 Localappend {5+}\r\nINBOX "" (\\Seen) {%d+}\r\n'
+                       % len(body) + body + b"\r\n")
+            while True:
+                line = f.readline()
+                if line.startswith(b"A2 ") or not line:
+                    return line
+
+    def test_localappend_only_for_proxies(self):
+        self.assertTrue(self.raw_localappend(PROXY[0], "alice")
+                        .startswith(b"A2 OK [APPENDUID"))
+        self.assertTrue(self.raw_localappend("alice")
+                        .startswith(b"A2 BAD"))
 
     def test_create_through_cyrus_frontend(self):
         c = self.login("alice")
