@@ -23,7 +23,7 @@ from mupdatenode import MupdateNode
 
 sys.path.insert(0, os.path.join(harness.TOP, "bench"))
 import cyruspeer  # noqa: E402
-from cyrusfrontend import CyrusFrontend  # noqa: E402
+from cyrusnode import CyrusBackend, CyrusFrontend  # noqa: E402
 
 HAVE_CYRUS = (not cyruspeer.missing_packages() and os.geteuid() == 0)
 PROXY = ("murder", backend.password("murder"))

@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
-"""A lone Debian Cyrus 3.6 frontend (mupdate slave + proxying imapd, pop3d,
-lmtpd) in front of backends that are not Cyrus's own: the mixed murder of
-issue 7 (tests/test_mixed_murder.py, bench/frontendbench.py).
+"""One Debian Cyrus 3.6 murder node joined to a murder that is not Cyrus's
+own: the mixed murder of issue 7 (tests/test_mixed_murder.py,
+bench/frontendbench.py).
+
+* CyrusFrontend: mupdate slave + proxying imapd, pop3d, lmtpd in front of
+  our backends.
+* CyrusBackend: imapd, pop3d, lmtpd (AUTH port for frontends) that push
+  their mailboxes to our mupdate master (ctl_mboxlist -m at start, and
+  RESERVE/ACTIVATE on CREATE); create_users() makes the INBOXes.
 
     fe = CyrusFrontend(master_port, {"ourbe": {"imap": 1143, "pop3": 1110,
                                                "lmtp": 1024}},
@@ -29,10 +35,10 @@ import time
 
 import cyruspeer
 
-NAME = "cfrontend"
+class CyrusNode:
+    role = None
+    name = None
 
-
-class CyrusFrontend:
     def __init__(self, master_port, backends, users, proxy, admin,
                  directory=None):
         self.master_port = master_port
@@ -45,8 +51,9 @@ class CyrusFrontend:
                                    tempfile.mkdtemp(prefix="cyrusfe-"))
         ports = cyruspeer.free_ports(len(cyruspeer.PORTS))
         self.ports = dict(zip(cyruspeer.PORTS, ports))
-        self.node = {"name": NAME, "role": "frontend", "ports": self.ports}
-        self.ndir = os.path.join(self.dir, NAME)
+        self.node = {"name": self.name, "role": self.role,
+                     "ports": self.ports}
+        self.ndir = os.path.join(self.dir, self.name)
 
     def shim_map(self):
         return ",".join("%s/%s=%d" % (name, svc, port)
@@ -59,7 +66,7 @@ class CyrusFrontend:
             "configdirectory": cfg,
             "partition-default": os.path.join(self.ndir, "spool"),
             "defaultpartition": "default",
-            "servername": NAME,
+            "servername": self.name,
             "admins": self.admin[0],
             "allowplaintext": "yes",
             "unixhierarchysep": "no",
@@ -77,7 +84,7 @@ class CyrusFrontend:
             "idlesocket": os.path.join(cfg, "socket", "idle"),
             "notifysocket": os.path.join(cfg, "socket", "notify"),
             "sievedir": os.path.join(cfg, "sieve"),
-            "syslog_prefix": "cyrusfe",
+            "syslog_prefix": "cyrus-%s" % self.name,
             "lmtp_downcase_rcpt": "yes",
             "popminpoll": "0",
             "mupdate_server": "127.0.0.1:%d" % self.master_port,
@@ -85,8 +92,13 @@ class CyrusFrontend:
             "mupdate_password": self.proxy[1],
             "proxy_authname": self.proxy[0],
             "proxy_password": self.proxy[1],
-            "serverlist": " ".join(sorted(self.backends)),
         }
+        if self.role == "frontend":
+            conf["serverlist"] = " ".join(sorted(self.backends))
+        else:
+            conf.update({"proxyservers": self.proxy[0],
+                         # <service name>_admins: the AUTH lmtp service
+                         "lmtpauth_admins": self.proxy[0]})
         return "".join("%s: %s\n" % kv for kv in conf.items())
 
     def _write(self):
@@ -98,7 +110,7 @@ class CyrusFrontend:
         creds = [self.admin] + list(self.users.items())
         for user, pw in creds:
             p = subprocess.run(["saslpasswd2", "-p", "-c", "-f", sasldb,
-                                "-u", NAME, user], input=pw.encode(),
+                                "-u", self.name, user], input=pw.encode(),
                                stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
             if p.returncode != 0:
@@ -158,7 +170,7 @@ class CyrusFrontend:
         return p.stdout.decode(errors="replace")
 
     def stop(self):
-        cyruspeer.stop_dir(self.dir, [NAME])
+        cyruspeer.stop_dir(self.dir, [self.name])
 
     def cleanup(self):
         self.stop()
@@ -178,3 +190,29 @@ class CyrusFrontend:
             if os.path.basename(argv0).decode() == service:
                 out.append(pid)
         return out
+
+
+class CyrusFrontend(CyrusNode):
+    role = "frontend"
+    name = "cfrontend"
+
+
+class CyrusBackend(CyrusNode):
+    """backends is unused ({}); users are created by create_users()."""
+    role = "backend"
+    name = "cbackend"
+
+    def create_users(self):
+        """CREATE user.<name> for every user, as the admin."""
+        import imaplib
+        c = imaplib.IMAP4("127.0.0.1", self.ports["imap"], timeout=30)
+        try:
+            c.login(*self.admin)
+            for u in sorted(self.users):
+                typ, data = c.create("user.%s" % u)
+                if typ != "OK":
+                    raise cyruspeer.PeerError("Cyrus backend: CREATE user.%s: "
+                                              "%s %s" % (u, typ, data))
+            c.logout()
+        finally:
+            c.shutdown()
