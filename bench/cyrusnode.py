@@ -107,7 +107,7 @@ class CyrusNode:
             os.makedirs(os.path.join(self.ndir, sub), exist_ok=True)
         os.chmod(self.dir, 0o755)
         sasldb = os.path.join(self.dir, "sasldb2")
-        creds = [self.admin] + list(self.users.items())
+        creds = [self.admin, self.proxy] + list(self.users.items())
         for user, pw in creds:
             p = subprocess.run(["saslpasswd2", "-p", "-c", "-f", sasldb,
                                 "-u", self.name, user], input=pw.encode(),
@@ -206,13 +206,11 @@ class CyrusBackend(CyrusNode):
         """CREATE user.<name> for every user, as the admin."""
         import imaplib
         c = imaplib.IMAP4("127.0.0.1", self.ports["imap"], timeout=30)
-        try:
-            c.login(*self.admin)
-            for u in sorted(self.users):
-                typ, data = c.create("user.%s" % u)
-                if typ != "OK":
-                    raise cyruspeer.PeerError("Cyrus backend: CREATE user.%s: "
-                                              "%s %s" % (u, typ, data))
-            c.logout()
-        finally:
-            c.shutdown()
+        c.login(*self.admin)
+        for u in sorted(self.users):
+            typ, data = c.create("user.%s" % u)
+            if typ != "OK":
+                c.logout()
+                raise cyruspeer.PeerError("Cyrus backend: CREATE user.%s: "
+                                          "%s %s" % (u, typ, data))
+        c.logout()

@@ -263,5 +263,190 @@ class TestCyrusFrontendOurBackend(harness.TestCase):
             p.quit()
 
 
+class OurFrontend:
+    """Our mupdate slave + imapd/pop3d/lmtpd in frontend role, in front of
+    the backends {name: {"imap": port, "pop3": port, "lmtp": port}}."""
+
+    def __init__(self, name, master_port, backends, users=USERS):
+        self.name = name
+        self.ports = {s: harness.free_port()
+                      for s in ("imap", "pop3", "lmtp", "mupdate")}
+        opts = {
+            "servername": name,
+            "admins": ADMIN[0],
+            "allowplaintext": "yes",
+            "unixhierarchysep": "no",
+            "altnamespace": "no",
+            "sasl_pwcheck_method": "auxprop",
+            "sasl_auxprop_plugin": "sasldb",
+            "sasl_mech_list": "PLAIN LOGIN",
+            "failedloginpause": "0",
+            "mupdate_server": "127.0.0.1:%d" % master_port,
+            "mupdate_authname": PROXY[0],
+            "mupdate_password": PROXY[1],
+            "mupdate_retry_delay": "1",
+            "proxy_authname": PROXY[0],
+            "proxy_password": PROXY[1],
+            "serverlist": " ".join(sorted(backends)),
+            "client_timeout": "5s",
+        }
+        for b, p in backends.items():
+            for svc in ("imap", "pop3", "lmtp"):
+                opts["%s_%s_addr" % (b, svc)] = "127.0.0.1:%d" % p[svc]
+        svcs = [("mupdate", {"cmd": "mupdate", "prefork": 1, "listen":
+                             "127.0.0.1:%d" % self.ports["mupdate"]}),
+                ("imap", {"cmd": "imapd",
+                          "listen": "127.0.0.1:%d" % self.ports["imap"]}),
+                ("pop3", {"cmd": "pop3d",
+                          "listen": "127.0.0.1:%d" % self.ports["pop3"]}),
+                ("lmtp", {"cmd": "lmtpd -a",
+                          "listen": "127.0.0.1:%d" % self.ports["lmtp"]})]
+        self.master = harness.Master(name=name, imapd=opts, services=svcs)
+        self.sasldb = self.master.path("sasldb2")
+        self.master.write_imapd_conf({"sasl_sasldb_path": self.sasldb})
+        backend.make_sasldb(self.sasldb, list(users) + [ADMIN[0]], name)
+
+    def start(self):
+        self.master.start(ports=list(self.ports.values()))
+        return self
+
+    def login(self, user):
+        c = imaplib.IMAP4("127.0.0.1", self.ports["imap"], timeout=15)
+        c.login(user, backend.password(user))
+        return c
+
+
+@unittest.skipUnless(HAVE_CYRUS, "Debian Cyrus murder packages not installed "
+                     "(or not root)")
+class TestOurFrontendCyrusBackend(harness.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cleanups = []
+        try:
+            cls.mm = MupdateNode("mixmaster2", admins=(ADMIN[0], PROXY[0]),
+                                 users=())
+            cls.cleanups.append(cls.mm.master.cleanup)
+            cls.mm.start()
+            cls.be = CyrusBackend(
+                cls.mm.port, {}, users={u: backend.password(u) for u in USERS},
+                proxy=PROXY, admin=ADMIN)
+            cls.cleanups.append(cls.be.cleanup)
+            cls.be.start()
+            cls.be.create_users()
+            cls.fe = OurFrontend("ourfe", cls.mm.port, {
+                cls.be.name: {"imap": cls.be.ports["imap"],
+                              "pop3": cls.be.ports["pop3"],
+                              "lmtp": cls.be.ports["lmtpauth"]}})
+            cls.cleanups.append(cls.fe.master.cleanup)
+            cls.fe.start()
+            harness.wait_for(cls._replica_has_alice, timeout=20,
+                             what="our replica learns user.alice")
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def _replica_has_alice(cls):
+        try:
+            c = cls.fe.login("alice")
+        except Exception:
+            return False
+        try:
+            return c.select("INBOX")[0] == "OK"
+        finally:
+            _logout(c)
+
+    @classmethod
+    def tearDownClass(cls):
+        for f in reversed(cls.cleanups):
+            try:
+                f()
+            except Exception:
+                pass
+
+    def login(self, user):
+        c = self.fe.login(user)
+        self.addCleanup(_logout, c)
+        return c
+
+    def cyrus_login(self, user):
+        c = imaplib.IMAP4("127.0.0.1", self.be.ports["imap"], timeout=15)
+        c.login(user, backend.password(user))
+        self.addCleanup(_logout, c)
+        return c
+
+    def fail_with_logs(self, what):
+        self.fail("%s\n--- our frontend log:\n%s" % (
+            what, self.fe.master.log_tail(60)))
+
+    def test_master_knows_cyrus_backend(self):
+        with self.mm.client() as m:
+            e = m.find("user.alice")
+            self.assertIsNotNone(e)
+            self.assertEqual(e[2], "%s!default" % self.be.name)
+
+    def test_login_list_select_fetch_append(self):
+        c = self.login("alice")
+        typ, data = c.list('""', "*")
+        self.assertEqual(typ, "OK", data)
+        self.assertIn(b"INBOX", b"\n".join(data))
+        typ, data = c.append("INBOX", r"(\Flagged)", None,
+                             msg("via our fe"))
+        if typ != "OK":
+            self.fail_with_logs("APPEND: %s %s" % (typ, data))
+        typ, data = c.select("INBOX")
+        if typ != "OK":
+            self.fail_with_logs("SELECT: %s %s" % (typ, data))
+        n = int(data[0])
+        self.assertGreaterEqual(n, 1)
+        typ, data = c.fetch(str(n), "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertEqual(typ, "OK", data)
+        self.assertIn(b"via our fe", data[0][1])
+        self.assertIn(b"\\Flagged", data[0][0])
+        # really stored by Cyrus
+        direct = self.cyrus_login("alice")
+        direct.select("INBOX", readonly=True)
+        typ, data = direct.search(None, "SUBJECT", '"via our fe"')
+        self.assertTrue(data[0].split(), "not on the Cyrus backend")
+
+    def test_lmtp_via_our_frontend(self):
+        with smtplib.LMTP("127.0.0.1", self.fe.ports["lmtp"], timeout=30) as s:
+            try:
+                refused = s.sendmail("sender@example.org", ["bob"],
+                                     msg("lmtp via our fe"))
+            except smtplib.SMTPRecipientsRefused as e:
+                if "lmtpd: RCPT <bob>: no such user" in self.fe.master.log_text():
+                    self.skipTest("our frontend's LMTP proxy is not on main "
+                                  "yet: %s" % e)
+                raise
+            self.assertEqual(refused, {})
+        direct = self.cyrus_login("bob")
+        direct.select("INBOX", readonly=True)
+        typ, data = direct.search(None, "SUBJECT", '"lmtp via our fe"')
+        if not data[0].split():
+            self.fail_with_logs("LMTP delivery did not reach Cyrus")
+
+    def test_pop3_via_our_frontend(self):
+        direct = self.cyrus_login("bob")
+        self.assertEqual(direct.append("INBOX", None, None,
+                                       msg("pop via our fe"))[0], "OK")
+        p = poplib.POP3("127.0.0.1", self.fe.ports["pop3"], timeout=30)
+        try:
+            p.user("bob")
+            try:
+                p.pass_(backend.password("bob"))
+            except poplib.error_proto as e:
+                if b"Maildrop has been moved" in e.args[0]:
+                    self.skipTest("our frontend's POP3 proxy is not on main "
+                                  "yet: %s" % e)
+                self.fail_with_logs("POP3 PASS: %s" % e)
+            count, _ = p.stat()
+            self.assertGreaterEqual(count, 1)
+            tops = [b"\n".join(p.top(i, 0)[1]) for i in range(1, count + 1)]
+            self.assertTrue(any(b"Subject: pop via our fe" in t for t in tops))
+        finally:
+            p.quit()
+
+
 if __name__ == "__main__":
     unittest.main()
