@@ -339,7 +339,22 @@ append_reply_error(struct imapd_session *s, const char *tag, int r)
 void
 cmd_append(struct imapd_session *s, const char *tag, struct imaptok *t)
 {
-    struct buf name = BUF_INITIALIZER, stagedir = BUF_INITIALIZER;
+    struct buf name = BUF_INITIALIZER;
+
+    if (imaptok_mailbox(t, &name) < 0 || imaptok_sp(t) < 0) {
+        cmd_append_flush(s);
+        imapd_bad(s, tag, "Missing required argument to Append");
+    } else {
+        cmd_append_to(s, tag, buf_cstring(&name), t);
+    }
+    buf_free(&name);
+}
+
+void
+cmd_append_to(struct imapd_session *s, const char *tag, const char *extname,
+              struct imaptok *t)
+{
+    struct buf stagedir = BUF_INITIALIZER;
     struct buf path = BUF_INITIALIZER;
     struct mboxlist_entry *e = NULL;
     struct mailbox *mb = NULL;
@@ -350,12 +365,7 @@ cmd_append(struct imapd_session *s, const char *tag, struct imaptok *t)
     size_t n = 0, i;
     int r;
 
-    if (imaptok_mailbox(t, &name) < 0 || imaptok_sp(t) < 0) {
-        cmd_append_flush(s);
-        imapd_bad(s, tag, "Missing required argument to Append");
-        goto done;
-    }
-    if (append_dest(s, tag, buf_cstring(&name), &e, &path, &rights) != 0)
+    if (append_dest(s, tag, extname, &e, &path, &rights) != 0)
         goto done;
     buf_printf(&stagedir, "%s", config_partition_dir(config, e->partition));
     if (append_parse(s, tag, t, rights, buf_cstring(&stagedir), &msgs, &n) != 0)
@@ -407,7 +417,6 @@ done:
     free(msgs);
     mailbox_close(&mb);
     mboxlist_entry_free(&e);
-    buf_free(&name);
     buf_free(&path);
     buf_free(&stagedir);
 }

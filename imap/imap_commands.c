@@ -46,6 +46,7 @@ static const struct imapd_command imapd_commands[] = {
     {"UNSELECT",     cmd_unselect,     SELECTED},
     {"CHECK",        cmd_check,        SELECTED},
     {"APPEND",       cmd_append,       AUTHED },
+    {"LOCALAPPEND",  cmd_localappend,  AUTHED },
     {"IDLE",         cmd_idle,         AUTHED },
     {"FETCH",        cmd_fetch,        SELECTED},
     {"STORE",        cmd_store,        SELECTED},

@@ -210,5 +210,12 @@ imapd_cmd_fn cmd_getquota, cmd_getquotaroot, cmd_setquota;
 imapd_cmd_fn cmd_subscribe, cmd_unsubscribe;
 imapd_cmd_fn cmd_getmetadata, cmd_setmetadata; /* RFC 5464 */
 imapd_cmd_fn cmd_xlist, cmd_rlist, cmd_rlsub; /* imap/cmd_list.c */
+/* LOCALAPPEND (Cyrus-private, imap/cmd_localappend.c): what a Cyrus 3.x
+ * frontend sends for every proxied APPEND. */
+imapd_cmd_fn cmd_localappend;
+/* APPEND after the mailbox argument and its SP: [flags] [date] literal,
+ * repeated (MULTIAPPEND); sends the tagged reply. */
+void cmd_append_to(struct imapd_session *s, const char *tag,
+                   const char *extname, struct imaptok *t);
 
 #endif
