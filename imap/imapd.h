@@ -189,5 +189,10 @@ imapd_cmd_fn cmd_getacl, cmd_setacl, cmd_deleteacl, cmd_listrights,
     cmd_myrights;
 imapd_cmd_fn cmd_getquota, cmd_getquotaroot, cmd_setquota;
 imapd_cmd_fn cmd_subscribe, cmd_unsubscribe;
+/* XFER source (cmd_xfer.c) and destination (cmd_localcreate.c,
+ * cmd_localdelete.c, cmd_xappend.c, cmd_mupdatepush.c,
+ * cmd_localsubscribe.c); admins only. */
+imapd_cmd_fn cmd_xfer, cmd_localcreate, cmd_localdelete, cmd_xappend,
+    cmd_mupdatepush, cmd_localsubscribe;
 
 #endif
