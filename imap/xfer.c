@@ -17,6 +17,7 @@
 #include "mboxops.h"
 #include "mupdate_client.h"
 #include "quota.h"
+#include "saslglue.h"
 #include "strarray.h"
 #include "subs.h"
 #include "util.h"
@@ -599,6 +600,11 @@ connect_all(struct xfer *x)
     char *berr = NULL;
     int r;
 
+    r = saslglue_client_init();
+    if (r) {
+        set_err(x, "SASL client library unavailable");
+        return r;
+    }
     r = backend_connect(x->env->cfg, x->server, &backend_proto_imap, NULL,
                         x->env->tls, &x->be, &berr);
     if (r) {
