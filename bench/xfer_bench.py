@@ -62,7 +62,7 @@ def run():
                             l.sendmail("s@x", ["carol"],
                                        test_xfer.msg(sent[0], "load"))
                         sent[0] += 1
-                    except smtplib.SMTPException:
+                    except (smtplib.SMTPException, OSError):
                         pass
             th = threading.Thread(target=lmtp)
             if load:
