@@ -65,6 +65,12 @@ static const struct imapd_command imapd_commands[] = {
     {"UID COPY",     cmd_uid_copy,     SELECTED},
     {"UID MOVE",     cmd_uid_move,     SELECTED},
     {"COMPRESS",     cmd_compress,     AUTHED },
+    {"XFER",         cmd_xfer,         AUTHED },
+    {"LOCALCREATE",  cmd_localcreate,  AUTHED },
+    {"LOCALDELETE",  cmd_localdelete,  AUTHED },
+    {"XAPPEND",      cmd_xappend,      AUTHED },
+    {"MUPDATEPUSH",  cmd_mupdatepush,  AUTHED },
+    {"LOCALSUBSCRIBE", cmd_localsubscribe, AUTHED },
 };
 
 const struct imapd_command *

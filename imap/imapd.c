@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -82,8 +83,19 @@ imapd_error(struct imapd_session *s, const char *tag, int err)
 void
 imapd_sync(struct imapd_session *s, int allow_expunge)
 {
+    struct stat sb;
+
     if (s->selected == NULL)
         return;
+    /* XFER (xfer.c) removed the mailbox under us: it lives elsewhere
+     * now; the client reconnects (through its frontend) and finds it */
+    if (stat(mailbox_path(index_mailbox(s->selected)), &sb) < 0
+        && errno == ENOENT) {
+        stream_puts(s->s, "* BYE Mailbox has been moved to another server\r\n");
+        stream_flush(s->s);
+        s->state = IMAPD_LOGOUT;
+        return;
+    }
     buf_reset(&s->out);
     if (index_sync(s->selected, &s->out, allow_expunge,
                    s->enabled & IMAPD_ENABLED_CONDSTORE)

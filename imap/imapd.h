@@ -217,5 +217,10 @@ imapd_cmd_fn cmd_localappend;
  * repeated (MULTIAPPEND); sends the tagged reply. */
 void cmd_append_to(struct imapd_session *s, const char *tag,
                    const char *extname, struct imaptok *t);
+/* XFER source (cmd_xfer.c) and destination (cmd_localcreate.c,
+ * cmd_localdelete.c, cmd_xappend.c, cmd_mupdatepush.c,
+ * cmd_localsubscribe.c); admins only. */
+imapd_cmd_fn cmd_xfer, cmd_localcreate, cmd_localdelete, cmd_xappend,
+    cmd_mupdatepush, cmd_localsubscribe;
 
 #endif
