@@ -15,6 +15,7 @@
 #include "imaptok.h"
 #include "strarray.h"
 
+struct append_group;
 struct cyrusdb_env;
 struct index_view;
 struct mboxlist_entry;
@@ -77,6 +78,9 @@ struct imapd_session {
     struct buf out;            /* scratch for building responses */
     struct imapd_literals *literals; /* spooled literals (imapd_literal.c) */
     struct proxy_imap *proxy;  /* frontend role: backend connections */
+    /* pipelined APPENDs awaiting their one commit and OKs (cmd_append.c);
+     * NULL when none */
+    struct append_group *append_group;
 };
 
 /* Reply helpers: append "tag OK|NO|BAD [code] text" and flush. The code
@@ -160,6 +164,13 @@ struct append_stage *imapd_literal_take(struct imapd_session *s,
 /* Drop the current command's stages (after every command). */
 void imapd_literal_reset(struct imapd_session *s);
 void imapd_literal_free(struct imapd_session *s);
+/* Commit the APPENDs held in s->append_group and send their tagged
+ * replies (OK, or NO if the commit failed); nothing if there are none.
+ * The command loop calls it before waiting for input, before any command
+ * other than APPEND and at the end of the session, so replies keep their
+ * order and no mailbox stays locked while the client is waited for. */
+void cmd_append_flush(struct imapd_session *s);
+
 /* A command handler: t is positioned after the command name (and its SP
  * if arguments follow). It sends the tagged reply itself. */
 typedef void imapd_cmd_fn(struct imapd_session *s, const char *tag,

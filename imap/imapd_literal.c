@@ -138,6 +138,8 @@ static int
 refuse(struct imapd_session *s, const char *tag, int bad, const char *code,
        const char *text)
 {
+    /* the OKs of pipelined APPENDs still pending go first */
+    cmd_append_flush(s);
     if (imapreader_reject_literal(s->reader) < 0) {
         /* RFC 7888 section 4: too big to swallow, the server closes */
         stream_printf(s->s, "* BYE %s\r\n", imapreader_error(s->reader));
