@@ -31,6 +31,8 @@ cmd_idle(struct imapd_session *s, const char *tag, struct imaptok *t)
     stream_puts(s->s, "+ idling\r\n");
     imapd_sync(s, 1);
     stream_flush(s->s);
+    if (s->state == IMAPD_LOGOUT)
+        goto done;
     imapreader_read_line(s->reader);
     for (;;) {
         const char *p;
@@ -53,6 +55,8 @@ cmd_idle(struct imapd_session *s, const char *tag, struct imaptok *t)
                 }
                 imapd_sync(s, 1);
                 stream_flush(s->s);
+                if (s->state == IMAPD_LOGOUT)
+                    goto done; /* the mailbox was moved away: BYE sent */
                 continue;
             }
             if (stream_fill(s->s) <= 0) {

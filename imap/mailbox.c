@@ -118,7 +118,7 @@ header_read(struct mailbox *mb)
 {
     struct buf fname = BUF_INITIALIZER, text = BUF_INITIALIZER;
     struct strarray *lines = NULL, *flags = NULL;
-    const char *tab;
+    char *tab;
     int r = 0;
 
     path_join(&fname, mb->path, FNAME_HEADER);
@@ -141,14 +141,20 @@ header_read(struct mailbox *mb)
         goto done;
     }
     tab = strchr(lines->data[1], '\t');
-    free(mb->uniqueid);
-    free(mb->quotaroot);
-    if (tab) {
-        mb->uniqueid = xstrndup(lines->data[1], (size_t)(tab - lines->data[1]));
-        mb->quotaroot = tab[1] ? xstrdup(tab + 1) : NULL;
-    } else {
+    if (tab)
+        *tab = '\0';
+    /* keep the old strings when unchanged: callers hold
+     * mailbox_uniqueid()/mailbox_quotaroot() across mailbox_lock() */
+    if (mb->uniqueid == NULL || strcmp(mb->uniqueid, lines->data[1]) != 0) {
+        free(mb->uniqueid);
         mb->uniqueid = xstrdup(lines->data[1]);
+    }
+    if (tab == NULL || tab[1] == '\0') {
+        free(mb->quotaroot);
         mb->quotaroot = NULL;
+    } else if (mb->quotaroot == NULL || strcmp(mb->quotaroot, tab + 1) != 0) {
+        free(mb->quotaroot);
+        mb->quotaroot = xstrdup(tab + 1);
     }
     strarray_fini(&mb->flagnames);
     if (lines->count > 2) {

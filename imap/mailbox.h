@@ -96,6 +96,9 @@ void mailbox_unlock(struct mailbox *mb);
 int mailbox_is_alone(struct mailbox *mb);
 
 const char *mailbox_path(const struct mailbox *mb);
+/* Both stay valid until mailbox_close(), across mailbox_lock() refreshes,
+ * as long as the header keeps the same value (the uniqueid never changes;
+ * the quota root changes only with SETQUOTA on a parent). */
 const char *mailbox_uniqueid(const struct mailbox *mb);
 const char *mailbox_quotaroot(const struct mailbox *mb);
 const struct mailbox_counts *mailbox_counts(const struct mailbox *mb);
