@@ -31,7 +31,7 @@ cmd_xfer(struct imapd_session *s, const char *tag, struct imaptok *t)
 {
     struct buf name = BUF_INITIALIZER, server = BUF_INITIALIZER;
     struct buf part = BUF_INITIALIZER;
-    struct xfer_env env = {config, s->proc->ops, NULL};
+    struct xfer_env env = {config, s->proc->ops, NULL, s->proc->seen};
     struct xfer_stats st;
     char *intname = NULL, *error = NULL, *user = NULL;
     int r;

@@ -71,6 +71,7 @@ static const struct imapd_command imapd_commands[] = {
     {"XAPPEND",      cmd_xappend,      AUTHED },
     {"MUPDATEPUSH",  cmd_mupdatepush,  AUTHED },
     {"LOCALSUBSCRIBE", cmd_localsubscribe, AUTHED },
+    {"LOCALSEEN",    cmd_localseen,    AUTHED },
 };
 
 const struct imapd_command *

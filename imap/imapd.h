@@ -219,8 +219,8 @@ void cmd_append_to(struct imapd_session *s, const char *tag,
                    const char *extname, struct imaptok *t);
 /* XFER source (cmd_xfer.c) and destination (cmd_localcreate.c,
  * cmd_localdelete.c, cmd_xappend.c, cmd_mupdatepush.c,
- * cmd_localsubscribe.c); admins only. */
+ * cmd_localsubscribe.c, cmd_localseen.c); admins only. */
 imapd_cmd_fn cmd_xfer, cmd_localcreate, cmd_localdelete, cmd_xappend,
-    cmd_mupdatepush, cmd_localsubscribe;
+    cmd_mupdatepush, cmd_localsubscribe, cmd_localseen;
 
 #endif

@@ -18,6 +18,7 @@
 #include "mupdate_client.h"
 #include "quota.h"
 #include "saslglue.h"
+#include "seen.h"
 #include "strarray.h"
 #include "subs.h"
 #include "util.h"
@@ -441,6 +442,26 @@ subs_cb(void *ctx, const char *mboxname)
 }
 
 static int
+seen_cb(void *ctx, const char *uniqueid, const struct seen_data *sd)
+{
+    struct xfer *x = ctx;
+
+    begin_cmd(x);
+    stream_puts(x->bs, "LOCALSEEN ");
+    put_astring(x, x->user);
+    stream_puts(x->bs, " ");
+    put_astring(x, uniqueid);
+    stream_printf(x->bs, " %lld %u %lld ",
+                  (long long)(sd->lastread > 0 ? sd->lastread : 0),
+                  sd->lastuid,
+                  (long long)(sd->lastchange > 0 ? sd->lastchange : 0));
+    stream_puts(x->bs, "\"");
+    stream_write(x->bs, buf_base(&sd->uids), buf_len(&sd->uids));
+    stream_puts(x->bs, "\"\r\n");
+    return read_reply(x, "LOCALSEEN", 0);
+}
+
+static int
 copy_all(struct xfer *x)
 {
     size_t i;
@@ -455,6 +476,8 @@ copy_all(struct xfer *x)
     }
     if (r == 0 && x->user && x->env->ops->subs)
         r = subs_foreach(x->env->ops->subs, x->user, subs_cb, x, NULL);
+    if (r == 0 && x->user && x->env->seen)
+        r = seen_foreach(x->env->seen, x->user, seen_cb, x, NULL);
     return r;
 }
 
@@ -512,6 +535,8 @@ remove_local(struct xfer *x)
     }
     if (x->user && ops->subs)
         subs_delete_user(ops->subs, x->user, NULL);
+    if (x->user && x->env->seen)
+        seen_delete_user(x->env->seen, x->user, NULL);
     if (x->user && ops->qdb)
         quota_remove(ops->qdb, x->items[0].e->name, NULL);
 }

@@ -17,20 +17,23 @@
  *   4. on the destination: LOCALCREATE (same uidvalidity, uniqueid, ACL;
  *      the quota root with its limits on the INBOX), XAPPEND every
  *      message with its UID, flags and internal date in batches, UIDNEXT,
- *      LOCALSUBSCRIBE each subscription of the user;
+ *      LOCALSUBSCRIBE each subscription of the user, LOCALSEEN each of
+ *      the user's seen.db entries (\Seen of mailboxes they do not own);
  *   5. MUPDATEPUSH each mailbox on the destination (the master now says
  *      destination!partition) -- the commit point;
  *   6. destroy the local copies (still locked: a waiting delivery then
  *      fails with a tempfail and is retried by its MTA at the new place),
- *      remove the entries, the user's subscriptions and quota root.
+ *      remove the entries, the user's subscriptions, seen.db entries and
+ *      quota root.
  * Any failure before step 5 rolls back: LOCALDELETE on the destination
  * (if it still answers), the entries restored, ACTIVATE back at the
  * source. A failure of a later MUPDATEPUSH is repaired by ACTIVATEing
  * that mailbox at the destination through our own master connection.
  *
  * Not carried: MODSEQs (the destination assigns fresh ones, so a
- * CONDSTORE/QRESYNC client resynchronises), other users' \Seen of the
- * moved mailboxes in seen.db, \Recent. */
+ * CONDSTORE/QRESYNC client resynchronises), \Recent. Other users' \Seen
+ * of the moved mailboxes stays where it is, in their home backend's
+ * seen.db, keyed by the uniqueid the move keeps. */
 #ifndef XFER_H
 #define XFER_H
 
@@ -38,12 +41,14 @@
 
 struct config;
 struct mboxops;
+struct seen_db;
 struct tls_ctx;
 
 struct xfer_env {
     const struct config *cfg;
     const struct mboxops *ops; /* ml, ns, servername; qdb, subs optional */
     struct tls_ctx *tls;       /* for STARTTLS to the destination, or NULL */
+    struct seen_db *seen;      /* the moved user's seen.db entries, or NULL */
 };
 
 /* Progress and statistics of one xfer_move(). */

@@ -20,8 +20,8 @@ import harness
 from mupdatenode import MupdateNode
 
 ADMIN = backend.ADMIN
-USERS = ("alice", "bob", "carol", "dave", "erin")
-for _cmd in ("XFER", "LOCALCREATE", "LOCALDELETE", "MUPDATEPUSH"):
+USERS = ("alice", "bob", "carol", "dave", "erin", "frank")
+for _cmd in ("XFER", "LOCALCREATE", "LOCALDELETE", "MUPDATEPUSH", "IDLE"):
     imaplib.Commands.setdefault(_cmd, ("AUTH", "SELECTED"))
 
 
@@ -311,3 +311,40 @@ class TestXfer(harness.TestCase):
         finally:
             self.be["be2"].master.start(
                 ports=list(self.be["be2"].ports.values()))
+
+    def test_6_seen_db_carried_and_idle_bye(self):
+        """frank's \\Seen of a shared mailbox (seen.db, not a flag) goes
+        with him; a session IDLE in the moved mailbox gets BYE."""
+        a = self.login("be1", ADMIN)
+        self.assertEqual(a.create("shared.seen")[0], "OK")
+        self.assertEqual(a.setacl("shared.seen", "frank", "lrsw")[0], "OK")
+        for i in range(3):
+            typ, data = a.append("shared.seen", "()", None, msg(i, "sh"))
+            self.assertEqual(typ, "OK", data)
+        f = self.be["be1"].login("frank")
+        self.assertEqual(f.select("shared.seen")[0], "OK")
+        self.assertEqual(f.store("1:2", "+FLAGS", "(\\Seen)")[0], "OK")
+        f.logout()
+        # the owner-less mailbox keeps frank's \\Seen in seen.db only
+        typ, data = a.select("shared.seen", readonly=True)
+        typ, data = a.fetch("1:*", "(FLAGS)")
+        self.assertFalse(any(b"Seen" in x for x in data if x), data)
+        a.close()
+        # a session idling in it
+        idler = self.be["be1"].login("frank")
+        self.assertEqual(idler.select("shared.seen")[0], "OK")
+        idler.send(b"I1 IDLE\r\n")
+        self.assertTrue(idler.readline().startswith(b"+"))
+        for name in ("user.frank", "shared.seen"):
+            typ, data = a._simple_command("XFER", name, "be2")
+            self.assertEqual(typ, "OK", data)
+        idler.sock.settimeout(5)
+        line = idler.readline()
+        self.assertIn(b"BYE", line)
+        self.assertIn(b"moved", line)
+        self.assertEqual(idler.readline(), b"")  # closed
+        d = self.login("be2", "frank")
+        self.assertEqual(d.select("shared.seen", readonly=True)[0], "OK")
+        typ, data = d.fetch("1:*", "(FLAGS)")
+        seen = [b"Seen" in x for x in data if x]
+        self.assertEqual(seen, [True, True, False], data)
