@@ -138,7 +138,10 @@ def imapd_conf(d, node, nodes, sasldb):
     ndir = os.path.join(d, node["name"])
     cfg = os.path.join(ndir, "config")
     role = node["role"]
-    admins = [ADMIN[0]] + ([PROXY[0]] if role == "mupdate" else [])
+    # backends too: Cyrus's XFER logs in to the destination backend as
+    # proxy_authname, which must be an admin there
+    admins = [ADMIN[0]] + ([PROXY[0]] if role in ("mupdate", "backend")
+                           else [])
     conf = [
         "configdirectory: %s" % cfg,
         "partition-default: %s" % os.path.join(ndir, "spool"),
