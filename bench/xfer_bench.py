@@ -161,6 +161,7 @@ def ours():
             multiappend(be["be1"].ports["imap"], user, "%s-pw" % user, N,
                         "bench")
             a = be["be1"].login("cyrus")
+            a.sock.settimeout(900)
             load = Load(user, target) if loaded else None
             if load:
                 load.__enter__()
