@@ -42,6 +42,15 @@ int proxy_imap_dispatch(struct imapd_session *s, const char *tag,
 
 /* ---- shared with proxy_copy.c and proxy_create.c -------------------- */
 
+/* Pipelining: commands for one backend are forwarded without waiting
+ * for their replies, which the pump relays later. proxy_imap_wait()
+ * relays until every reply has passed or the client has more input
+ * (the command loop calls it before blocking on the client);
+ * proxy_imap_drain() until every reply has passed (before anything
+ * else answers the client). No-ops without proxy state. */
+void proxy_imap_wait(struct imapd_session *s);
+void proxy_imap_drain(struct imapd_session *s);
+
 /* Make the replica current: ask the local mupdate slave (kick socket in
  * configdirectory) and wait until it has applied every change the master
  * knew of (at most a few seconds; failures are logged, not returned). */
