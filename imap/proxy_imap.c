@@ -830,6 +830,9 @@ proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
             send_referral(s, tag, e->server, buf_cstring(&ext));
         else if (r == 1 && util_strcasecmp(name, "APPEND") == 0)
             forward_async(s, tag, e->server, raw, rawlen);
+        else if (r == 1 && util_strcasecmp(name, "RENAME") == 0
+                 && proxy_rename_location(s, tag, t, e->server))
+            ; /* RENAME old old location: answered */
         else if (r == 1 && forward(s, tag, e->server, raw, rawlen)
                  && cmd_is(name, mboxlist_cmds))
             proxy_imap_kick();

@@ -118,4 +118,13 @@ void proxy_copy(struct imapd_session *s, const char *tag, int uid, int move,
 int proxy_create_place(struct imapd_session *s, const char *extname,
                        const char *partarg, char **server_r, char **part_r);
 
+/* RENAME with a location (proxy_rename.c, MURDER.md section 5), t at
+ * the arguments, server holding the old name: 0 when there is no
+ * location (the caller proxies the plain RENAME); else 1 after
+ * answering: NO unless admin and old == new; then "RENAME old old part"
+ * to server when the location names no other server, else "XFER old
+ * destserver [part]" to server, and a replica kick after OK. */
+int proxy_rename_location(struct imapd_session *s, const char *tag,
+                          struct imaptok *t, const char *server);
+
 #endif
