@@ -46,6 +46,7 @@ struct mconn {
     struct strarray pending; /* names to send, in order */
     struct hash *pendset;    /* the same names, for coalescing */
     long timer;
+    size_t dump_left;        /* UPDATE dump bytes exempt from max_output */
     char remote[64];
 };
 
@@ -407,6 +408,11 @@ cmd_update(struct mconn *c, const struct cmdargs *ca)
     free(c->updtag);
     c->updtag = xstrdup(ca->tag);
     dump(c, ca->tag, NULL);
+    /* the initial dump may be larger than max_output by itself (about
+     * 100 bytes an entry: 1,000,000 entries is ~95 MB): exempt it, so a
+     * fresh replica of a big master is not cut off as "too far behind";
+     * the exemption shrinks as the dump drains */
+    c->dump_left = stream_out_pending(c->s);
     reply(c, ca->tag, "OK", "streaming starts");
     c->state = C_STREAMING;
 }
@@ -712,7 +718,9 @@ conn_update_events(struct mconn *c)
         conn_close(c);
         return;
     }
-    if (stream_out_pending(c->s) > c->srv->max_output) {
+    if (c->dump_left > stream_out_pending(c->s))
+        c->dump_left = stream_out_pending(c->s);
+    if (stream_out_pending(c->s) - c->dump_left > c->srv->max_output) {
         /* too far behind: the stream may be mid-line, but the peer is
          * being dropped anyway */
         log_msg(LOG_WARNING, "mupdate: %s too far behind, dropped",
