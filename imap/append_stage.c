@@ -140,9 +140,10 @@ append_stage_finish(struct append_stage *st)
         return st->error;
     }
     /* durable before anyone links it: a mailbox commit only fsyncs its
-     * directory, not the linked file */
-    if (fsync(st->fd) < 0) {
-        log_msg(LOG_ERR, "append: fsync %s: %s", st->path, strerror(errno));
+     * directory, not the linked file (fdatasync: the size is included,
+     * the times are not needed) */
+    if (fdatasync(st->fd) < 0) {
+        log_msg(LOG_ERR, "append: fdatasync %s: %s", st->path, strerror(errno));
         stage_fail(st, ERR_IO);
         return ERR_IO;
     }
