@@ -8,7 +8,8 @@ the same run, both with their durable defaults.
         [--servers cyrus,ours] [--out FILE.json]
     bench/lmtpbench.py --compare FILE.json      # markdown table
 
-Per server and concurrency C, in this order:
+Both servers run at once; for each concurrency the servers take turns
+(Cyrus first), then POP3 for each. Per server and concurrency C:
 
   lmtp_cC  Postfix's `smtp-source -L -s C -m N -l SIZE -f a@x -t USER
            127.0.0.1:PORT` (one connection per message, C at a time) into
@@ -25,6 +26,7 @@ cyrus-imapd/cyrus-pop3d (see bench/README.md), postfix (smtp-source), and
 our build (CYRUS_BUILD, default build/).
 """
 import argparse
+import contextlib
 import imaplib
 import json
 import os
@@ -105,34 +107,41 @@ def pop3_run(srv, user, expect):
             "mb_per_s": round(nbytes / elapsed / 1e6, 2)}
 
 
-def run_server(srv, args):
-    rows = []
+def run_all(srvs, args):
+    """Every row for every server, the servers taking turns row by row so
+    that a slow spell of the (shared) disk hits both alike."""
+    rows = {srv["label"]: [] for srv in srvs}
     concs = [int(c) for c in args.conc.split(",")]
     if len(concs) > len(USERS):
         raise BenchError("at most %d concurrencies" % len(USERS))
     for conc, user in zip(concs, USERS):
-        print("lmtpbench: %s: smtp-source -L -s %d -m %d -l %d -> %s"
-              % (srv["label"], conc, args.messages, args.size, user),
+        for srv in srvs:
+            print("lmtpbench: %s: smtp-source -L -s %d -m %d -l %d -> %s"
+                  % (srv["label"], conc, args.messages, args.size, user),
+                  file=sys.stderr)
+            rows[srv["label"]].append(
+                lmtp_run(srv, conc, user, args.messages, args.size))
+    for srv in srvs:
+        print("lmtpbench: %s: POP3 RETR x %d" % (srv["label"], args.messages),
               file=sys.stderr)
-        rows.append(lmtp_run(srv, conc, user, args.messages, args.size))
-    print("lmtpbench: %s: POP3 RETR x %d" % (srv["label"], args.messages),
-          file=sys.stderr)
-    rows.append(pop3_run(srv, USERS[0], args.messages))
-    return {"label": srv["label"], "rows": rows}
+        rows[srv["label"]].append(pop3_run(srv, USERS[0], args.messages))
+    return [{"label": srv["label"], "rows": rows[srv["label"]]}
+            for srv in srvs]
 
 
-def with_cyrus(args):
+@contextlib.contextmanager
+def cyrus_server():
     import cyruspeer
 
     with cyruspeer.CyrusPeer("single") as peer:
         b = peer.info["backends"][0]
         pw = {u["user"]: u["password"] for u in peer.info["users"]}
-        srv = {"label": "cyrus", "imap": b["imap"], "pop3": b["pop3"],
+        yield {"label": "cyrus", "imap": b["imap"], "pop3": b["pop3"],
                "lmtp": b["lmtp"], "password": lambda u: pw[u]}
-        return run_server(srv, args)
 
 
-def with_ours(args):
+@contextlib.contextmanager
+def our_server():
     import backend
 
     node = backend.Backend(name="lmtpbench",
@@ -142,10 +151,9 @@ def with_ours(args):
         for svc in ("pop3", "lmtp"):
             if svc not in node.ports:
                 raise BenchError("ours: %s not built" % svc)
-        srv = {"label": "ours", "imap": node.ports["imap"],
+        yield {"label": "ours", "imap": node.ports["imap"],
                "pop3": node.ports["pop3"], "lmtp": node.ports["lmtp"],
                "password": backend.password}
-        return run_server(srv, args)
     finally:
         node.stop()
         node.cleanup()
@@ -210,9 +218,11 @@ def main():
     results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "machine": machine(), "messages": args.messages,
                "size": args.size, "servers": []}
-    for name in args.servers.split(","):
-        fn = {"cyrus": with_cyrus, "ours": with_ours}[name]
-        results["servers"].append(fn(args))
+    with contextlib.ExitStack() as stack:
+        srvs = [stack.enter_context({"cyrus": cyrus_server,
+                                     "ours": our_server}[name]())
+                for name in args.servers.split(",")]
+        results["servers"] = run_all(srvs, args)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(results, f, indent=1)
