@@ -90,7 +90,11 @@ if [ "$write_doc" = 1 ]; then
         echo ""
         echo "* machine: $(nproc) CPUs ($cpu), $mem RAM, $(uname -sr)"
         echo "* Cyrus: Debian cyrus-imapd $cver (single server, bench/cyruspeer.py)"
-        echo "* ours: ${cmd_ours:+tree $rev, backend1 of tools/murder}${cmd_ours:-not measured}"
+        if [ -n "$cmd_ours" ]; then
+            echo "* ours: tree $rev, backend1 of tools/murder (its imapd directly, no proxy)"
+        else
+            echo "* ours: not measured"
+        fi
         echo "* commands: \`bench/run-imap.sh --messages $messages\`, which ran"
         echo "  \`$cmd_cyrus\`${cmd_ours:+ and \`$cmd_ours\`}"
         [ -n "$ours_note" ] && echo "* note: $ours_note"

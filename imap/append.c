@@ -92,9 +92,9 @@ added(struct append_batch *b, const struct index_record *rec)
     b->delta[QUOTA_MESSAGE]++;
 }
 
-int
-append_batch_add(struct append_batch *b, const struct append_stage *st,
-                 const struct append_meta *meta, uint32_t *uid_r)
+static int
+batch_add(struct append_batch *b, const struct append_stage *st,
+          const struct append_meta *meta, int take, uint32_t *uid_r)
 {
     struct index_record rec;
     size_t i;
@@ -119,10 +119,17 @@ append_batch_add(struct append_batch *b, const struct append_stage *st,
     rec.size = st->size;
     rec.header_size = st->header_size;
     memcpy(rec.guid, st->guid, sizeof(rec.guid));
-    if (st->dev == b->dev)
+    if (st->dev == b->dev && take) {
+        r = mailbox_append_rename(b->mb, st->path, buf_base(&st->cache),
+                                  buf_len(&st->cache), &rec);
+        if (r == 0 && st->defer_fsync)
+            mailbox_fsync_at_commit(b->mb, rec.uid);
+    } else if (st->dev == b->dev) {
         r = mailbox_append_file(b->mb, st->path, buf_base(&st->cache),
                                 buf_len(&st->cache), &rec);
-    else
+        if (r == 0 && st->defer_fsync)
+            mailbox_fsync_at_commit(b->mb, rec.uid);
+    } else
         r = mailbox_append(b->mb, st->map, st->maplen, buf_base(&st->cache),
                            buf_len(&st->cache), &rec);
     if (r) {
@@ -133,6 +140,28 @@ append_batch_add(struct append_batch *b, const struct append_stage *st,
     if (uid_r)
         *uid_r = rec.uid;
     return 0;
+}
+
+int
+append_batch_add(struct append_batch *b, const struct append_stage *st,
+                 const struct append_meta *meta, uint32_t *uid_r)
+{
+    return batch_add(b, st, meta, 0, uid_r);
+}
+
+int
+append_batch_take(struct append_batch *b, struct append_stage *st,
+                  const struct append_meta *meta, uint32_t *uid_r)
+{
+    int r = batch_add(b, st, meta, 1, uid_r);
+
+    if (r == 0 && st->dev == b->dev) {
+        /* the file is the mailbox's now: append_stage_free() must not
+         * remove it */
+        free(st->path);
+        st->path = NULL;
+    }
+    return r;
 }
 
 /* The cache record of srcrec: the stored blob, or (if it cannot be read)

@@ -81,8 +81,13 @@ int append_stage_new(const char *stagedir, uint64_t maxsize,
  * after an error the bytes are dropped but the caller may keep feeding
  * (to read past the rest of a literal), and the error sticks. */
 int append_stage_write(struct append_stage *st, const char *data, size_t len);
-/* End of the message: flush, fsync, map and parse. Returns 0 or the
- * sticky error. After 0 the accessors below are valid. */
+/* Before finish: leave the fsync of the staged file to the commit of the
+ * batches it is added to (append_batch_add() has the mailbox fsync its
+ * link at commit), so that a batch of many messages pays for one journal
+ * commit. Only for stages that go through append_batch_add(). */
+void append_stage_defer_fsync(struct append_stage *st);
+/* End of the message: flush, fsync (unless deferred), map and parse. Returns 0
+ * or the sticky error. After 0 the accessors below are valid. */
 int append_stage_finish(struct append_stage *st);
 /* new + write + finish in one call. On error *st_r is not set. */
 int append_stage_from_memory(const char *stagedir, uint64_t maxsize,
@@ -142,6 +147,12 @@ int append_batch_begin(struct mailbox *mb, struct quota_db *qdb, unsigned flags,
  * ERR_IO (the batch must be aborted). */
 int append_batch_add(struct append_batch *b, const struct append_stage *st,
                      const struct append_meta *meta, uint32_t *uid_r);
+/* Same, for a stage that goes to this one mailbox only: its file is
+ * renamed into the mailbox rather than linked (fewer inode operations),
+ * after which the stage still gives its data and metadata but adds to no
+ * other mailbox. Errors as append_batch_add(). */
+int append_batch_take(struct append_batch *b, struct append_stage *st,
+                      const struct append_meta *meta, uint32_t *uid_r);
 /* Append a message of another mailbox keeping its system flags, user
  * flags (by name), internal date, sent date, size and GUID; the file is
  * hard-linked when both mailboxes are on one filesystem (else copied)

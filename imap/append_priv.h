@@ -18,6 +18,7 @@ struct append_stage {
     int prev_cr;      /* the last stored byte was CR */
     int error;        /* sticky ERR_* */
     int finished;
+    int defer_fsync; /* the batch commit fsyncs the mailbox's link */
     EVP_MD_CTX *sha1;
     struct buf pending; /* converted bytes not yet written */
     int64_t stagedate;  /* default internal date */

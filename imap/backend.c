@@ -486,7 +486,8 @@ authenticate(struct backend *be, const struct config *cfg, const char *host,
         l = buf_cstring(&line);
         if (p->capa_style == BACKEND_CAPA_IMAP && has_prefix(l, "* "))
             continue;
-        if (!has_prefix(l, p->auth_cont))
+        /* POP3: "+OK" also starts with the continuation's "+" */
+        if (!has_prefix(l, p->auth_cont) || has_prefix(l, p->auth_ok))
             break;
         l += strlen(p->auth_cont);
         if (*l == ' ')

@@ -11,10 +11,11 @@
 /* Extensions implemented after login, in Cyrus's order. */
 static const char *const authed_caps[] = {
     "ACL", "CHILDREN", "CONDSTORE", "ESEARCH", "LIST-EXTENDED", "LIST-STATUS",
-    "MAILBOX-REFERRALS", "MOVE", "MULTIAPPEND", "NAMESPACE", "QRESYNC",
-    "QUOTA",
+    "MAILBOX-REFERRALS", "METADATA", "MOVE", "MULTIAPPEND", "NAMESPACE",
+    "QRESYNC", "QUOTA",
     "RIGHTS=kxten", "SORT", "SPECIAL-USE", "THREAD=ORDEREDSUBJECT",
-    "THREAD=REFERENCES", "UIDPLUS", "UNSELECT", "IDLE",
+    "THREAD=REFERENCES", "UIDPLUS", "UNSELECT", "LIST-METADATA", "XLIST",
+    "IDLE",
 };
 
 static void
@@ -27,13 +28,25 @@ add(struct buf *out, const struct strarray *suppress, const char *cap)
     buf_appendcstr(out, cap);
 }
 
-void
-imapd_capabilities(const struct imapd_session *s, struct buf *out)
+static void
+add_extensions(struct buf *out, const struct strarray *suppress)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(authed_caps); i++) {
+        if (strcmp(authed_caps[i], "MAILBOX-REFERRALS") == 0
+            && config_switch(config, CFG_PROXYD_DISABLE_MAILBOX_REFERRALS))
+            continue;
+        add(out, suppress, authed_caps[i]);
+    }
+}
+
+static void
+build(const struct imapd_session *s, struct buf *out, int command)
 {
     const char *sup = config_str(config, CFG_SUPPRESS_CAPABILITIES);
     struct strarray *suppress = sup ? strarray_split(sup, " \t") : NULL;
     const char *mupdate = config_str(config, CFG_MUPDATE_SERVER);
-    size_t i;
 
     buf_reset(out);
     add(out, suppress, "IMAP4rev1");
@@ -42,6 +55,12 @@ imapd_capabilities(const struct imapd_session *s, struct buf *out)
     add(out, suppress, "ID");
     add(out, suppress, "ENABLE");
     if (s->state == IMAPD_NOTAUTH) {
+        /* Cyrus answers a pre-login CAPABILITY command with the
+         * extensions too (only the greeting is short): clients such as
+         * Cyrus::IMAP::Admin look for METADATA and MAILBOX-REFERRALS
+         * there */
+        if (command)
+            add_extensions(out, suppress);
         if (mupdate && *mupdate) {
             struct buf m = BUF_INITIALIZER;
 
@@ -62,9 +81,10 @@ imapd_capabilities(const struct imapd_session *s, struct buf *out)
             buf_free(&mechs);
         }
         add(out, suppress, "SASL-IR");
+        if (command && !stream_deflate_active(s->s))
+            add(out, suppress, "COMPRESS=DEFLATE");
     } else {
-        for (i = 0; i < ARRAY_SIZE(authed_caps); i++)
-            add(out, suppress, authed_caps[i]);
+        add_extensions(out, suppress);
         if (!stream_deflate_active(s->s))
             add(out, suppress, "COMPRESS=DEFLATE");
         if (mupdate && *mupdate) {
@@ -85,4 +105,16 @@ imapd_capabilities(const struct imapd_session *s, struct buf *out)
         }
     }
     strarray_free(&suppress);
+}
+
+void
+imapd_capabilities(const struct imapd_session *s, struct buf *out)
+{
+    build(s, out, 0);
+}
+
+void
+imapd_capabilities_command(const struct imapd_session *s, struct buf *out)
+{
+    build(s, out, 1);
 }

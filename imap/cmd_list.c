@@ -216,8 +216,11 @@ parse_options(struct imaptok *t, const char *const *names,
     return imaptok_rparen(t);
 }
 
-void
-cmd_list(struct imapd_session *s, const char *tag, struct imaptok *t)
+/* LIST, or XLIST when xlist is set: the Gmail-style answer Cyrus gives
+ * ("* XLIST", special-use flags always, \Inbox on the INBOX). */
+static void
+list_run(struct imapd_session *s, const char *tag, struct imaptok *t,
+         int xlist)
 {
     static const char *const selnames[] = {"SUBSCRIBED", "REMOTE",
                                            "RECURSIVEMATCH", "SPECIAL-USE"};
@@ -274,11 +277,15 @@ cmd_list(struct imapd_session *s, const char *tag, struct imaptok *t)
     }
     if (imaptok_end(t) < 0)
         goto bad;
+    /* RFC 5258 3: LIST (REMOTE) opts into referrals as RLIST does */
+    if (sel & SEL_REMOTE)
+        s->referrals = 1;
     lc.s = s;
     lc.sep = namespace_separator(s->proc->ns);
     /* RFC 3501 6.3.8: an empty pattern asks for the separator */
     if (patterns.count == 1 && patterns.data[0][0] == '\0') {
-        stream_printf(s->s, "* LIST (\\Noselect) \"%c\" \"\"\r\n", lc.sep);
+        stream_printf(s->s, "* %s (\\Noselect) \"%c\" \"\"\r\n",
+                      xlist ? "XLIST" : "LIST", lc.sep);
         imapd_ok(s, tag, NULL, "Completed");
         goto done;
     }
@@ -322,7 +329,7 @@ cmd_list(struct imapd_session *s, const char *tag, struct imaptok *t)
                 continue;
             }
             buf_reset(&line);
-            buf_appendcstr(&line, "* LIST (");
+            buf_appendcstr(&line, xlist ? "* XLIST (" : "* LIST (");
             if (!it->exists) {
                 buf_appendcstr(&line, extended ? "\\NonExistent"
                                                : "\\Noselect");
@@ -336,8 +343,12 @@ cmd_list(struct imapd_session *s, const char *tag, struct imaptok *t)
             buf_printf(&line, "%s%s", first ? "" : " ",
                        it->has_children ? "\\HasChildren" : "\\HasNoChildren");
             if (it->specialuse
-                && (ret & RET_SPECIALUSE || sel & SEL_SPECIALUSE || !extended))
+                && (ret & RET_SPECIALUSE || sel & SEL_SPECIALUSE || !extended
+                    || xlist))
                 buf_printf(&line, " %s", it->specialuse);
+            if (xlist && it->exists && it->group == 0
+                && mboxname_is_inbox(it->intname))
+                buf_appendcstr(&line, " \\Inbox");
             buf_printf(&line, ") \"%c\" ", lc.sep);
             imaptok_astring_out(&line, it->extname, strlen(it->extname));
             if (childinfo)
@@ -380,4 +391,32 @@ done:
     buf_free(&ref);
     buf_free(&pat);
     buf_free(&line);
+}
+
+void
+cmd_list(struct imapd_session *s, const char *tag, struct imaptok *t)
+{
+    list_run(s, tag, t, 0);
+}
+
+void
+cmd_xlist(struct imapd_session *s, const char *tag, struct imaptok *t)
+{
+    list_run(s, tag, t, 1);
+}
+
+/* RLIST/RLSUB: LIST/LSUB that opt the session into referrals (RFC 2193
+ * 4); on a backend nothing is remote, so the answers are LIST's/LSUB's. */
+void
+cmd_rlist(struct imapd_session *s, const char *tag, struct imaptok *t)
+{
+    s->referrals = 1;
+    list_run(s, tag, t, 0);
+}
+
+void
+cmd_rlsub(struct imapd_session *s, const char *tag, struct imaptok *t)
+{
+    s->referrals = 1;
+    cmd_lsub(s, tag, t);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "annotate.h"
 #include "errors.h"
 #include "imapd.h"
 #include "log.h"
@@ -165,8 +166,12 @@ cmd_delete(struct imapd_session *s, const char *tag, struct imaptok *t)
     if (s->selected_name && strcmp(s->selected_name, intname) == 0)
         imapd_unselect(s);
     r = mboxops_delete(s->proc->ops, &who, intname, &err);
-    if (r == 0)
+    if (r == 0) {
         log_msg(LOG_INFO, "deleted %s by %s", intname, s->userid);
+        /* its METADATA goes with it (errors are logged, not fatal) */
+        if (annotate_delete_mailbox(s->proc->annot, intname, NULL) < 0)
+            log_msg(LOG_ERR, "annotations of %s not removed", intname);
+    }
     reply_result(s, tag, r, err);
 done:
     free(intname);
@@ -225,9 +230,16 @@ cmd_rename(struct imapd_session *s, const char *tag, struct imaptok *t)
     else
         r = mboxops_rename(s->proc->ops, &who, oldint, newint,
                            buf_len(&part) ? buf_cstring(&part) : NULL, &err);
-    if (r == 0)
+    if (r == 0) {
         log_msg(LOG_INFO, "renamed %s to %s by %s", oldint, newint,
                 s->userid);
+        /* the mailbox's own METADATA follows it (not an INBOX rename,
+         * where the INBOX stays) */
+        if (!mboxname_is_inbox(oldint)
+            && annotate_rename_mailbox(s->proc->annot, oldint, newint, NULL)
+                   < 0)
+            log_msg(LOG_ERR, "annotations of %s not moved", oldint);
+    }
     reply_result(s, tag, r, err);
 done:
     free(oldint);

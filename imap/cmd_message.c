@@ -24,6 +24,16 @@ send_out(struct imapd_session *s)
     buf_reset(&s->out);
 }
 
+/* fetch_ctx.flush_cb: send the FETCH responses formatted so far. */
+static void
+fetch_flush_cb(struct buf *out, void *cb_ctx)
+{
+    struct imapd_session *s = cb_ctx;
+
+    stream_write(s->s, buf_base(out), buf_len(out));
+    buf_reset(out);
+}
+
 static void
 do_fetch(struct imapd_session *s, const char *tag, struct imaptok *t, int uid)
 {
@@ -61,6 +71,8 @@ do_fetch(struct imapd_session *s, const char *tag, struct imaptok *t, int uid)
     ctx.qresync = !!(s->enabled & IMAPD_ENABLED_QRESYNC);
     ctx.may_set_seen = !index_readonly(s->selected)
                        && (s->selected_rights & ACL_SEEN);
+    ctx.flush_cb = fetch_flush_cb;
+    ctx.cb_ctx = s;
     buf_reset(&s->out);
     r = fetch_run(&ctx, &args, &s->out, &seen_changed);
     if (seen_changed)

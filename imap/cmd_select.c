@@ -147,11 +147,11 @@ do_select(struct imapd_session *s, const char *tag, struct imaptok *t,
     struct qresync qr;
     int r, readonly, condstore = 0;
 
+    memset(&qr, 0, sizeof(qr));
     if (imaptok_mailbox(t, &name) < 0) {
         imapd_bad(s, tag, "Missing required argument to Select");
         goto done;
     }
-    memset(&qr, 0, sizeof(qr));
     if (imaptok_peek(t) == ' '
         && parse_params(t, &condstore, &qr) < 0) {
         imapd_bad(s, tag, "Invalid Select parameters");

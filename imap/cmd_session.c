@@ -16,7 +16,7 @@ cmd_capability(struct imapd_session *s, const char *tag, struct imaptok *t)
         imapd_bad(s, tag, "Unexpected extra arguments to Capability");
         return;
     }
-    imapd_capabilities(s, &caps);
+    imapd_capabilities_command(s, &caps);
     stream_printf(s->s, "* CAPABILITY %s\r\n", buf_cstring(&caps));
     buf_free(&caps);
     imapd_sync(s, 1);

@@ -17,6 +17,10 @@ struct msgctx {
     uint32_t seq;
     struct index_record rec;
     struct message *m; /* decoded cache record, or NULL */
+    /* ENVELOPE, BODYSTRUCTURE, BODY: from m, or straight from the cache
+     * record when nothing else of it is needed */
+    struct msgcache_strings str;
+    int have_str;
     const char *base;  /* mapped message file, or NULL */
     size_t len;
     struct buf scratch; /* filtered headers, decoded BINARY */
@@ -329,13 +333,28 @@ fetch_one(struct fetch_ctx *ctx, const struct fetch_args *args,
     unsigned n = 0;
     int changed, r = 0, kind;
 
+    mc->have_str = 0;
     if ((items & NEED_CACHE) || args->nsections) {
         const char *blob;
         size_t bloblen;
 
-        if (mailbox_cache_blob(mb, &mc->rec, &blob, &bloblen) < 0
-            || msgcache_decode(blob, bloblen, &mc->m) < 0)
-            mc->m = NULL; /* items that need it are left out, as Cyrus */
+        /* items that need the record are left out if it is damaged, as
+         * Cyrus does */
+        if (mailbox_cache_blob(mb, &mc->rec, &blob, &bloblen) < 0)
+            mc->m = NULL;
+        else if (args->nsections == 0)
+            mc->have_str = msgcache_strings(blob, bloblen, &mc->str) == 0;
+        else if (msgcache_decode(blob, bloblen, &mc->m) < 0)
+            mc->m = NULL;
+    }
+    if (mc->m) {
+        mc->have_str = 1;
+        mc->str.envelope = message_envelope(mc->m);
+        mc->str.envelope_len = strlen(mc->str.envelope);
+        mc->str.bodystructure = message_bodystructure(mc->m);
+        mc->str.bodystructure_len = strlen(mc->str.bodystructure);
+        mc->str.body = message_body(mc->m);
+        mc->str.body_len = strlen(mc->str.body);
     }
     if ((items & NEED_FILE) || (args->nsections && mc->m)) {
         if (mailbox_map_message(mb, mc->rec.uid, &mc->base, &mc->len) < 0) {
@@ -390,20 +409,20 @@ fetch_one(struct fetch_ctx *ctx, const struct fetch_args *args,
         fetch_format_datetime(
             mc->rec.savedate ? mc->rec.savedate : mc->rec.internaldate, out);
     }
-    if ((items & FETCH_ENVELOPE) && mc->m) {
+    if ((items & FETCH_ENVELOPE) && mc->have_str) {
         SEP(out, n);
         buf_appendcstr(out, "ENVELOPE ");
-        buf_appendcstr(out, message_envelope(mc->m));
+        buf_appendmap(out, mc->str.envelope, mc->str.envelope_len);
     }
-    if ((items & FETCH_BODYSTRUCTURE) && mc->m) {
+    if ((items & FETCH_BODYSTRUCTURE) && mc->have_str) {
         SEP(out, n);
         buf_appendcstr(out, "BODYSTRUCTURE ");
-        buf_appendcstr(out, message_bodystructure(mc->m));
+        buf_appendmap(out, mc->str.bodystructure, mc->str.bodystructure_len);
     }
-    if ((items & FETCH_BODY) && mc->m) {
+    if ((items & FETCH_BODY) && mc->have_str) {
         SEP(out, n);
         buf_appendcstr(out, "BODY ");
-        buf_appendcstr(out, message_body(mc->m));
+        buf_appendmap(out, mc->str.body, mc->str.body_len);
     }
     if (items & (FETCH_RFC822_HEADER | FETCH_RFC822_TEXT)) {
         uint64_t hs = mc->rec.header_size;
@@ -521,6 +540,21 @@ set_seen(struct index_view *v, const uint32_t *seqs, size_t n, int *count_r)
     return r;
 }
 
+/* Whether no message can fail the command, so that responses may be
+ * sent before the end: only BINARY decoding fails (UNKNOWN-CTE). */
+static int
+may_stream(const struct fetch_args *args)
+{
+    size_t i;
+
+    for (i = 0; i < args->nsections; i++) {
+        if (args->sections[i].kind == FETCH_SECTION_BINARY
+            || args->sections[i].kind == FETCH_SECTION_BINARY_SIZE)
+            return 0;
+    }
+    return 1;
+}
+
 int
 fetch_run(struct fetch_ctx *ctx, const struct fetch_args *args, struct buf *out,
           int *seen_changed_r)
@@ -531,6 +565,7 @@ fetch_run(struct fetch_ctx *ctx, const struct fetch_args *args, struct buf *out,
     uint32_t *seqs = target_seqs(v, args, &n);
     struct msgctx mc;
     int r = 0, seen = 0, locked = 0;
+    int stream = ctx->flush_cb != NULL && may_stream(args);
 
     memset(&mc, 0, sizeof(mc));
     if (n > 0 && (args->items & FETCH_SETSEEN) && ctx->may_set_seen
@@ -556,6 +591,10 @@ fetch_run(struct fetch_ctx *ctx, const struct fetch_args *args, struct buf *out,
             mailbox_unmap_message(mc.base, mc.len);
         mc.base = NULL;
         mc.len = 0;
+        if (stream && r == 0 && buf_len(out) >= FETCH_FLUSH_BYTES) {
+            ctx->flush_cb(out, ctx->cb_ctx);
+            start = 0; /* the caller emptied out */
+        }
     }
     if (locked)
         mailbox_unlock(mb);

@@ -114,7 +114,16 @@ struct fetch_ctx {
     int qresync;             /* QRESYNC enabled: ... and with UID */
     int may_set_seen;        /* the user has the 's' right and the mailbox is
                                 selected read-write: non-PEEK fetches set \Seen */
+    /* Optional (NULL: everything stays in out): called between messages
+     * when out holds FETCH_FLUSH_BYTES or more, to send the responses so
+     * far and empty out, so the client reads while the rest is formatted.
+     * Used only when no message can fail the command (no BINARY
+     * sections): responses once sent cannot be taken back. */
+    void (*flush_cb)(struct buf *out, void *cb_ctx);
+    void *cb_ctx;
 };
+
+#define FETCH_FLUSH_BYTES (64 * 1024)
 
 /* Run a parsed FETCH: for every message of the view in args->set
  * (sequence numbers, or UIDs with args->uid; "*" is the last message or
@@ -123,6 +132,8 @@ struct fetch_ctx {
  * A message whose record is gone is skipped; one whose file is gone gets
  * "* OK Message <seq> no longer exists\r\n" instead, as Cyrus sends.
  * With args->has_changedsince only messages with a higher MODSEQ answer.
+ * With ctx->flush_cb, out may have been handed over (and emptied) on the
+ * way.
  *
  * Non-PEEK body items set \Seen (when ctx->may_set_seen) under the
  * mailbox's exclusive lock: the records are rewritten with new modseqs

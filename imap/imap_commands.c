@@ -27,6 +27,11 @@ static const struct imapd_command imapd_commands[] = {
     {"LIST",         cmd_list,         AUTHED },
     {"STATUS",       cmd_status,       AUTHED },
     {"LSUB",         cmd_lsub,         AUTHED },
+    {"XLIST",        cmd_xlist,        AUTHED },
+    {"RLIST",        cmd_rlist,        AUTHED },
+    {"RLSUB",        cmd_rlsub,        AUTHED },
+    {"GETMETADATA",  cmd_getmetadata,  AUTHED },
+    {"SETMETADATA",  cmd_setmetadata,  AUTHED },
     {"SUBSCRIBE",    cmd_subscribe,    AUTHED },
     {"UNSUBSCRIBE",  cmd_unsubscribe,  AUTHED },
     {"GETACL",       cmd_getacl,       AUTHED },
@@ -41,6 +46,7 @@ static const struct imapd_command imapd_commands[] = {
     {"UNSELECT",     cmd_unselect,     SELECTED},
     {"CHECK",        cmd_check,        SELECTED},
     {"APPEND",       cmd_append,       AUTHED },
+    {"LOCALAPPEND",  cmd_localappend,  AUTHED },
     {"IDLE",         cmd_idle,         AUTHED },
     {"FETCH",        cmd_fetch,        SELECTED},
     {"STORE",        cmd_store,        SELECTED},
@@ -59,6 +65,12 @@ static const struct imapd_command imapd_commands[] = {
     {"UID COPY",     cmd_uid_copy,     SELECTED},
     {"UID MOVE",     cmd_uid_move,     SELECTED},
     {"COMPRESS",     cmd_compress,     AUTHED },
+    {"XFER",         cmd_xfer,         AUTHED },
+    {"LOCALCREATE",  cmd_localcreate,  AUTHED },
+    {"LOCALDELETE",  cmd_localdelete,  AUTHED },
+    {"XAPPEND",      cmd_xappend,      AUTHED },
+    {"MUPDATEPUSH",  cmd_mupdatepush,  AUTHED },
+    {"LOCALSUBSCRIBE", cmd_localsubscribe, AUTHED },
 };
 
 const struct imapd_command *

@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "annotate.h"
 #include "cyrusdb.h"
 #include "errors.h"
 #include "expunge.h"
@@ -81,8 +83,19 @@ imapd_error(struct imapd_session *s, const char *tag, int err)
 void
 imapd_sync(struct imapd_session *s, int allow_expunge)
 {
+    struct stat sb;
+
     if (s->selected == NULL)
         return;
+    /* XFER (xfer.c) removed the mailbox under us: it lives elsewhere
+     * now; the client reconnects (through its frontend) and finds it */
+    if (stat(mailbox_path(index_mailbox(s->selected)), &sb) < 0
+        && errno == ENOENT) {
+        stream_puts(s->s, "* BYE Mailbox has been moved to another server\r\n");
+        stream_flush(s->s);
+        s->state = IMAPD_LOGOUT;
+        return;
+    }
     buf_reset(&s->out);
     if (index_sync(s->selected, &s->out, allow_expunge,
                    s->enabled & IMAPD_ENABLED_CONDSTORE)
@@ -273,16 +286,22 @@ dispatch(struct imapd_session *s, const char *cmd, size_t len)
     if (nspooled)
         imaptok_set_spooled(&t, spooled, nspooled);
     if (imaptok_tag(&t, &tagspan) < 0) {
+        cmd_append_flush(s);
         stream_puts(s->s, "* BAD Invalid tag\r\n");
         stream_flush(s->s);
         return;
     }
     tag = xstrndup(tagspan.p, tagspan.len);
     if (imaptok_sp(&t) < 0 || imaptok_atom(&t, &name) < 0) {
+        cmd_append_flush(s);
         imapd_bad(s, tag, "Null command");
         goto done;
     }
     c = imapd_command_find(name.p, name.len);
+    /* frontend role: whatever the proxy answers must come after the
+     * pending APPENDs' replies, so no group spans it */
+    if (s->proxy)
+        cmd_append_flush(s);
     /* UID FETCH etc.: the table has the two-word names */
     if (c == NULL && util_memcaseeq(name.p, name.len, "UID")) {
         struct imaptok_span sub;
@@ -316,6 +335,10 @@ dispatch(struct imapd_session *s, const char *cmd, size_t len)
         if (handled)
             goto done;
     }
+    /* only an APPEND may join the pending APPENDs' commit (it flushes
+     * itself when it cannot) */
+    if (c == NULL || c->fn != cmd_append || !(c->states & s->state))
+        cmd_append_flush(s);
     if (c == NULL) {
         imapd_bad(s, tag, "Unrecognized command");
         goto done;
@@ -337,19 +360,52 @@ done:
     free(tag);
 }
 
+/* Input read while APPENDs wait for their commit before the loop commits
+ * anyway: a long upload must not keep the mailbox locked. */
+#define GROUP_MAX_READ (4 * 1024 * 1024)
+
+/* With APPENDs pending: read what has already arrived, without waiting.
+ * >0 bytes read; 0 when nothing (or too much) has: the pending APPENDs
+ * were then committed and answered. */
+static ssize_t
+fill_pending(struct imapd_session *s, size_t *grouped)
+{
+    ssize_t n = 0;
+
+    if (*grouped < GROUP_MAX_READ) {
+        stream_set_nonblocking(s->s, 1);
+        n = stream_fill(s->s);
+        stream_set_nonblocking(s->s, 0);
+    }
+    if (n > 0) {
+        *grouped += (size_t)n;
+        return n;
+    }
+    cmd_append_flush(s);
+    *grouped = 0;
+    return 0;
+}
+
 /* Read and run commands until LOGOUT, EOF or a fatal stream error. */
 static void
 command_loop(struct imapd_session *s)
 {
+    size_t grouped = 0; /* bytes read while APPENDs are pending */
+
     for (;;) {
         const char *p;
         size_t len, used = 0;
         enum imapreader_state st;
 
+        if (s->append_group == NULL)
+            grouped = 0;
         stream_flush(s->s);
         if (s->state == IMAPD_LOGOUT)
             return;
         p = stream_peek(s->s, &len);
+        if (len == 0 && s->append_group != NULL
+            && fill_pending(s, &grouped) > 0)
+            continue;
         if (len == 0) {
             ssize_t n = stream_fill(s->s);
 
@@ -375,12 +431,14 @@ command_loop(struct imapd_session *s)
         case IMAPREADER_ERROR: {
             const char *tag = imapreader_error_tag(s->reader);
 
+            cmd_append_flush(s);
             stream_printf(s->s, "%s BAD %s\r\n", tag ? tag : "*",
                           imapreader_error(s->reader));
             imapd_literal_reset(s);
             break;
         }
         case IMAPREADER_CLOSE:
+            cmd_append_flush(s);
             stream_printf(s->s, "* BYE %s\r\n", imapreader_error(s->reader));
             return;
         case IMAPREADER_COMMAND:
@@ -439,6 +497,8 @@ imapd_connection(int fd, const struct service_conn *info)
     stream_printf(sess.s, "* OK [CAPABILITY %s] %s Cyrus IMAP %s server ready\r\n",
                   buf_cstring(&caps), imapd_proc.servername, IMAPD_VERSION);
     command_loop(&sess);
+    /* APPENDs read in full before EOF are completed, as if answered */
+    cmd_append_flush(&sess);
 done:
     stream_flush(sess.s);
     imapd_seen_save(&sess);
@@ -502,6 +562,11 @@ imapd_init(int argc, char **argv, char **err)
         *err = xstrdup("cannot open seen.db");
         return -1;
     }
+    r = annotate_open(imapd_proc.dbenv, "annotations.db", &imapd_proc.annot);
+    if (r) {
+        *err = xstrdup("cannot open annotations.db");
+        return -1;
+    }
     imapd_proc.ops = xzmalloc(sizeof(*imapd_proc.ops));
     imapd_proc.ops->ml = imapd_proc.mboxlist;
     imapd_proc.ops->servername = imapd_proc.servername;
@@ -546,6 +611,7 @@ imapd_fini(void)
     free(imapd_proc.ops);
     imapd_proc.ops = NULL;
     namespace_free(&imapd_proc.ns);
+    annotate_close(&imapd_proc.annot);
     seen_close(&imapd_proc.seen);
     subs_close(&imapd_proc.subs);
     quota_db_close(&imapd_proc.qdb);

@@ -15,6 +15,8 @@
 #include "imaptok.h"
 #include "strarray.h"
 
+struct annotate_db;
+struct append_group;
 struct cyrusdb_env;
 struct index_view;
 struct mboxlist_entry;
@@ -54,6 +56,7 @@ struct imapd_proc {
     struct quota_db *qdb;     /* quotas.db */
     struct subs_db *subs;     /* subs.db */
     struct seen_db *seen;     /* seen.db: non-owners' Seen (STORAGE.md §5) */
+    struct annotate_db *annot; /* annotations.db: METADATA values */
     struct tls_ctx *tls;       /* NULL when no tls_server_cert */
     int implicit_tls;          /* -s: imaps */
     const char *servername;
@@ -77,6 +80,10 @@ struct imapd_session {
     struct buf out;            /* scratch for building responses */
     struct imapd_literals *literals; /* spooled literals (imapd_literal.c) */
     struct proxy_imap *proxy;  /* frontend role: backend connections */
+    int referrals;             /* RLIST/RLSUB/LIST (REMOTE) seen: RFC 2193 */
+    /* pipelined APPENDs awaiting their one commit and OKs (cmd_append.c);
+     * NULL when none */
+    struct append_group *append_group;
 };
 
 /* Reply helpers: append "tag OK|NO|BAD [code] text" and flush. The code
@@ -139,8 +146,13 @@ int imapd_rename_inbox(struct imapd_session *s, const char *inbox,
 /* Whether plaintext passwords may be used right now (TLS or
  * allowplaintext). */
 int imapd_plaintext_ok(const struct imapd_session *s);
-/* The CAPABILITY list for the current state (no leading/trailing space). */
+/* The CAPABILITY list for the current state (no leading/trailing space):
+ * the greeting's and the login reply's. */
 void imapd_capabilities(const struct imapd_session *s, struct buf *out);
+/* The answer to the CAPABILITY command: before login it also lists the
+ * extensions, as Cyrus does. */
+void imapd_capabilities_command(const struct imapd_session *s,
+                                struct buf *out);
 /* Finish a successful login as userid (canonical). */
 void imapd_logged_in(struct imapd_session *s, const char *userid);
 
@@ -160,6 +172,13 @@ struct append_stage *imapd_literal_take(struct imapd_session *s,
 /* Drop the current command's stages (after every command). */
 void imapd_literal_reset(struct imapd_session *s);
 void imapd_literal_free(struct imapd_session *s);
+/* Commit the APPENDs held in s->append_group and send their tagged
+ * replies (OK, or NO if the commit failed); nothing if there are none.
+ * The command loop calls it before waiting for input, before any command
+ * other than APPEND and at the end of the session, so replies keep their
+ * order and no mailbox stays locked while the client is waited for. */
+void cmd_append_flush(struct imapd_session *s);
+
 /* A command handler: t is positioned after the command name (and its SP
  * if arguments follow). It sends the tagged reply itself. */
 typedef void imapd_cmd_fn(struct imapd_session *s, const char *tag,
@@ -189,5 +208,19 @@ imapd_cmd_fn cmd_getacl, cmd_setacl, cmd_deleteacl, cmd_listrights,
     cmd_myrights;
 imapd_cmd_fn cmd_getquota, cmd_getquotaroot, cmd_setquota;
 imapd_cmd_fn cmd_subscribe, cmd_unsubscribe;
+imapd_cmd_fn cmd_getmetadata, cmd_setmetadata; /* RFC 5464 */
+imapd_cmd_fn cmd_xlist, cmd_rlist, cmd_rlsub; /* imap/cmd_list.c */
+/* LOCALAPPEND (Cyrus-private, imap/cmd_localappend.c): what a Cyrus 3.x
+ * frontend sends for every proxied APPEND. */
+imapd_cmd_fn cmd_localappend;
+/* APPEND after the mailbox argument and its SP: [flags] [date] literal,
+ * repeated (MULTIAPPEND); sends the tagged reply. */
+void cmd_append_to(struct imapd_session *s, const char *tag,
+                   const char *extname, struct imaptok *t);
+/* XFER source (cmd_xfer.c) and destination (cmd_localcreate.c,
+ * cmd_localdelete.c, cmd_xappend.c, cmd_mupdatepush.c,
+ * cmd_localsubscribe.c); admins only. */
+imapd_cmd_fn cmd_xfer, cmd_localcreate, cmd_localdelete, cmd_xappend,
+    cmd_mupdatepush, cmd_localsubscribe;
 
 #endif

@@ -113,7 +113,9 @@ inspect(struct imapd_session *s, struct buf *tag, int *is_append_r)
     buf_setmap(tag, span.p, span.len);
     if (imaptok_sp(&t) < 0 || imaptok_atom(&t, &name) < 0)
         return 0;
-    if (!util_memcaseeq(name.p, name.len, "APPEND"))
+    /* XAPPEND (cmd_xappend.c, XFER) carries messages the same way */
+    if (!util_memcaseeq(name.p, name.len, "APPEND")
+        && !util_memcaseeq(name.p, name.len, "XAPPEND"))
         return 0;
     *is_append_r = 1;
     if (l->stagedir == NULL && imaptok_sp(&t) == 0
@@ -138,6 +140,8 @@ static int
 refuse(struct imapd_session *s, const char *tag, int bad, const char *code,
        const char *text)
 {
+    /* the OKs of pipelined APPENDs still pending go first */
+    cmd_append_flush(s);
     if (imapreader_reject_literal(s->reader) < 0) {
         /* RFC 7888 section 4: too big to swallow, the server closes */
         stream_printf(s->s, "* BYE %s\r\n", imapreader_error(s->reader));

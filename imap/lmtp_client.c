@@ -14,6 +14,7 @@ struct lmtp_client {
     struct buf line;
     struct buf cmd;
     struct buf cap; /* the params lmtp_client_cap() returned last */
+    int borrowed;   /* s belongs to the caller (lmtp_client_attach()) */
 };
 
 /* Read one whole (possibly multi-line) reply into c->reply. */
@@ -58,7 +59,8 @@ lmtp_client_free(struct lmtp_client **cp)
     if (c == NULL)
         return;
     *cp = NULL;
-    stream_free(&c->s);
+    if (!c->borrowed)
+        stream_free(&c->s);
     strarray_fini(&c->caps);
     lmtp_reply_fini(&c->reply);
     buf_free(&c->line);
@@ -67,12 +69,37 @@ lmtp_client_free(struct lmtp_client **cp)
     free(c);
 }
 
+/* Send LHLO and record the keywords of its reply. */
+static int
+lhlo(struct lmtp_client *c, const char *name, const char **error_r)
+{
+    const char *p, *nl;
+    int r;
+
+    buf_printf(&c->cmd, "LHLO %s\r\n", name);
+    r = command(c, "sending LHLO", error_r);
+    if (r == 0 && c->reply.code != 250) {
+        *error_r = "LHLO refused";
+        r = ERR_PROTOCOL;
+    }
+    if (r < 0)
+        return r;
+    strarray_fini(&c->caps);
+    /* the first line is the server's name; the others are keywords */
+    p = buf_cstring(&c->reply.text);
+    for (nl = strchr(p, '\n'); nl != NULL; nl = strchr(p, '\n')) {
+        p = nl + 1;
+        nl = strchr(p, '\n');
+        strarray_appendmap(&c->caps, p, nl ? (size_t)(nl - p) : strlen(p));
+    }
+    return 0;
+}
+
 int
 lmtp_client_new(struct stream *s, const char *name, struct lmtp_client **c_r,
                 const char **error_r)
 {
     struct lmtp_client *c = xzmalloc(sizeof(*c));
-    const char *p, *nl;
     int r;
 
     c->s = s;
@@ -82,24 +109,30 @@ lmtp_client_new(struct stream *s, const char *name, struct lmtp_client **c_r,
         *error_r = "server refused the connection";
         r = ERR_UNAVAILABLE;
     }
-    if (r == 0) {
-        buf_printf(&c->cmd, "LHLO %s\r\n", name);
-        r = command(c, "sending LHLO", error_r);
-    }
-    if (r == 0 && c->reply.code != 250) {
-        *error_r = "LHLO refused";
-        r = ERR_PROTOCOL;
-    }
+    if (r == 0)
+        r = lhlo(c, name, error_r);
     if (r < 0) {
         lmtp_client_free(&c);
         return r;
     }
-    /* the first line is the server's name; the others are keywords */
-    p = buf_cstring(&c->reply.text);
-    for (nl = strchr(p, '\n'); nl != NULL; nl = strchr(p, '\n')) {
-        p = nl + 1;
-        nl = strchr(p, '\n');
-        strarray_appendmap(&c->caps, p, nl ? (size_t)(nl - p) : strlen(p));
+    *c_r = c;
+    return 0;
+}
+
+int
+lmtp_client_attach(struct stream *s, const char *name, struct lmtp_client **c_r,
+                   const char **error_r)
+{
+    struct lmtp_client *c = xzmalloc(sizeof(*c));
+    int r;
+
+    c->s = s;
+    c->borrowed = 1;
+    lmtp_reply_init(&c->reply);
+    r = lhlo(c, name, error_r);
+    if (r < 0) {
+        lmtp_client_free(&c);
+        return r;
     }
     *c_r = c;
     return 0;

@@ -28,6 +28,13 @@ struct lmtp_client;
  * send "LHLO name". 0 and *c_r, or an error (s is then freed too). */
 int lmtp_client_new(struct stream *s, const char *name,
                     struct lmtp_client **c_r, const char **error_r);
+/* A client on a connection whose greeting (and AUTH) someone else
+ * already handled (backend_connect() with backend_proto_lmtp): sends
+ * "LHLO name" again for the keywords (RFC 5321 4.1.4 allows it). s stays
+ * the caller's: lmtp_client_free() leaves it alone. 0 and *c_r, or an
+ * error. */
+int lmtp_client_attach(struct stream *s, const char *name,
+                       struct lmtp_client **c_r, const char **error_r);
 void lmtp_client_free(struct lmtp_client **cp);
 /* Whether the LHLO reply listed keyword (case-insensitive, e.g.
  * "PIPELINING"), and its parameters ("PLAIN LOGIN" for AUTH, "" when

@@ -16,6 +16,7 @@
 #include "lmtpd.h"
 #include "log.h"
 #include "msgheader.h"
+#include "xmalloc.h"
 
 /* Return-Path and Received, as Cyrus lmtpd prepends them. */
 static void
@@ -39,13 +40,15 @@ trace_headers(const struct lmtpd_session *sess, const struct lmtpd_proc *proc,
                sess->sasl && saslglue_server_user(sess->sasl) ? "A" : "", date);
 }
 
-/* Read the message up to its final "." line into st (or just drain it
- * when st is NULL), in chunks as they arrive: no line length limit and
- * memory bounded by the chunk size. Bare LFs are kept here and turned
- * into CRLF by the stage, as Cyrus does. Returns 0 or the connection
- * error. */
+/* Read the message up to its final "." line into st, or (frontend) into
+ * mem up to max bytes (0: no limit; *over_r set when it was exceeded),
+ * or just drain it when both are NULL, in chunks as they arrive: no line
+ * length limit and memory bounded by the chunk size (or max). Bare LFs
+ * are kept here and turned into CRLF by the stage, as Cyrus does.
+ * Returns 0 or the connection error. */
 static int
-read_message(struct lmtpd_session *sess, struct append_stage *st)
+read_message(struct lmtpd_session *sess, struct append_stage *st,
+             struct buf *mem, uint64_t max, int *over_r)
 {
     struct lmtp_unstuff u;
     struct buf out = BUF_INITIALIZER;
@@ -62,6 +65,12 @@ read_message(struct lmtpd_session *sess, struct append_stage *st)
             stream_skip(sess->s, used);
             if (st != NULL && buf_len(&out) > 0)
                 append_stage_write(st, buf_base(&out), buf_len(&out));
+            if (mem != NULL && !*over_r) {
+                if (max > 0 && buf_len(mem) + buf_len(&out) > max)
+                    *over_r = 1;
+                else
+                    buf_appendbuf(mem, &out);
+            }
             buf_reset(&out);
             continue;
         }
@@ -93,6 +102,56 @@ check_message(const struct append_stage *st)
     return 0;
 }
 
+/* Frontend: read the message into memory and hand it to the backends. */
+static void
+proxy_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
+{
+    struct buf msg = BUF_INITIALIZER, from = BUF_INITIALIZER;
+    struct lmtp_proxy_rcpt *pr = NULL;
+    int64_t max = config_bytesize(config, CFG_MAXMESSAGESIZE);
+    int over = 0, err;
+    size_t i;
+
+    if (!sess->have_mail || sess->nrcpt == 0) {
+        lmtpd_reply(sess, 503,
+                    sess->have_mail ? "5.5.1 No recipients"
+                                    : "5.5.1 Need MAIL command");
+        return;
+    }
+    lmtpd_reply(sess, 354, "go ahead");
+    trace_headers(sess, proc, &msg);
+    err = read_message(sess, NULL, &msg, max > 0 ? (uint64_t)max : 0, &over);
+    if (err < 0) {
+        log_msg(LOG_NOTICE, "lmtpd: connection lost in DATA: %s",
+                error_text(err));
+        sess->dead = 1;
+        goto done;
+    }
+    if (over) {
+        for (i = 0; i < sess->nrcpt; i++)
+            lmtpd_reply(sess, 552, "5.2.3 Message size exceeds fixed limit");
+        goto done;
+    }
+    if (sess->proxy == NULL)
+        sess->proxy = lmtp_proxy_new(config, "lmtpproxyd");
+    pr = xzmalloc(sess->nrcpt * sizeof(*pr));
+    for (i = 0; i < sess->nrcpt; i++) {
+        pr[i].addr = sess->rcpt[i].addr;
+        pr[i].server = lmtp_target_server(sess->rcpt[i].target);
+        pr[i].ignorequota = sess->rcpt[i].ignorequota;
+    }
+    buf_appendbuf(&from, &sess->from);
+    lmtp_proxy_deliver(sess->proxy, buf_cstring(&from), pr, sess->nrcpt,
+                       buf_base(&msg), buf_len(&msg), sess->sessionid);
+    for (i = 0; i < sess->nrcpt; i++)
+        lmtpd_reply(sess, pr[i].code, pr[i].text);
+done:
+    free(pr);
+    buf_free(&msg);
+    buf_free(&from);
+    lmtpd_reset_txn(sess);
+}
+
 void
 lmtpd_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
 {
@@ -100,9 +159,13 @@ lmtpd_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
     struct buf hdr = BUF_INITIALIZER, ok = BUF_INITIALIZER;
     int64_t max = config_bytesize(config, CFG_MAXMESSAGESIZE);
     int quota_perm = config_switch(config, CFG_LMTP_OVER_QUOTA_PERM_FAILURE);
-    int err;
+    int err, over_unused = 0;
     size_t i;
 
+    if (proc->frontend) {
+        proxy_data(sess, proc);
+        return;
+    }
     if (!sess->have_mail) {
         lmtpd_reply(sess, 503, "5.5.1 Need MAIL command");
         return;
@@ -120,7 +183,7 @@ lmtpd_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
         trace_headers(sess, proc, &hdr);
         append_stage_write(st, buf_base(&hdr), buf_len(&hdr));
     }
-    err = read_message(sess, st);
+    err = read_message(sess, st, NULL, 0, &over_unused);
     if (err < 0) {
         /* the client is gone: nothing was delivered, nothing is answered */
         log_msg(LOG_NOTICE, "lmtpd: connection lost in DATA: %s",

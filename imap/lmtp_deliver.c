@@ -25,6 +25,12 @@ lmtp_target_mailbox(const struct lmtp_target *t)
     return t->mboxname;
 }
 
+const char *
+lmtp_target_server(const struct lmtp_target *t)
+{
+    return t->entry ? t->entry->server : NULL;
+}
+
 void
 lmtp_target_free(struct lmtp_target **tp)
 {
@@ -72,7 +78,7 @@ lookup_local(const struct lmtp_deliver_env *env, const char *name,
         mboxlist_entry_free(e_r);
         return ERR_NOMAILBOX;
     }
-    if ((*e_r)->mbtype & MBTYPE_REMOTE) {
+    if (((*e_r)->mbtype & MBTYPE_REMOTE) && !env->proxy) {
         /* a backend does not proxy: the frontend sends mail elsewhere */
         mboxlist_entry_free(e_r);
         return ERR_MOVED;

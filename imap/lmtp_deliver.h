@@ -41,6 +41,9 @@ struct lmtp_deliver_env {
     struct mboxlist *ml;
     struct quota_db *qdb;
     struct duplicate_db *ddb;
+    int proxy; /* frontend: ml is the murder replica; entries on other
+                * servers (MBTYPE_REMOTE) are valid targets, found by
+                * lmtp_target_server() */
 };
 
 struct lmtp_target;
@@ -54,6 +57,10 @@ int lmtp_target_resolve(const struct lmtp_deliver_env *env, const char *addr,
 void lmtp_target_free(struct lmtp_target **tp);
 /* The internal name of the target mailbox ("user.alice.Sub"). */
 const char *lmtp_target_mailbox(const struct lmtp_target *t);
+
+/* The server holding the target mailbox (a frontend's view), or NULL for
+ * a local one. Owned by t. */
+const char *lmtp_target_server(const struct lmtp_target *t);
 
 /* Deliver the finished stage st to t (opening, appending and closing the
  * mailbox). Returns 0 when the message is durable in the mailbox or was a

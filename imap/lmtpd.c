@@ -283,6 +283,12 @@ cmd_rcpt(struct lmtpd_session *sess, const char *arg, size_t len)
     r = lmtp_target_resolve(&lmtpd_proc.denv, buf_base(&sess->path.addr),
                             buf_len(&sess->path.addr), sess->path.ignorequota,
                             &t, &err);
+    if (r == 0 && lmtpd_proc.frontend && lmtp_target_server(t) == NULL) {
+        /* a frontend delivers nothing itself */
+        lmtp_target_free(&t);
+        err = "mailbox is not on a backend";
+        r = ERR_NOMAILBOX;
+    }
     if (r < 0) {
         log_msg(LOG_INFO, "lmtpd: RCPT <%s>: %s", buf_cstring(&sess->path.addr),
                 err ? err : error_text(r));
@@ -304,6 +310,7 @@ cmd_rcpt(struct lmtpd_session *sess, const char *arg, size_t len)
     }
     sess->rcpt[sess->nrcpt].target = t;
     sess->rcpt[sess->nrcpt].addr = xstrdup(buf_cstring(&sess->path.addr));
+    sess->rcpt[sess->nrcpt].ignorequota = sess->path.ignorequota;
     sess->nrcpt++;
     lmtpd_reply(sess, 250, "2.1.5 ok");
 }
@@ -417,6 +424,7 @@ lmtpd_connection(int fd, const struct service_conn *info)
     stream_flush(sess.s);
     lmtpd_reset_txn(&sess);
     free(sess.rcpt);
+    lmtp_proxy_free(&sess.proxy);
     free(sess.lhlo);
     free(sess.authuser);
     free(sess.sessionid);
@@ -472,6 +480,21 @@ lmtpd_init(int argc, char **argv, char **err)
     lmtpd_proc.tls = tlsconfig_server(config, err);
     if (lmtpd_proc.tls == NULL && *err)
         return -1;
+    lmtpd_proc.denv.cfg = config;
+    lmtpd_proc.denv.ns = lmtpd_proc.ns;
+    lmtpd_proc.denv.ml = lmtpd_proc.ml;
+    lmtpd_proc.frontend = config_isset(config, CFG_MUPDATE_SERVER)
+                          && !config_isset(config, CFG_PROXYSERVERS);
+    if (lmtpd_proc.frontend) {
+        /* no local delivery: quota and duplicates are the backends' */
+        lmtpd_proc.denv.proxy = 1;
+        /* after the server init: libsasl keeps the first init's callbacks */
+        if (saslglue_client_init() < 0) {
+            *err = xstrdup("SASL client initialisation failed");
+            return -1;
+        }
+        return 0;
+    }
     part = config_str(config, CFG_DEFAULTPARTITION);
     part = config_partition_dir(config, part ? part : "default");
     if (part == NULL) {
@@ -480,9 +503,6 @@ lmtpd_init(int argc, char **argv, char **err)
     }
     buf_printf(&path, "%s/stage.", part);
     lmtpd_proc.stagedir = buf_release(&path);
-    lmtpd_proc.denv.cfg = config;
-    lmtpd_proc.denv.ns = lmtpd_proc.ns;
-    lmtpd_proc.denv.ml = lmtpd_proc.ml;
     lmtpd_proc.denv.qdb = lmtpd_proc.qdb;
     lmtpd_proc.denv.ddb = lmtpd_proc.ddb;
     return 0;

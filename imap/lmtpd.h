@@ -10,13 +10,16 @@
 #include "cyrusdb.h"
 #include "lmtp_deliver.h"
 #include "lmtp_proto.h"
+#include "lmtp_proxy.h"
 #include "saslglue.h"
 #include "service.h"
 #include "stream.h"
 
 /* Per process: set up by init, read-only while serving. */
 struct lmtpd_proc {
-    int preauth; /* -a */
+    int preauth;  /* -a */
+    int frontend; /* mupdate_server without proxyservers: proxy to the
+                   * backends (lmtp_proxy.h); ml is the replica */
     const char *servername;
     struct cyrusdb_env *dbenv;
     struct mboxlist *ml;
@@ -31,6 +34,7 @@ struct lmtpd_proc {
 struct lmtpd_rcpt {
     char *addr; /* as given in RCPT TO, for logs and Received */
     struct lmtp_target *target;
+    int ignorequota; /* the RCPT had IGNOREQUOTA (passed on by a proxy) */
 };
 
 /* Per connection. */
@@ -48,6 +52,7 @@ struct lmtpd_session {
     struct lmtp_path path; /* scratch for MAIL/RCPT parsing */
     struct lmtpd_rcpt *rcpt;
     size_t nrcpt, rcptalloc;
+    struct lmtp_proxy *proxy; /* frontend: backend connections, or NULL */
 };
 
 /* End the mail transaction: forget MAIL and the recipients. */

@@ -480,6 +480,7 @@ mailbox_unlock(struct mailbox *mb)
         return;
     fcntl(mb->index_fd, F_OFD_SETLK, &fl);
     mb->lock = MAILBOX_UNLOCKED;
+    strarray_fini(&mb->sync_paths);
 }
 
 int
@@ -769,10 +770,9 @@ mailbox_append(struct mailbox *mb, const char *msg, size_t len,
     return r;
 }
 
-int
-mailbox_append_file(struct mailbox *mb, const char *tmppath,
-                    const char *cache, size_t cachelen,
-                    struct index_record *rec)
+static int
+append_from_file(struct mailbox *mb, const char *tmppath, const char *cache,
+                 size_t cachelen, struct index_record *rec, int move)
 {
     struct buf path = BUF_INITIALIZER;
     int r;
@@ -780,12 +780,18 @@ mailbox_append_file(struct mailbox *mb, const char *tmppath,
     ASSERT(mb->lock == MAILBOX_EXCLUSIVE);
     rec->uid = mb->counts.last_uid + 1;
     mailbox_message_path(mb, rec->uid, &path);
-    /* the caller fsynced tmppath; a hard link keeps the caller's file so
-     * one spooled message can go to many mailboxes */
-    unlink(buf_cstring(&path));
-    if (link(tmppath, buf_cstring(&path)) < 0) {
-        log_msg(LOG_ERR, "mailbox %s: link %s: %s", mb->path, tmppath,
-                strerror(errno));
+    /* the caller fsynced tmppath (or asked for mailbox_fsync_at_commit);
+     * a hard link keeps the caller's file so one spooled message can go
+     * to many mailboxes */
+    if (move) {
+        r = rename(tmppath, buf_cstring(&path));
+    } else {
+        unlink(buf_cstring(&path));
+        r = link(tmppath, buf_cstring(&path));
+    }
+    if (r < 0) {
+        log_msg(LOG_ERR, "mailbox %s: %s %s: %s", mb->path,
+                move ? "rename" : "link", tmppath, strerror(errno));
         buf_free(&path);
         return ERR_IO;
     }
@@ -793,6 +799,31 @@ mailbox_append_file(struct mailbox *mb, const char *tmppath,
     mb->dir_dirty = 1;
     r = append_record(mb, cache, cachelen, rec);
     return r;
+}
+
+int
+mailbox_append_file(struct mailbox *mb, const char *tmppath, const char *cache,
+                    size_t cachelen, struct index_record *rec)
+{
+    return append_from_file(mb, tmppath, cache, cachelen, rec, 0);
+}
+
+int
+mailbox_append_rename(struct mailbox *mb, const char *tmppath,
+                      const char *cache, size_t cachelen,
+                      struct index_record *rec)
+{
+    return append_from_file(mb, tmppath, cache, cachelen, rec, 1);
+}
+
+void
+mailbox_fsync_at_commit(struct mailbox *mb, uint32_t uid)
+{
+    struct buf path = BUF_INITIALIZER;
+
+    ASSERT(mb->lock == MAILBOX_EXCLUSIVE);
+    mailbox_message_path(mb, uid, &path);
+    strarray_appendm(&mb->sync_paths, buf_release(&path));
 }
 
 int
@@ -849,10 +880,21 @@ mailbox_set_pop3_last_login(struct mailbox *mb, int64_t when)
 int
 mailbox_commit(struct mailbox *mb)
 {
+    size_t i;
+
     ASSERT(mb->lock == MAILBOX_EXCLUSIVE);
     if (!mb->dirty)
         return 0;
-    /* order matters: data first, then the header that makes it visible */
+    /* order matters: data first, then the header that makes it visible.
+     * Written together, the files cost one journal commit, not one each. */
+    for (i = 0; i < mb->sync_paths.count; i++) {
+        if (fsync_path(mb->sync_paths.data[i], 0) < 0) {
+            log_msg(LOG_ERR, "mailbox %s: fsync %s: %s", mb->path,
+                    mb->sync_paths.data[i], strerror(errno));
+            return ERR_IO;
+        }
+    }
+    strarray_fini(&mb->sync_paths);
     if (mb->dir_dirty && fsync_path(mb->path, 1) < 0)
         return ERR_IO;
     mb->dir_dirty = 0;
@@ -925,10 +967,23 @@ mailbox_commit_unlock(struct mailbox *mb)
 {
     uint64_t seq;
 
+    size_t i;
+
     ASSERT(mb->lock == MAILBOX_EXCLUSIVE);
     if (!mb->dirty) {
         mailbox_unlock(mb);
         return 0;
+    }
+    /* message files whose fsync was deferred (mailbox_fsync_at_commit())
+     * go first, under the lock, so that the header never reaches the
+     * disk before them (one journal commit for all of them) */
+    for (i = 0; i < mb->sync_paths.count; i++) {
+        if (fsync_path(mb->sync_paths.data[i], 0) < 0) {
+            log_msg(LOG_ERR, "mailbox %s: fsync %s: %s", mb->path,
+                    mb->sync_paths.data[i], strerror(errno));
+            mailbox_unlock(mb);
+            return ERR_IO;
+        }
     }
     if (write_index_header(mb) < 0) {
         mailbox_unlock(mb);

@@ -131,6 +131,17 @@ int mailbox_append(struct mailbox *mb, const char *msg, size_t len,
 int mailbox_append_file(struct mailbox *mb, const char *tmppath,
                         const char *cache, size_t cachelen,
                         struct index_record *rec);
+/* Same, but tmppath itself becomes the message file (renamed, so it is
+ * gone from tmppath): one create and one rename per message instead of a
+ * create, a link and an unlink. */
+int mailbox_append_rename(struct mailbox *mb, const char *tmppath,
+                          const char *cache, size_t cachelen,
+                          struct index_record *rec);
+/* The message file of uid (appended since the lock) has not been fsynced
+ * yet: mailbox_commit() fsyncs it before anything that makes it visible.
+ * Lets a group of appends pay for one journal commit instead of one per
+ * message. Forgotten at unlock. */
+void mailbox_fsync_at_commit(struct mailbox *mb, uint32_t uid);
 /* Rewrite a record's flags (system + user) with a new modseq; expunging
  * sets FLAG_INT_EXPUNGED. Counters are kept right. */
 int mailbox_rewrite_record(struct mailbox *mb, uint32_t idx,
@@ -150,6 +161,9 @@ int mailbox_commit(struct mailbox *mb);
  * commit is on disk (message links, cache, records, header), so a caller
  * may acknowledge after 0, exactly as after mailbox_commit(); the mailbox
  * is unlocked whatever the result.
+ *
+ * Message files left to the commit (mailbox_fsync_at_commit()) are
+ * fsynced under the lock first, as mailbox_commit() does.
  *
  * How: the header write (under the lock) gets the next commit sequence
  * number S. Then, under a per-mailbox sync lock, a process whose S is

@@ -279,6 +279,58 @@ msgcache_record_size(const char *p, size_t len, size_t *size_r)
     return 0;
 }
 
+/* A string of the record as a span (no copy); r->bad on error. */
+static const char *
+get_span(struct reader *r, size_t *len_r)
+{
+    uint64_t n = get_varint(r);
+    const char *s;
+
+    *len_r = 0;
+    if (r->bad || n > remaining(r)) {
+        r->bad = 1;
+        return NULL;
+    }
+    s = (const char *)r->p + r->off;
+    if (memchr(s, '\0', (size_t)n) != NULL) {
+        r->bad = 1;
+        return NULL;
+    }
+    r->off += (size_t)n;
+    *len_r = (size_t)n;
+    return s;
+}
+
+int
+msgcache_strings(const char *p, size_t len, struct msgcache_strings *out)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    struct reader r;
+    size_t total;
+    unsigned has_date;
+    int rc = msgcache_record_size(p, len, &total);
+
+    if (rc < 0)
+        return rc;
+    if (total != len
+        || read_u32(u + len - CRC_LEN) != checksum(u, len - CRC_LEN))
+        return ERR_BADMSG;
+    r.p = u;
+    r.len = len - CRC_LEN;
+    r.off = HEADER_LEN;
+    r.bad = 0;
+    (void)get_varint(&r); /* size */
+    has_date = get_u8(&r);
+    if (has_date > 1)
+        r.bad = 1;
+    if (has_date == 1)
+        (void)get_varint(&r);
+    out->envelope = get_span(&r, &out->envelope_len);
+    out->bodystructure = get_span(&r, &out->bodystructure_len);
+    out->body = get_span(&r, &out->body_len);
+    return r.bad ? ERR_BADMSG : 0;
+}
+
 int
 msgcache_decode(const char *p, size_t len, struct message **msg_r)
 {

@@ -44,4 +44,17 @@ int msgcache_record_size(const char *p, size_t len, size_t *size_r);
  * accessor and message_section_find() as the parsed message did. */
 int msgcache_decode(const char *p, size_t len, struct message **msg_r);
 
+/* The record's precomputed IMAP strings, pointing into the record. */
+struct msgcache_strings {
+    const char *envelope, *bodystructure, *body;
+    size_t envelope_len, bodystructure_len, body_len;
+};
+
+/* The strings of the record in p[0..len) without decoding the rest:
+ * header, length and checksum are verified as by msgcache_decode() (so a
+ * damaged record gives ERR_BADMSG / ERR_NOTSUPPORTED), the part tree is
+ * not. For FETCH ENVELOPE / BODYSTRUCTURE / BODY, which need nothing
+ * else and should not pay for the whole tree. */
+int msgcache_strings(const char *p, size_t len, struct msgcache_strings *out);
+
 #endif

@@ -6,11 +6,16 @@
  * The session is two states (RFC 1939 3): AUTHORIZATION until USER/PASS
  * or AUTH succeed and the maildrop is open and locked (pop3_maildrop.h),
  * then TRANSACTION until QUIT, which expunges the messages marked by
- * DELE. A command table gates each command to its states. */
+ * DELE. A command table gates each command to its states.
+ *
+ * Frontend role (`mupdate_server` set, no `proxyservers`, as imapd
+ * decides): after authentication the session goes to the backend holding
+ * the user's INBOX (proxy_pop3.h) and pop3d only relays bytes. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "config.h"
 #include "cyrusdb.h"
 #include "errors.h"
@@ -19,6 +24,8 @@
 #include "nsconfig.h"
 #include "pop3_maildrop.h"
 #include "pop3_proto.h"
+#include "proxy_pop3.h"
+#include "proxy_pump.h"
 #include "saslglue.h"
 #include "service.h"
 #include "stream.h"
@@ -29,6 +36,7 @@
 /* Per process: set up by init, read-only while serving. */
 struct pop3d_proc {
     int implicit_tls; /* -s */
+    int frontend;     /* proxy sessions to the backends */
     const char *servername;
     struct cyrusdb_env *dbenv;
     struct namespace *ns;
@@ -124,11 +132,61 @@ new_sasl(struct pop3d_session *sess)
     buf_free(&remote);
 }
 
+static long
+session_timeout(void)
+{
+    long timeout = config_duration(config, CFG_POPTIMEOUT);
+
+    /* poptimeout is at least 10 minutes (RFC 1939 3) */
+    return timeout < 600 ? 600 : timeout;
+}
+
+/* Frontend: authentication succeeded as user; hand the session to the
+ * backend and relay until either side closes. */
+static void
+proxy_login(struct pop3d_session *sess, const char *user, const char *mech)
+{
+    struct backend *be = NULL;
+    const char *reply = NULL;
+    int r = proxy_pop3_open(config, pop3d_proc.menv.ml, pop3d_proc.ns, user,
+                            &be, &reply);
+
+    if (r < 0) {
+        err(sess, reply);
+        log_msg(LOG_NOTICE, "pop3d: %s: proxy: %s", user, error_text(r));
+        new_sasl(sess);
+        return;
+    }
+    log_msg(LOG_NOTICE, "pop3d: login: %s %s %s proxied to %s",
+            sess->conn->remote, user, mech, backend_server(be));
+    ok(sess, "Maildrop locked and ready");
+    r = stream_flush(sess->s);
+    if (r == 0)
+        r = proxy_pump(sess->s, backend_stream(be),
+                       (int)session_timeout() * 1000);
+    if (r == 1)
+        log_msg(LOG_INFO, "pop3d: %s: backend %s closed", user,
+                backend_server(be));
+    else if (r != 0)
+        log_msg(LOG_NOTICE, "pop3d: %s: relay to %s: %s", user,
+                backend_server(be), error_text(r));
+    /* no QUIT of our own: the client's QUIT went through, or the client
+     * vanished and its deletions must not be committed (RFC 1939 6) */
+    backend_free(&be);
+    sess->dead = 1;
+}
+
 /* Authentication succeeded as user: open the maildrop. */
 static void
 login(struct pop3d_session *sess, const char *user, const char *mech)
 {
-    int r = pop3_maildrop_open(&pop3d_proc.menv, user, &sess->md);
+    int r;
+
+    if (pop3d_proc.frontend) {
+        proxy_login(sess, user, mech);
+        return;
+    }
+    r = pop3_maildrop_open(&pop3d_proc.menv, user, &sess->md);
 
     switch (r) {
     case 0:
@@ -537,14 +595,12 @@ pop3d_connection(int fd, const struct service_conn *info)
 {
     struct pop3d_session sess;
     struct buf line = BUF_INITIALIZER;
-    long timeout = config_duration(config, CFG_POPTIMEOUT);
     char *e = NULL;
 
     memset(&sess, 0, sizeof(sess));
     sess.conn = info;
     sess.s = stream_new(fd);
-    /* poptimeout is at least 10 minutes (RFC 1939 3) */
-    stream_set_timeout(sess.s, (int)(timeout < 600 ? 600 : timeout) * 1000);
+    stream_set_timeout(sess.s, (int)session_timeout() * 1000);
     stream_set_maxline(sess.s, 8192);
     if (pop3d_proc.implicit_tls
         && stream_starttls_server(sess.s, pop3d_proc.tls, &e) < 0) {
@@ -612,6 +668,13 @@ pop3d_init(int argc, char **argv, char **errp)
     }
     if (saslglue_server_init("Cyrus", config) < 0) {
         *errp = xstrdup("SASL initialisation failed");
+        return -1;
+    }
+    pop3d_proc.frontend = config_isset(config, CFG_MUPDATE_SERVER)
+                          && !config_isset(config, CFG_PROXYSERVERS);
+    /* after the server init: libsasl keeps the first init's callbacks */
+    if (pop3d_proc.frontend && saslglue_client_init() < 0) {
+        *errp = xstrdup("SASL client initialisation failed");
         return -1;
     }
     pop3d_proc.tls = tlsconfig_server(config, errp);

@@ -12,12 +12,16 @@
 #include "imaptok.h"
 #include "log.h"
 #include "mboxlist.h"
+#include "mboxname.h"
+#include "mupdate_client.h"
 #include "proxy_imap.h"
 #include "stream.h"
 #include "util.h"
 #include "xmalloc.h"
 
 #define IDLE_POLL_MS 50
+/* How long a kick may wait for the replica to catch up with the master. */
+#define KICK_TIMEOUT_MS 5000
 
 struct proxy_imap {
     struct backend_pool *pool;
@@ -141,6 +145,14 @@ int
 proxy_imap_pipe(struct imapd_session *s, struct backend **bep, const char *tag,
                 int relay, struct buf *tagged)
 {
+    return proxy_imap_pipe_filter(s, bep, tag, relay, NULL, NULL, tagged);
+}
+
+int
+proxy_imap_pipe_filter(struct imapd_session *s, struct backend **bep,
+                       const char *tag, int relay, proxy_imap_filter_cb *cb,
+                       void *ctx, struct buf *tagged)
+{
     struct stream *bs = backend_stream(*bep);
     struct buf line = BUF_INITIALIZER, lit = BUF_INITIALIZER;
     size_t taglen = strlen(tag);
@@ -160,6 +172,8 @@ proxy_imap_pipe(struct imapd_session *s, struct backend **bep, const char *tag,
             break;
         }
         if (relay) {
+            if (cb && !continued)
+                cb(s, &line, ctx);
             stream_write(s->s, buf_base(&line), buf_len(&line));
             stream_puts(s->s, "\r\n");
         }
@@ -211,6 +225,14 @@ static int
 forward(struct imapd_session *s, const char *tag, const char *server,
         const char *raw, size_t rawlen)
 {
+    return proxy_imap_forward(s, tag, server, raw, rawlen, NULL, NULL);
+}
+
+int
+proxy_imap_forward(struct imapd_session *s, const char *tag,
+                   const char *server, const char *raw, size_t rawlen,
+                   proxy_imap_filter_cb *cb, void *ctx)
+{
     struct backend *be = proxy_imap_backend(s, tag, server);
     struct buf cmd = BUF_INITIALIZER, tagged = BUF_INITIALIZER;
     int ok = 0;
@@ -219,7 +241,7 @@ forward(struct imapd_session *s, const char *tag, const char *server,
         return 0;
     proxy_imap_rewrite_literals(raw, rawlen, &cmd);
     stream_write(backend_stream(be), buf_base(&cmd), buf_len(&cmd));
-    if (proxy_imap_pipe(s, &be, tag, 1, &tagged) < 0) {
+    if (proxy_imap_pipe_filter(s, &be, tag, 1, cb, ctx, &tagged) < 0) {
         if (s->state != IMAPD_LOGOUT)
             imapd_error(s, tag, ERR_UNAVAILABLE);
     } else {
@@ -232,6 +254,95 @@ forward(struct imapd_session *s, const char *tag, const char *server,
     buf_free(&cmd);
     buf_free(&tagged);
     return ok;
+}
+
+/* ---- the replica ------------------------------------------------------ */
+
+void
+proxy_imap_kick(void)
+{
+    const char *dir = config_str(config, CFG_CONFIGDIRECTORY);
+    int r;
+
+    if (dir == NULL)
+        return;
+    r = mupdate_kick(dir, KICK_TIMEOUT_MS);
+    if (r < 0)
+        log_msg(LOG_WARNING, "kicking the mupdate slave: %s", error_text(r));
+}
+
+/* Whether extname names a RESERVE entry of the replica (a mailbox being
+ * created or moved elsewhere in the murder). */
+static int
+is_reserved(struct imapd_session *s, const char *extname)
+{
+    char *intname = NULL;
+    struct mboxlist_entry *e = NULL;
+    int reserved = 0;
+
+    if (mboxname_to_internal(s->proc->ns, s->userid, s->isadmin, extname,
+                             &intname) == 0
+        && mboxlist_lookup(s->proc->mboxlist, intname, &e, NULL) == 0)
+        reserved = (e->mbtype & MBTYPE_RESERVE) != 0;
+    mboxlist_entry_free(&e);
+    free(intname);
+    return reserved;
+}
+
+int
+proxy_imap_lookup(struct imapd_session *s, const char *extname,
+                  struct mboxlist_entry **entry_r)
+{
+    int r = imapd_lookup(s, extname, NULL, entry_r);
+
+    if (r == ERR_NOMAILBOX) {
+        /* maybe created elsewhere a moment ago: catch up once */
+        proxy_imap_kick();
+        r = imapd_lookup(s, extname, NULL, entry_r);
+    }
+    if (r == ERR_NOMAILBOX && is_reserved(s, extname))
+        r = ERR_RESERVED;
+    return r;
+}
+
+/* ---- referrals (RFC 2193, MURDER.md §14) ------------------------------ */
+
+/* Whether this session gets referrals instead of proxying: the client
+ * opted in (RLIST/RLSUB/LIST (REMOTE)) and they are not disabled. */
+static int
+want_referral(const struct imapd_session *s)
+{
+    return s->referrals
+           && !config_switch(config, CFG_PROXYD_DISABLE_MAILBOX_REFERRALS);
+}
+
+/* "tag NO [REFERRAL imap://;AUTH=*@host/mailbox] Remote mailbox.": host
+ * is the backend's <server>_imap_addr when configured (something a
+ * client can connect to), else the server name; the mailbox is the
+ * client's mUTF-7 name, URL-encoded (RFC 2192 achar). */
+static void
+send_referral(struct imapd_session *s, const char *tag, const char *server,
+              const char *ext)
+{
+    static const char safe[] = "-._~!$'()*+,;=:@&";
+    struct buf key = BUF_INITIALIZER, code = BUF_INITIALIZER;
+    const char *addr, *p;
+
+    buf_printf(&key, "%s_imap_addr", server);
+    addr = config_overflow(config, buf_cstring(&key));
+    buf_printf(&code, "REFERRAL imap://;AUTH=*@%s/", addr ? addr : server);
+    for (p = ext; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || strchr(safe, c))
+            buf_putc(&code, (char)c);
+        else
+            buf_printf(&code, "%%%02X", c);
+    }
+    imapd_no(s, tag, buf_cstring(&code), "Remote mailbox.");
+    buf_free(&key);
+    buf_free(&code);
 }
 
 /* ---- commands -------------------------------------------------------- */
@@ -249,7 +360,9 @@ remote_mailbox(struct imapd_session *s, const char *tag, struct imaptok *t,
     *entry_r = NULL;
     if (imaptok_mailbox(&copy, ext) < 0)
         return 0; /* the local parser reports the syntax error */
-    r = imapd_lookup(s, buf_cstring(ext), NULL, entry_r);
+    if (buf_len(ext) == 0)
+        return 0; /* "": server METADATA, answered here */
+    r = proxy_imap_lookup(s, buf_cstring(ext), entry_r);
     if (r < 0) {
         imapd_error(s, tag, r);
         return -1;
@@ -412,11 +525,18 @@ cmd_is(const char *name, const char *const *list)
 static const char *const local_cmds[] = {
     "CAPABILITY",   "LOGOUT", "ID",        "STARTTLS", "LOGIN",
     "AUTHENTICATE", "ENABLE", "NAMESPACE", NULL};
+/* Mailbox commands after whose success the replica must catch up. */
+static const char *const mboxlist_cmds[] = {"DELETE", "RENAME", "SETACL",
+                                            "DELETEACL", NULL};
 /* Commands whose first argument is a mailbox, proxied to its backend. */
 static const char *const mailbox_cmds[] = {
     "STATUS",      "DELETE",      "RENAME",     "GETACL",       "SETACL",
     "DELETEACL",   "MYRIGHTS",    "LISTRIGHTS", "GETQUOTAROOT", "APPEND",
     "GETMETADATA", "SETMETADATA", NULL};
+
+/* Commands answered with a referral once the client opted in (SETACL
+ * only for admins, CREATE in do_create()). */
+static const char *const referral_cmds[] = {"DELETE", "APPEND", NULL};
 
 static void
 copy_or_move(struct imapd_session *s, const char *tag, const char *name,
@@ -434,7 +554,11 @@ copy_or_move(struct imapd_session *s, const char *tag, const char *name,
         imapd_bad(s, tag, "Invalid arguments");
         goto out;
     }
-    r = imapd_lookup(s, buf_cstring(&ext), NULL, &e);
+    r = proxy_imap_lookup(s, buf_cstring(&ext), &e);
+    if (r == ERR_RESERVED) {
+        imapd_error(s, tag, r);
+        goto out;
+    }
     if (r < 0) {
         imapd_no(s, tag, "TRYCREATE", error_text(r));
         goto out;
@@ -479,12 +603,17 @@ do_create(struct imapd_session *s, const char *tag, struct imaptok *t)
         imapd_error(s, tag, r);
         goto out;
     }
+    if (s->isadmin && want_referral(s)) {
+        send_referral(s, tag, server, buf_cstring(&ext));
+        goto out;
+    }
     buf_printf(&cmd, "%s CREATE {%zu+}\r\n%s", tag, buf_len(&ext),
                buf_cstring(&ext));
     if (partition)
         buf_printf(&cmd, " {%zu+}\r\n%s", strlen(partition), partition);
     buf_appendcstr(&cmd, "\r\n");
-    forward(s, tag, server, buf_base(&cmd), buf_len(&cmd));
+    if (forward(s, tag, server, buf_base(&cmd), buf_len(&cmd)))
+        proxy_imap_kick(); /* "CREATE x" then "SELECT x" must work at once */
 out:
     free(server);
     free(partition);
@@ -507,7 +636,9 @@ proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
     if (util_strcasecmp(name, "SELECT") == 0
         || util_strcasecmp(name, "EXAMINE") == 0) {
         r = remote_mailbox(s, tag, t, &e, &ext);
-        if (r == 1)
+        if (r == 1 && want_referral(s))
+            send_referral(s, tag, e->server, buf_cstring(&ext));
+        else if (r == 1)
             do_select(s, tag, e->server, raw, rawlen);
         else if (r == 0)
             leave_backend(s, NULL);
@@ -515,8 +646,13 @@ proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
     }
     if (cmd_is(name, mailbox_cmds)) {
         r = remote_mailbox(s, tag, t, &e, &ext);
-        if (r == 1)
-            forward(s, tag, e->server, raw, rawlen);
+        if (r == 1 && want_referral(s)
+            && (cmd_is(name, referral_cmds)
+                || (s->isadmin && util_strcasecmp(name, "SETACL") == 0)))
+            send_referral(s, tag, e->server, buf_cstring(&ext));
+        else if (r == 1 && forward(s, tag, e->server, raw, rawlen)
+                 && cmd_is(name, mboxlist_cmds))
+            proxy_imap_kick();
         goto done;
     }
     if (util_strcasecmp(name, "CREATE") == 0) {
@@ -524,7 +660,10 @@ proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
         r = 1;
         goto done;
     }
+    if (util_strcasecmp(name, "RLSUB") == 0)
+        s->referrals = 1; /* and answered by the INBOX's backend */
     if (util_strcasecmp(name, "LSUB") == 0
+        || util_strcasecmp(name, "RLSUB") == 0
         || util_strcasecmp(name, "SUBSCRIBE") == 0
         || util_strcasecmp(name, "UNSUBSCRIBE") == 0
         || (util_strcasecmp(name, "LIST") == 0
@@ -542,12 +681,15 @@ proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
                 goto done;
             }
         }
-        forward(s, tag, server, raw, rawlen);
+        proxy_imap_forward(s, tag, server, raw, rawlen, proxy_lsub_filter_cb,
+                           NULL);
         free(server);
         r = 1;
         goto done;
     }
-    if (p->selected == NULL || util_strcasecmp(name, "LIST") == 0) {
+    if (p->selected == NULL || util_strcasecmp(name, "LIST") == 0
+        || util_strcasecmp(name, "RLIST") == 0
+        || util_strcasecmp(name, "XLIST") == 0) {
         r = 0;
         goto done;
     }

@@ -23,6 +23,7 @@
 struct backend;
 struct imapd_session;
 struct imaptok;
+struct mboxlist_entry;
 struct proxy_imap;
 
 /* Per-session proxy state for userid (copied). */
@@ -41,6 +42,17 @@ int proxy_imap_dispatch(struct imapd_session *s, const char *tag,
 
 /* ---- shared with proxy_copy.c and proxy_create.c -------------------- */
 
+/* Make the replica current: ask the local mupdate slave (kick socket in
+ * configdirectory) and wait until it has applied every change the master
+ * knew of (at most a few seconds; failures are logged, not returned). */
+void proxy_imap_kick(void);
+/* imapd_lookup() for the frontend: a miss kicks the replica and looks
+ * again once; a name that is only reserved gives ERR_RESERVED ("Mailbox
+ * is currently reserved"). 0 and *entry_r, or ERR_NOMAILBOX/ERR_BADNAME/
+ * ERR_RESERVED. */
+int proxy_imap_lookup(struct imapd_session *s, const char *extname,
+                      struct mboxlist_entry **entry_r);
+
 /* Append raw (a client command) to out with every synchronizing literal
  * "{N}" turned into "{N+}"; a missing final CRLF is added. */
 void proxy_imap_rewrite_literals(const char *raw, size_t len, struct buf *out);
@@ -55,6 +67,22 @@ int proxy_imap_literal_at_end(const char *line, size_t len, uint64_t *n_r);
  * from the pool, and the session ends if it was the selected one). */
 int proxy_imap_pipe(struct imapd_session *s, struct backend **bep,
                     const char *tag, int relay, struct buf *tagged);
+/* Called for each untagged response line before it is relayed (not for
+ * literal data); it may rewrite *line in place. */
+typedef void proxy_imap_filter_cb(struct imapd_session *s, struct buf *line,
+                                  void *ctx);
+/* proxy_imap_pipe() with cb (may be NULL) applied to relayed lines. */
+int proxy_imap_pipe_filter(struct imapd_session *s, struct backend **bep,
+                           const char *tag, int relay,
+                           proxy_imap_filter_cb *cb, void *ctx,
+                           struct buf *tagged);
+/* Send the client's command raw[0..rawlen) to server (literals made
+ * non-synchronizing) and relay the answer through cb (may be NULL), the
+ * tagged line included. 1 on a tagged OK, 0 otherwise (the client has
+ * its answer either way). */
+int proxy_imap_forward(struct imapd_session *s, const char *tag,
+                       const char *server, const char *raw, size_t rawlen,
+                       proxy_imap_filter_cb *cb, void *ctx);
 /* A connection to server (see backend_pool_get()); on failure the client
  * gets "tag NO [UNAVAILABLE] ..." and NULL is returned. */
 struct backend *proxy_imap_backend(struct imapd_session *s, const char *tag,
@@ -63,6 +91,13 @@ struct backend *proxy_imap_backend(struct imapd_session *s, const char *tag,
 const char *proxy_imap_tag(struct imapd_session *s, struct buf *out);
 /* The backend holding the selected mailbox, or NULL. */
 struct backend *proxy_imap_selected(struct imapd_session *s);
+
+/* Filter for LSUB and LIST (SUBSCRIBED) answers of the INBOX's backend
+ * (proxy_lsub.c): that backend flags subscribed mailboxes held by other
+ * backends \Noselect; the flag is dropped for names the replica holds
+ * and the user may see. ctx is unused. */
+void proxy_lsub_filter_cb(struct imapd_session *s, struct buf *line,
+                          void *ctx);
 
 /* COPY/MOVE (uid: UID form, move: MOVE) with the destination on another
  * backend than the selected one (proxy_copy.c). */

@@ -104,13 +104,6 @@ buf_appendbuf(struct buf *b, const struct buf *src)
 }
 
 void
-buf_putc(struct buf *b, char c)
-{
-    buf_ensure(b, 1);
-    b->s[b->len++] = c;
-}
-
-void
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
     va_list ap2;

@@ -51,7 +51,16 @@ char *buf_release(struct buf *b);
 void buf_appendmap(struct buf *b, const void *p, size_t len);
 void buf_appendcstr(struct buf *b, const char *s);
 void buf_appendbuf(struct buf *b, const struct buf *src);
-void buf_putc(struct buf *b, char c);
+/* Append one byte. Inline: parsers and folders call it per character,
+ * so the common case (room left) must not cost a call. */
+static inline void
+buf_putc(struct buf *b, char c)
+{
+    /* buf_ensure() keeps one spare byte for buf_cstring()'s NUL */
+    if (b->alloc - b->len < 2)
+        buf_ensure(b, 1);
+    b->s[b->len++] = c;
+}
 void buf_printf(struct buf *b, const char *fmt, ...) ATTR_FORMAT(2, 3);
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
     ATTR_FORMAT(2, 0);

@@ -22,7 +22,7 @@ main(int argc, char **argv)
 {
     struct sockaddr_in sin;
     struct lmtp_client *c = NULL;
-    struct lmtp_client_rcpt *r;
+    struct lmtp_client_rcpt *r = NULL;
     struct saslglue_client *sc = NULL;
     struct buf msg = BUF_INITIALIZER;
     const char *err = "?";
@@ -77,5 +77,7 @@ fail:
     fprintf(stderr, "lmtpsend: %s\n", err ? err : "?");
     lmtp_client_free(&c);
     saslglue_client_free(&sc);
+    free(r);
+    buf_free(&msg);
     return 1;
 }

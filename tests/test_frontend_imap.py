@@ -2,22 +2,22 @@
 
 backend1 holds user.alice and user.bob, backend2 user.carol plus
 user.alice.Remote (a child of alice's INBOX on the other backend) and
-shared.b2. The frontend's mailboxes.db (the replica) is filled with
-bin/mbreplica from the backends' lists, standing in for the mupdate slave
-until it lands. Each backend's imapd trusts the frontend's proxy user
-("murder") through `proxyservers`; the frontend finds the backends through
-the `<server>_imap_addr` options.
+shared.b2. The backends push their mailbox lists to a mupdate master
+(bin/mupdate -m); the frontend runs the mupdate slave, whose replica is the
+frontend's mailboxes.db. Each backend's imapd trusts the frontend's proxy
+user ("murder") through `proxyservers`; the frontend finds the backends
+through the `<server>_imap_addr` options.
 """
 import imaplib
 import os
 import re
 import socket
-import subprocess
 import threading
 import time
 
 import backend
 import harness
+from mupdatenode import MupdateNode
 
 PROXY = "murder"
 
@@ -39,30 +39,35 @@ def msg(subject, body="hello world"):
 ACL_OPTS = {"defaultacl": "cyrus lrswipkxtecdan",
             "implicit_owner_rights": "lrswipkxtecdan"}
 BACKEND_OPTS = dict(ACL_OPTS, proxyservers=PROXY, allowallsubscribe="1")
+# every replica entry the class fixture creates
+FIXTURE = ("user.alice", "user.bob", "user.carol", "user.alice.Remote",
+           "shared.b2")
 
 
-def start_backend(name, users):
-    b = backend.Backend(name=name, users=users, imapd=BACKEND_OPTS)
+def mupdate_opts(master):
+    return {"mupdate_server": "127.0.0.1:%d" % master.port,
+            "mupdate_authname": backend.ADMIN,
+            "mupdate_password": backend.password(backend.ADMIN),
+            "mupdate_retry_delay": "1"}
+
+
+def start_backend(name, users, master):
+    b = backend.Backend(name=name, users=users,
+                        imapd=dict(BACKEND_OPTS, **mupdate_opts(master)))
     backend.make_sasldb(b.sasldb, [PROXY], name)
     b.start()
     return b
 
 
-def replicate(src, server, dst):
-    out = subprocess.run([harness.bin_path("mbreplica"),
-                          src.master.imapd["configdirectory"], server,
-                          dst.imapd["configdirectory"]],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if out.returncode != 0:
-        raise RuntimeError("mbreplica: %s" % out.stderr.decode())
-
-
 class Frontend:
-    def __init__(self, backends):
+    """imapd in the frontend role plus the mupdate slave keeping its
+    replica."""
+
+    def __init__(self, backends, master):
         self.port = harness.free_port()
+        self.mupdate_port = harness.free_port()
         opts = {
             "servername": "frontend1",
-            "mupdate_server": "127.0.0.1:1",
             "admins": backend.ADMIN,
             "allowplaintext": "yes",
             "unixhierarchysep": "no",
@@ -77,27 +82,41 @@ class Frontend:
             "client_timeout": "2s",
         }
         opts.update(ACL_OPTS)
+        opts.update(mupdate_opts(master))
         for b in backends:
             opts["%s_imap_addr" % b.name] = "127.0.0.1:%d" % b.ports["imap"]
         self.master = harness.Master(
             name="frontend1", imapd=opts,
-            services=[("imap", {"cmd": "imapd",
+            services=[("mupdate", {"cmd": "mupdate", "prefork": 1,
+                                   "listen": "127.0.0.1:%d" % self.mupdate_port}),
+                      ("imap", {"cmd": "imapd",
                                 "listen": "127.0.0.1:%d" % self.port})])
         sasldb = self.master.path("sasldb2")
         self.master.write_imapd_conf({"sasl_sasldb_path": sasldb})
         backend.make_sasldb(sasldb, list(backend.USERS) + [backend.ADMIN],
                             "frontend1")
-        os.makedirs(self.master.imapd["configdirectory"], exist_ok=True)
-        for b in backends:
-            replicate(b, b.name, self.master)
 
     def start(self):
-        self.master.start(ports=[self.port])
+        self.master.start(ports=[self.mupdate_port, self.port])
 
     def login(self, user):
         c = imaplib.IMAP4("127.0.0.1", self.port, timeout=15)
         c.login(user, backend.password(user))
         return c
+
+    def names(self):
+        """Every name of the replica (LIST as the admin)."""
+        c = self.login(backend.ADMIN)
+        try:
+            typ, data = c.list('""', "*")
+            return {d.decode().rsplit(" ", 1)[-1].strip('"')
+                    for d in data if d}
+        finally:
+            c.logout()
+
+    def wait_replica(self, names):
+        harness.wait_for(lambda: set(names) <= self.names(),
+                         what="%s in the frontend's replica" % " ".join(names))
 
 
 class TestFrontendImap(harness.TestCase):
@@ -105,9 +124,12 @@ class TestFrontendImap(harness.TestCase):
     def setUpClass(cls):
         cls.nodes = []
         try:
-            cls.b1 = start_backend("backend1", ("alice", "bob"))
+            cls.mupdate = MupdateNode("mmaster", admins=(backend.ADMIN,))
+            cls.nodes.append(cls.mupdate)
+            cls.mupdate.start()
+            cls.b1 = start_backend("backend1", ("alice", "bob"), cls.mupdate)
             cls.nodes.append(cls.b1)
-            cls.b2 = start_backend("backend2", ("carol",))
+            cls.b2 = start_backend("backend2", ("carol",), cls.mupdate)
             cls.nodes.append(cls.b2)
             admin = cls.b2.login(backend.ADMIN)
             for name in ("user.alice.Remote", "shared.b2"):
@@ -115,9 +137,10 @@ class TestFrontendImap(harness.TestCase):
                 if typ != "OK":
                     raise RuntimeError("CREATE %s: %s" % (name, data))
             admin.logout()
-            cls.fe = Frontend([cls.b1, cls.b2])
+            cls.fe = Frontend([cls.b1, cls.b2], cls.mupdate)
             cls.nodes.append(cls.fe)
             cls.fe.start()
+            cls.fe.wait_replica(FIXTURE)
         except Exception:
             for n in cls.nodes:
                 n.master.cleanup()
@@ -141,14 +164,13 @@ class TestFrontendImap(harness.TestCase):
             pass
 
     def fresh(self, c, mailbox, server):
-        """Create a mailbox directly on a backend as its owner (the replica
-        then learns it through mbreplica) -- until CREATE through the
-        frontend is reflected by mupdate."""
+        """Create a mailbox directly on a backend as the admin; the backend
+        tells the mupdate master, whose slave updates the replica."""
         node = self.b1 if server == "backend1" else self.b2
         a = node.login(backend.ADMIN)
         self.assertEqual(a.create(mailbox)[0], "OK")
         a.logout()
-        replicate(node, server, self.fe.master)
+        self.fe.wait_replica([mailbox])
 
     # ---- tests -------------------------------------------------------
 
@@ -273,6 +295,21 @@ class TestFrontendImap(harness.TestCase):
 
     def test_move_across_backends(self):
         self.assertEqual(self._move_or_copy("MOVE"), 0)
+
+    def test_create_then_select_at_once(self):
+        c = self.login("alice")
+        for name in ("INBOX.Kicked", "INBOX.Remote.Kicked"):
+            self.assertEqual(c.create(name)[0], "OK")
+            # the frontend kicked its slave before answering CREATE: LIST
+            # (answered from the replica, no kick of its own) has it
+            self.assertIn(name, b"\n".join(c.list('""', "*")[1]).decode())
+            self.assertEqual(c.select(name)[0], "OK")
+        self.assertEqual(c.rename("INBOX.Kicked", "INBOX.Kicked2")[0], "OK")
+        self.assertEqual(c.select("INBOX.Kicked2")[0], "OK")
+        self.assertEqual(c.close()[0], "OK")
+        for name in ("INBOX.Kicked2", "INBOX.Remote.Kicked"):
+            self.assertEqual(c.delete(name)[0], "OK")
+            self.assertEqual(c.select(name)[0], "NO")
 
     def test_status(self):
         c = self.login("alice")

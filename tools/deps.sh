@@ -4,7 +4,7 @@
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config
 libdb5.3-dev libssl-dev openssl libsasl2-dev sasl2-bin libsasl2-modules libsasl2-modules-db
-libicu-dev uuid-dev libcunit1-dev zlib1g-dev python3"
+libicu-dev uuid-dev libcunit1-dev zlib1g-dev libedit-dev python3"
 if [ "${1:-}" = "--test" ]; then
     pkgs="$pkgs clang libclang-rt-14-dev curl procps cyrus-imapd cyrus-murder cyrus-admin cyrus-clients cyrus-pop3d postfix swaks mutt isync fetchmail libcyrus-imap-perl"
 fi

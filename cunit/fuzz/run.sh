@@ -24,6 +24,19 @@ for src in "$top"/lib/*.c; do
 done
 rm -f "$out/libfuzzlib.a"
 ar rcs "$out/libfuzzlib.a" $objs
+# the store and protocol code (everything in imap/ and mupdate/ but the
+# programs' main files), so targets need not list their dependencies
+iobjs=""
+for src in "$top"/imap/*.c "$top"/mupdate/*.c; do
+    grep -q '^main(' "$src" && continue
+    o="$out/obj/imap-$(basename "$src" .c).o"
+    if [ ! -f "$o" ] || [ "$src" -nt "$o" ]; then
+        $CC $CFLAGS -c "$src" -o "$o"
+    fi
+    iobjs="$iobjs $o"
+done
+rm -f "$out/libfuzzimap.a"
+ar rcs "$out/libfuzzimap.a" $iobjs
 targets="$*"
 [ -n "$targets" ] || targets=$(cd "$top/cunit/fuzz" && ls *_fuzz.c 2>/dev/null | sed 's/_fuzz\.c$//')
 fail=0
@@ -32,7 +45,7 @@ for t in $targets; do
     srcs=""
     for s in $extra; do srcs="$srcs $top/$s"; done
     $CC $CFLAGS -fsanitize=fuzzer "$top/cunit/fuzz/${t}_fuzz.c" $srcs \
-        "$out/libfuzzlib.a" $LIBS -o "$out/$t"
+        "$out/libfuzzimap.a" "$out/libfuzzlib.a" $LIBS -o "$out/$t"
     corpus="$top/cunit/fuzz/corpus/$t"
     mkdir -p "$corpus"
     work="$out/work-$t"

@@ -1,0 +1,69 @@
+/* xfer.h: XFER, moving a mailbox or a whole user from this backend to
+ * another one while the murder keeps running (MURDER.md §7, issue 8).
+ *
+ * The source side, ours-to-ours. For one item (a user INBOX with every
+ * mailbox under it, its subscriptions and quota root; or one shared
+ * mailbox):
+ *   1. connect to the destination as proxy_authname (backend_connect();
+ *      the destination must list it in `admins`) and to the mupdate
+ *      master;
+ *   2. DEACTIVATE each mailbox on the master: frontends see it RESERVED,
+ *      so LMTP gets 451 4.2.1 (the MTA retries) and SELECT "Mailbox is
+ *      currently reserved";
+ *   3. mark each local entry MOVING (server = destination; our lmtpd then
+ *      answers 451 too) and lock each mailbox exclusively, in path order
+ *      like append_copy(), until the end: a delivery or STORE already
+ *      waiting for the lock cannot slip in after the copy;
+ *   4. on the destination: LOCALCREATE (same uidvalidity, uniqueid, ACL;
+ *      the quota root with its limits on the INBOX), XAPPEND every
+ *      message with its UID, flags and internal date in batches, UIDNEXT,
+ *      LOCALSUBSCRIBE each subscription of the user;
+ *   5. MUPDATEPUSH each mailbox on the destination (the master now says
+ *      destination!partition) -- the commit point;
+ *   6. destroy the local copies (still locked: a waiting delivery then
+ *      fails with a tempfail and is retried by its MTA at the new place),
+ *      remove the entries, the user's subscriptions and quota root.
+ * Any failure before step 5 rolls back: LOCALDELETE on the destination
+ * (if it still answers), the entries restored, ACTIVATE back at the
+ * source. A failure of a later MUPDATEPUSH is repaired by ACTIVATEing
+ * that mailbox at the destination through our own master connection.
+ *
+ * Not carried: MODSEQs (the destination assigns fresh ones, so a
+ * CONDSTORE/QRESYNC client resynchronises), other users' \Seen of the
+ * moved mailboxes in seen.db, \Recent. */
+#ifndef XFER_H
+#define XFER_H
+
+#include <stdint.h>
+
+struct config;
+struct mboxops;
+struct tls_ctx;
+
+struct xfer_env {
+    const struct config *cfg;
+    const struct mboxops *ops; /* ml, ns, servername; qdb, subs optional */
+    struct tls_ctx *tls;       /* for STARTTLS to the destination, or NULL */
+};
+
+/* Progress and statistics of one xfer_move(). */
+struct xfer_stats {
+    uint32_t mailboxes;
+    uint32_t messages;
+    uint64_t bytes;
+};
+
+/* Move intname (internal; a user INBOX means the whole user) to server
+ * (a server name as in mailboxes.db locations) on partition (NULL: each
+ * mailbox keeps its partition name). 0 with *stats_r filled (may be NULL), or:
+ * ERR_NOMAILBOX (no such local mailbox), ERR_NOTSUPPORTED (a user's
+ * sub-mailbox: move the user), ERR_INVALID (server is ourselves),
+ * ERR_MOVED (it is already remote or moving), ERR_UNAVAILABLE (cannot
+ * reach the destination), ERR_MUPDATE_* (master), ERR_PROTOCOL (the
+ * destination refused a step; the move was rolled back), ERR_IO. *error_r
+ * then holds an allocated message (caller frees) or NULL. */
+int xfer_move(const struct xfer_env *env, const char *intname,
+              const char *server, const char *partition,
+              struct xfer_stats *stats_r, char **error_r);
+
+#endif

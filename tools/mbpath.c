@@ -1,0 +1,144 @@
+/* mbpath: print the spool directory of mailboxes.
+ *
+ *   mbpath [-C imapd.conf] [-q] mailbox...
+ *
+ * Mailbox names are internal (user.alice.Sent, example.com!user.bob).
+ * Exit status: 0 when every path was printed, 1 when a mailbox was not
+ * found or is not local, 64 (EX_USAGE), 78 (EX_CONFIG), 74 (EX_IOERR)
+ * when the databases cannot be opened. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "buf.h"
+#include "config.h"
+#include "cyrusdb.h"
+#include "errors.h"
+#include "log.h"
+#include "mboxlist.h"
+#include "mboxops.h"
+
+static const char usage_text[] =
+    "usage: mbpath [-C imapd.conf] [-q] mailbox...\n"
+    "\n"
+    "Print the spool directory of each mailbox (internal names, such as\n"
+    "user.alice.Sent), one per line.\n"
+    "\n"
+    "  -C FILE   read FILE instead of $CYRUS_CONF or /etc/imapd.conf\n"
+    "  -q        quiet: no error messages (the exit status still says)\n"
+    "  -h, --help  show this text\n";
+
+static void
+usage(int code)
+{
+    if (code == 0) {
+        fputs(usage_text, stdout);
+    } else {
+        fprintf(stderr, "%.*s\nTry 'mbpath --help' for more.\n",
+                (int)strcspn(usage_text, "\n"), usage_text);
+    }
+    exit(code);
+}
+
+/* Print the path of name; 0, or 1 after a message (unless quiet). */
+static int
+print_path(struct mboxops *ops, const char *name, int quiet)
+{
+    struct mboxlist_entry *e = NULL;
+    struct buf path = BUF_INITIALIZER;
+    int r;
+
+    r = mboxlist_lookup(ops->ml, name, &e, NULL);
+    if (r == 0 && (e->mbtype & (MBTYPE_DELETED | MBTYPE_RESERVE)))
+        r = ERR_NOMAILBOX;
+    if (r < 0) {
+        if (!quiet)
+            fprintf(stderr, "mbpath: %s: %s\n", name, error_text(r));
+        mboxlist_entry_free(&e);
+        return 1;
+    }
+    if (e->mbtype & MBTYPE_REMOTE) {
+        if (!quiet)
+            fprintf(stderr, "mbpath: %s: not local (on %s)\n", name,
+                    e->server ? e->server : "another server");
+        mboxlist_entry_free(&e);
+        return 1;
+    }
+    r = mboxops_path(ops, e, &path);
+    if (r < 0) {
+        if (!quiet)
+            fprintf(stderr, "mbpath: %s: no spool path (partition %s)\n",
+                    name, e->partition ? e->partition : "(none)");
+        r = 1;
+    } else {
+        printf("%s\n", buf_cstring(&path));
+    }
+    buf_free(&path);
+    mboxlist_entry_free(&e);
+    return r ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL,   0,           NULL, 0  },
+    };
+    const char *conf_path = NULL;
+    struct config *loaded;
+    struct cyrusdb_env *env = NULL;
+    struct mboxops ops;
+    struct buf envdir = BUF_INITIALIZER;
+    char *error = NULL;
+    int opt, quiet = 0, r = 0, i;
+
+    log_init("mbpath");
+    while ((opt = getopt_long(argc, argv, "C:qh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'C':
+            conf_path = optarg;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            usage(0);
+            break;
+        default:
+            usage(EX_USAGE);
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "mbpath: no mailbox given\n");
+        usage(EX_USAGE);
+    }
+    loaded = config_load(conf_path, "mbpath", &error);
+    if (loaded == NULL) {
+        fprintf(stderr, "mbpath: %s\n", error ? error : "no config");
+        free(error);
+        return EX_CONFIG;
+    }
+    config = loaded;
+    memset(&ops, 0, sizeof(ops));
+    buf_printf(&envdir, "%s/db", config_str(config, CFG_CONFIGDIRECTORY));
+    env = cyrusdb_env_open(buf_cstring(&envdir), 0, &error);
+    if (env == NULL || mboxlist_open(env, "mailboxes.db", &ops.ml) < 0) {
+        fprintf(stderr, "mbpath: cannot open mailboxes.db in %s: %s\n",
+                buf_cstring(&envdir), error ? error : "open failed");
+        free(error);
+        r = EX_IOERR;
+        goto done;
+    }
+    for (i = optind; i < argc; i++)
+        r |= print_path(&ops, argv[i], quiet);
+done:
+    mboxlist_close(&ops.ml);
+    cyrusdb_env_close(&env);
+    buf_free(&envdir);
+    config = NULL;
+    config_free(&loaded);
+    return r;
+}
