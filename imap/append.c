@@ -314,7 +314,9 @@ append_batch_commit(struct append_batch **bp, struct append_result *res_r)
             return r;
         }
     }
-    r = mailbox_commit(b->mb);
+    /* group commit: the fsyncs are shared with concurrent committers
+     * (mailbox.h); 0 still means durable, and the mailbox is unlocked */
+    r = mailbox_commit_unlock(b->mb);
     if (r) {
         /* The header may or may not have reached the disk, so the
          * messages may be visible after all: keep their files and the

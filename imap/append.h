@@ -41,23 +41,15 @@
  * APPEND_IGNORE_QUOTA (admins, XFER, LMTP without lmtp_strict_quota... as the
  * caller decides) skips the checks but still charges.
  *
- * Group commit (ideas, not implemented): concurrent lmtpd processes
- * delivering to one mailbox serialise on its exclusive lock and each pays
- * one commit (directory fsync + cache + index fdatasync). Two cheap ways
- * to share that cost:
- *  - leader/follower: a delivery links its staged file as a "pending"
- *    entry in the mailbox directory and tries the lock; whoever gets it
- *    appends every pending entry it finds in one batch and commits once,
- *    then bumps a commit counter the others wait on (a pipe or futex in
- *    a shared file); a follower whose entry was taken returns the UID the
- *    leader recorded for it.
- *  - per-process batching: one lmtpd session with many RCPTs to the same
- *    mailbox (or a long-lived LMTP connection from Postfix delivering a
- *    queue run) keeps one batch open across messages and commits before
- *    each final reply, which needs only that lmtpd delays its replies
- *    until after the commit (LMTP allows replying after DATA completes).
- * Both keep "durable before acknowledged" since no reply is sent before
- * the commit that covers it.
+ * Group commit: append_batch_commit() uses mailbox_commit_unlock(), so
+ * concurrent committers (lmtpd processes delivering to one mailbox, IMAP
+ * APPENDs) append under the lock but share the directory fsync and the
+ * cache/index fdatasyncs outside it: one sync covers every commit whose
+ * header was written before it (mailbox.h). The staged file is
+ * fdatasynced once, before it is linked anywhere; the links are not
+ * synced again. Not done (yet): per-session batching (one lmtpd keeping
+ * a batch open across the messages of one connection), which would also
+ * help a single connection.
  *
  * Errors: ERR_BADMSG, ERR_TOOBIG, ERR_QUOTA, ERR_NOTSUPPORTED (the
  * mailbox already has MAILBOX_MAX_USER_FLAGS user flags and a new name is

@@ -148,8 +148,10 @@ append_stage_finish(struct append_stage *st)
 #ifdef SYNC_FILE_RANGE_WRITE
         (void)sync_file_range(st->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 #endif
-    } else if (fsync(st->fd) < 0) {
-        log_msg(LOG_ERR, "append: fsync %s: %s", st->path, strerror(errno));
+    } else if (fdatasync(st->fd) < 0) {
+        /* fdatasync: the size is included, the times are not needed */
+        log_msg(LOG_ERR, "append: fdatasync %s: %s", st->path,
+                strerror(errno));
         stage_fail(st, ERR_IO);
         return ERR_IO;
     }

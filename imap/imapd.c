@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -286,6 +289,7 @@ dispatch(struct imapd_session *s, const char *cmd, size_t len)
     if (nspooled)
         imaptok_set_spooled(&t, spooled, nspooled);
     if (imaptok_tag(&t, &tagspan) < 0) {
+        proxy_imap_drain(s);
         cmd_append_flush(s);
         stream_puts(s->s, "* BAD Invalid tag\r\n");
         stream_flush(s->s);
@@ -293,6 +297,7 @@ dispatch(struct imapd_session *s, const char *cmd, size_t len)
     }
     tag = xstrndup(tagspan.p, tagspan.len);
     if (imaptok_sp(&t) < 0 || imaptok_atom(&t, &name) < 0) {
+        proxy_imap_drain(s);
         cmd_append_flush(s);
         imapd_bad(s, tag, "Null command");
         goto done;
@@ -407,7 +412,13 @@ command_loop(struct imapd_session *s)
             && fill_pending(s, &grouped) > 0)
             continue;
         if (len == 0) {
-            ssize_t n = stream_fill(s->s);
+            ssize_t n;
+
+            /* frontend: relay pipelined replies while the client is quiet */
+            proxy_imap_wait(s);
+            if (s->state == IMAPD_LOGOUT)
+                continue;
+            n = stream_fill(s->s);
 
             if (n <= 0) {
                 if (!stream_eof(s->s))
@@ -431,6 +442,7 @@ command_loop(struct imapd_session *s)
         case IMAPREADER_ERROR: {
             const char *tag = imapreader_error_tag(s->reader);
 
+            proxy_imap_drain(s);
             cmd_append_flush(s);
             stream_printf(s->s, "%s BAD %s\r\n", tag ? tag : "*",
                           imapreader_error(s->reader));
@@ -438,6 +450,7 @@ command_loop(struct imapd_session *s)
             break;
         }
         case IMAPREADER_CLOSE:
+            proxy_imap_drain(s);
             cmd_append_flush(s);
             stream_printf(s->s, "* BYE %s\r\n", imapreader_error(s->reader));
             return;
@@ -462,6 +475,13 @@ imapd_connection(int fd, const struct service_conn *info)
     sess.conn = info;
     sess.state = IMAPD_NOTAUTH;
     sess.s = stream_new(fd);
+    {
+        /* replies go out whole, flushed once: no Nagle delay (fails
+         * harmlessly on a UNIX socket) */
+        int one = 1;
+
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
     stream_set_timeout(sess.s, (int)config_duration(config, CFG_TIMEOUT) * 1000);
     imapreader_limits_preauth(&lim);
     sess.reader = imapreader_new(&lim);

@@ -26,14 +26,31 @@
 #define FNAME_INDEX  "cyrus.index"
 #define FNAME_CACHE  "cyrus.cache"
 
-/* On-disk index header, native byte order, padded to INDEX_HEADER_SIZE. */
+/* On-disk index header, native byte order, padded to INDEX_HEADER_SIZE.
+ * commit_seq counts header writes (group commit, below); older indexes
+ * have 0 there, which is fine. */
 struct disk_header {
     uint32_t magic;
     uint32_t version;
     uint32_t header_size;
     uint32_t record_size;
     struct mailbox_counts c;
+    uint64_t commit_seq;
 };
+
+/* Group commit (mailbox_commit_unlock()): the commit_seq up to which
+ * every change is known to be on disk, in the index header's padding.
+ * Written only by the process holding SYNC_LOCK_BYTE, never by
+ * write_index_header() (which stops at sizeof(struct disk_header)), and
+ * never fsynced on its own: it sits in the same sector as commit_seq, so
+ * whatever reaches the disk, synced <= commit_seq holds there too and a
+ * later commit (with a higher commit_seq) is never wrongly skipped. */
+#define SYNCED_SEQ_OFFSET 120
+/* Byte of cyrus.cache whose OFD lock serialises the group syncs (byte 0
+ * is the "in use" marker). */
+#define SYNC_LOCK_BYTE 1
+_Static_assert(sizeof(struct disk_header) <= SYNCED_SEQ_OFFSET,
+               "the sync mark must lie past the header");
 
 struct mailbox {
     char *path;
@@ -46,6 +63,7 @@ struct mailbox {
     int cache_fd;
     enum mailbox_lock lock;
     struct mailbox_counts counts;
+    uint64_t commit_seq;   /* of the header last read or written */
     const char *map;       /* index mapping */
     size_t map_len;
     const char *cache_map;
@@ -193,7 +211,7 @@ header_changed(const struct mailbox *mb)
 /* ---- the index ---- */
 
 static void
-encode_header(char *out, const struct mailbox_counts *c)
+encode_header(char *out, const struct mailbox_counts *c, uint64_t seq)
 {
     struct disk_header h;
 
@@ -204,6 +222,7 @@ encode_header(char *out, const struct mailbox_counts *c)
     h.header_size = INDEX_HEADER_SIZE;
     h.record_size = INDEX_RECORD_SIZE;
     h.c = *c;
+    h.commit_seq = seq;
     memcpy(out, &h, sizeof(h));
 }
 
@@ -211,9 +230,11 @@ static int
 write_index_header(struct mailbox *mb)
 {
     char hdr[INDEX_HEADER_SIZE];
+    const size_t len = sizeof(struct disk_header);
 
-    encode_header(hdr, &mb->counts);
-    if (pwrite(mb->index_fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
+    encode_header(hdr, &mb->counts, ++mb->commit_seq);
+    /* not the padding after it: SYNCED_SEQ_OFFSET is not ours to write */
+    if (pwrite(mb->index_fd, hdr, len, 0) != (ssize_t)len)
         return ERR_IO;
     return 0;
 }
@@ -243,7 +264,7 @@ mailbox_create(const char *path, const char *uniqueid, const char *quotaroot,
     c.uidvalidity = uidvalidity;
     c.highestmodseq = createdmodseq ? createdmodseq : 1;
     c.createdmodseq = c.highestmodseq;
-    encode_header(hdr, &c);
+    encode_header(hdr, &c, 0);
     if (util_write_all(fd, hdr, sizeof(hdr)) < 0 || fsync(fd) < 0) {
         r = ERR_IO;
         goto done;
@@ -323,6 +344,7 @@ refresh(struct mailbox *mb)
             return r;
     }
     mb->counts = h.c;
+    mb->commit_seq = h.commit_seq;
     return 0;
 }
 
@@ -890,6 +912,96 @@ mailbox_commit(struct mailbox *mb)
     return 0;
 }
 
+/* Lock or unlock (type F_WRLCK, F_RDLCK, F_UNLCK) len bytes at start of
+ * fd, waiting. */
+static int
+ofd_lock(int fd, short type, off_t start, off_t len)
+{
+    struct flock fl = {.l_type = type, .l_whence = SEEK_SET,
+                       .l_start = start, .l_len = len};
+
+    while (fcntl(fd, F_OFD_SETLKW, &fl) < 0) {
+        if (errno != EINTR)
+            return -1;
+    }
+    return 0;
+}
+
+/* Make every commit up to seq durable, unless another process already
+ * did (see mailbox_commit_unlock()). Called unlocked. */
+static int
+sync_upto(struct mailbox *mb, uint64_t seq)
+{
+    uint64_t synced = 0, upto = seq;
+    struct disk_header h;
+    int r = 0;
+
+    if (ofd_lock(mb->cache_fd, F_WRLCK, SYNC_LOCK_BYTE, 1) < 0)
+        return ERR_IO;
+    if (pread(mb->index_fd, &synced, sizeof(synced), SYNCED_SEQ_OFFSET)
+        != (ssize_t)sizeof(synced))
+        synced = 0;
+    if (synced >= seq)
+        goto done; /* someone's fsyncs already covered our writes */
+    /* Every commit up to the header's current commit_seq has written all
+     * it had to (its writer held the exclusive lock until then), so the
+     * fsyncs below cover them all: read it under a shared lock. */
+    if (ofd_lock(mb->index_fd, F_RDLCK, 0, 0) == 0) {
+        if (pread(mb->index_fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h)
+            && h.commit_seq > upto)
+            upto = h.commit_seq;
+        ofd_lock(mb->index_fd, F_UNLCK, 0, 0);
+    }
+    /* message links, cache blobs, records and header, in one go */
+    if (fsync_path(mb->path, 1) < 0 || fdatasync(mb->cache_fd) < 0
+        || fdatasync(mb->index_fd) < 0) {
+        log_msg(LOG_ERR, "mailbox %s: sync: %s", mb->path, strerror(errno));
+        r = ERR_IO;
+        goto done;
+    }
+    if (pwrite(mb->index_fd, &upto, sizeof(upto), SYNCED_SEQ_OFFSET)
+        != (ssize_t)sizeof(upto))
+        log_msg(LOG_WARNING, "mailbox %s: recording sync: %s", mb->path,
+                strerror(errno)); /* harmless: the next commit syncs */
+done:
+    ofd_lock(mb->cache_fd, F_UNLCK, SYNC_LOCK_BYTE, 1);
+    return r;
+}
+
+int
+mailbox_commit_unlock(struct mailbox *mb)
+{
+    uint64_t seq;
+
+    size_t i;
+
+    ASSERT(mb->lock == MAILBOX_EXCLUSIVE);
+    if (!mb->dirty) {
+        mailbox_unlock(mb);
+        return 0;
+    }
+    /* message files whose fsync was deferred (mailbox_fsync_at_commit())
+     * go first, under the lock, so that the header never reaches the
+     * disk before them (one journal commit for all of them) */
+    for (i = 0; i < mb->sync_paths.count; i++) {
+        if (fsync_path(mb->sync_paths.data[i], 0) < 0) {
+            log_msg(LOG_ERR, "mailbox %s: fsync %s: %s", mb->path,
+                    mb->sync_paths.data[i], strerror(errno));
+            mailbox_unlock(mb);
+            return ERR_IO;
+        }
+    }
+    if (write_index_header(mb) < 0) {
+        mailbox_unlock(mb);
+        return ERR_IO;
+    }
+    seq = mb->commit_seq;
+    mb->dirty = 0;
+    mb->dir_dirty = 0;
+    mailbox_unlock(mb);
+    return sync_upto(mb, seq);
+}
+
 int
 mailbox_compact(struct mailbox *mb)
 {
@@ -953,7 +1065,7 @@ mailbox_compact(struct mailbox *mb)
         }
         c.num_records++;
     }
-    encode_header(hdr, &c);
+    encode_header(hdr, &c, mb->commit_seq);
     if (pwrite(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)
         || fsync(fd) < 0) {
         r = ERR_IO;

@@ -158,6 +158,31 @@ void mailbox_set_recent_uid(struct mailbox *mb, uint32_t uid);
 void mailbox_set_pop3_last_login(struct mailbox *mb, int64_t when);
 /* Make everything since the lock durable. */
 int mailbox_commit(struct mailbox *mb);
+/* Group commit: make everything since the lock visible, unlock, then
+ * make it durable, sharing the fsyncs with other processes committing to
+ * this mailbox at the same time. Returns 0 only when every change of this
+ * commit is on disk (message links, cache, records, header), so a caller
+ * may acknowledge after 0, exactly as after mailbox_commit(); the mailbox
+ * is unlocked whatever the result.
+ *
+ * Message files left to the commit (mailbox_fsync_at_commit()) are
+ * fsynced under the lock first, as mailbox_commit() does.
+ *
+ * How: the header write (under the lock) gets the next commit sequence
+ * number S. Then, under a per-mailbox sync lock, a process whose S is
+ * already below the "synced up to" mark returns at once; otherwise it
+ * reads the newest S' (every commit up to S' has finished writing), runs
+ * one directory fsync + cache and index fdatasync, which cover them all,
+ * and sets the mark to S'. N deliveries waiting on one sync share it.
+ *
+ * Visibility and crash safety: other processes may see the changes
+ * before they are durable (never acknowledged before that). A kill -9 at
+ * any point loses nothing written before the header (the page cache
+ * survives). A power loss before the sync may leave the header on disk
+ * counting records whose data did not reach it (the sync does not order
+ * records before header, like Cyrus's own commit); those messages were
+ * never acknowledged. Use mailbox_commit() where that ordering matters. */
+int mailbox_commit_unlock(struct mailbox *mb);
 /* Drop expunged records and unlink their files; only when alone. */
 int mailbox_compact(struct mailbox *mb);
 

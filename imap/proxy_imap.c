@@ -1,5 +1,6 @@
 /* proxy_imap.c: imapd in the frontend role: which commands are proxied
  * where, and the relay of a backend's responses (see proxy_imap.h). */
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "mboxname.h"
 #include "mupdate_client.h"
 #include "proxy_imap.h"
+#include "proxy_scan.h"
 #include "stream.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -27,6 +29,10 @@ struct proxy_imap {
     struct backend_pool *pool;
     struct backend *selected; /* owned by the pool */
     unsigned next_tag;
+    /* the backend whose replies are still coming (commands forwarded
+     * without waiting: pipelining), and the tags it owes */
+    struct backend *busy;
+    struct proxy_scan *scan;
 };
 
 struct proxy_imap *
@@ -35,6 +41,7 @@ proxy_imap_new(const char *userid)
     struct proxy_imap *p = xzmalloc(sizeof(*p));
 
     p->pool = backend_pool_new(config, &backend_proto_imap, userid, NULL);
+    p->scan = proxy_scan_new();
     return p;
 }
 
@@ -47,6 +54,7 @@ proxy_imap_free(struct proxy_imap **pp)
         return;
     *pp = NULL;
     backend_pool_free(&p->pool);
+    proxy_scan_free(&p->scan);
     free(p);
 }
 
@@ -141,6 +149,131 @@ lost_backend(struct imapd_session *s, struct backend **bep)
     backend_pool_drop(p->pool, bep);
 }
 
+/* The backend broke with replies owed: the client gets NO for each
+ * (or BYE when it was the selected one). */
+static void
+lost_busy(struct imapd_session *s)
+{
+    struct proxy_imap *p = s->proxy;
+    struct backend *be = p->busy;
+
+    p->busy = NULL;
+    lost_backend(s, &be);
+    while (proxy_scan_pending(p->scan)) {
+        if (s->state != IMAPD_LOGOUT)
+            imapd_error(s, proxy_scan_head(p->scan), ERR_UNAVAILABLE);
+        proxy_scan_pop(p->scan);
+    }
+}
+
+/* Whether the client has input for us: buffered, or its fd is readable
+ * (waiting also for the busy backend's fd, so 0 means the backend has
+ * something, or the wait timed out). */
+static int
+client_ready(struct imapd_session *s, struct stream *bs)
+{
+    struct pollfd pfd[2];
+
+    if (stream_buffered(s->s))
+        return 1;
+    if (stream_buffered(bs))
+        return 0;
+    pfd[0].fd = stream_fd(s->s);
+    pfd[0].events = POLLIN;
+    pfd[0].revents = 0;
+    pfd[1].fd = stream_fd(bs);
+    pfd[1].events = POLLIN;
+    pfd[1].revents = 0;
+    if (poll(pfd, 2, IDLE_POLL_MS * 200) <= 0)
+        return 0;
+    return pfd[1].revents == 0 && pfd[0].revents != 0;
+}
+
+/* The pump: relay the busy backend's output to the client as it comes,
+ * in the chunks it arrived in (no per-line copies), until every owed
+ * tagged reply has passed, or with until_client as soon as the client
+ * has more to say. The client's output is flushed only when the backend
+ * has nothing more buffered. */
+static int
+relay(struct imapd_session *s, int until_client)
+{
+    struct proxy_imap *p = s->proxy;
+    struct stream *bs;
+
+    if (p->busy == NULL)
+        return 0;
+    bs = backend_stream(p->busy);
+    if (stream_flush(bs) < 0) {
+        lost_busy(s);
+        return ERR_UNAVAILABLE;
+    }
+    while (proxy_scan_pending(p->scan)) {
+        size_t len, n;
+        int done;
+        const char *d = stream_peek(bs, &len);
+
+        if (len) {
+            n = proxy_scan_feed(p->scan, d, len, &done);
+            stream_write(s->s, d, n);
+            stream_skip(bs, n);
+            continue;
+        }
+        stream_flush(s->s);
+        if (until_client && client_ready(s, bs))
+            return 0;
+        if (stream_fill(bs) <= 0) {
+            lost_busy(s);
+            return ERR_UNAVAILABLE;
+        }
+    }
+    backend_touch(p->busy);
+    p->busy = NULL;
+    return 0;
+}
+
+void
+proxy_imap_drain(struct imapd_session *s)
+{
+    if (s->proxy)
+        relay(s, 0);
+}
+
+void
+proxy_imap_wait(struct imapd_session *s)
+{
+    if (s->proxy)
+        relay(s, 1);
+}
+
+/* Send the client's command to be, its synchronizing literals made
+ * LITERAL+, and expect its tagged reply. With async the reply is
+ * relayed later (pipelining); else it is relayed now and 1 returned for
+ * a tagged OK, 0 otherwise. */
+static int
+send_cmd(struct imapd_session *s, struct backend *be, const char *tag,
+         const char *raw, size_t rawlen, int async)
+{
+    struct proxy_imap *p = s->proxy;
+    struct buf cmd = BUF_INITIALIZER;
+    const char *t;
+
+    if (p->busy && p->busy != be)
+        relay(s, 0);
+    proxy_imap_rewrite_literals(raw, rawlen, &cmd);
+    stream_write(backend_stream(be), buf_base(&cmd), buf_len(&cmd));
+    buf_free(&cmd);
+    proxy_scan_push(p->scan, tag);
+    p->busy = be;
+    if (async)
+        return 0;
+    relay(s, 0);
+    if (p->busy != NULL || s->state == IMAPD_LOGOUT)
+        return 0;
+    t = proxy_scan_tagged(p->scan);
+    return strlen(t) > strlen(tag) + 3
+           && util_strncasecmp(t + strlen(tag) + 1, "OK", 2) == 0;
+}
+
 int
 proxy_imap_pipe(struct imapd_session *s, struct backend **bep, const char *tag,
                 int relay, struct buf *tagged)
@@ -150,14 +283,20 @@ proxy_imap_pipe(struct imapd_session *s, struct backend **bep, const char *tag,
 
 int
 proxy_imap_pipe_filter(struct imapd_session *s, struct backend **bep,
-                       const char *tag, int relay, proxy_imap_filter_cb *cb,
+                       const char *tag, int relay_it, proxy_imap_filter_cb *cb,
                        void *ctx, struct buf *tagged)
 {
-    struct stream *bs = backend_stream(*bep);
+    struct stream *bs;
     struct buf line = BUF_INITIALIZER, lit = BUF_INITIALIZER;
     size_t taglen = strlen(tag);
     int r, continued = 0;
 
+    if (s->proxy->busy == *bep && relay(s, 0) < 0) {
+        *bep = NULL; /* dropped with the replies it owed */
+        return ERR_UNAVAILABLE;
+    }
+    relay(s, 0);
+    bs = backend_stream(*bep);
     stream_flush(bs);
     for (;;) {
         uint64_t n;
@@ -171,7 +310,7 @@ proxy_imap_pipe_filter(struct imapd_session *s, struct backend **bep,
             buf_setmap(tagged, buf_base(&line), buf_len(&line));
             break;
         }
-        if (relay) {
+        if (relay_it) {
             if (cb && !continued)
                 cb(s, &line, ctx);
             stream_write(s->s, buf_base(&line), buf_len(&line));
@@ -183,7 +322,7 @@ proxy_imap_pipe_filter(struct imapd_session *s, struct backend **bep,
             r = stream_read_exact(bs, (size_t)n, &lit);
             if (r < 0)
                 break;
-            if (relay)
+            if (relay_it)
                 stream_write(s->s, buf_base(&lit), buf_len(&lit));
             continued = 1;
         }
@@ -206,9 +345,11 @@ proxy_imap_backend(struct imapd_session *s, const char *tag, const char *server)
     char *err = NULL;
     int r;
 
-    /* the selected backend is in constant use: no ping */
+    /* the selected (or busy) backend is in constant use: no ping */
     if (p->selected && strcmp(backend_server(p->selected), server) == 0)
         return p->selected;
+    if (p->busy && strcmp(backend_server(p->busy), server) == 0)
+        return p->busy;
     r = backend_pool_get(p->pool, server, &be, &err);
     if (r < 0) {
         log_msg(LOG_ERR, "%s", err ? err : "backend connect failed");
@@ -239,6 +380,8 @@ proxy_imap_forward(struct imapd_session *s, const char *tag,
 
     if (be == NULL)
         return 0;
+    if (cb == NULL)
+        return send_cmd(s, be, tag, raw, rawlen, 0);
     proxy_imap_rewrite_literals(raw, rawlen, &cmd);
     stream_write(backend_stream(be), buf_base(&cmd), buf_len(&cmd));
     if (proxy_imap_pipe_filter(s, &be, tag, 1, cb, ctx, &tagged) < 0) {
@@ -538,6 +681,35 @@ static const char *const mailbox_cmds[] = {
  * only for admins, CREATE in do_create()). */
 static const char *const referral_cmds[] = {"DELETE", "APPEND", NULL};
 
+/* A selected-state command passed through as it is, without waiting
+ * for its reply (not IDLE, COPY/MOVE, CLOSE/UNSELECT, LIST: those look
+ * at the answer or change state). */
+static int
+plain_selected(struct imapd_session *s, const char *name)
+{
+    static const char *const special[] = {
+        "IDLE",     "COPY", "MOVE",  "UID COPY", "UID MOVE", "CLOSE",
+        "UNSELECT", "LIST", "RLIST", "XLIST",    "LSUB",     "RLSUB",
+        "SELECT",   "EXAMINE", NULL};
+
+    return s->proxy->selected != NULL && !cmd_is(name, special)
+           && !cmd_is(name, local_cmds) && !cmd_is(name, mailbox_cmds)
+           && util_strcasecmp(name, "CREATE") != 0
+           && util_strcasecmp(name, "SUBSCRIBE") != 0
+           && util_strcasecmp(name, "UNSUBSCRIBE") != 0;
+}
+
+/* forward() without waiting for the reply (APPEND pipelining). */
+static void
+forward_async(struct imapd_session *s, const char *tag, const char *server,
+              const char *raw, size_t rawlen)
+{
+    struct backend *be = proxy_imap_backend(s, tag, server);
+
+    if (be != NULL)
+        send_cmd(s, be, tag, raw, rawlen, 1);
+}
+
 static void
 copy_or_move(struct imapd_session *s, const char *tag, const char *name,
              struct imaptok *t, const char *raw, size_t rawlen)
@@ -631,7 +803,13 @@ proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
     struct buf ext = BUF_INITIALIZER;
     int r;
 
-    if (p == NULL || cmd_is(name, local_cmds))
+    if (p == NULL)
+        return 0;
+    /* pipelined: APPEND, and what goes to the selected backend as it is;
+     * anything else first waits for the replies still coming */
+    if (util_strcasecmp(name, "APPEND") != 0 && !plain_selected(s, name))
+        relay(s, 0);
+    if (cmd_is(name, local_cmds))
         return 0;
     if (util_strcasecmp(name, "SELECT") == 0
         || util_strcasecmp(name, "EXAMINE") == 0) {
@@ -650,6 +828,11 @@ proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
             && (cmd_is(name, referral_cmds)
                 || (s->isadmin && util_strcasecmp(name, "SETACL") == 0)))
             send_referral(s, tag, e->server, buf_cstring(&ext));
+        else if (r == 1 && util_strcasecmp(name, "APPEND") == 0)
+            forward_async(s, tag, e->server, raw, rawlen);
+        else if (r == 1 && util_strcasecmp(name, "RENAME") == 0
+                 && proxy_rename_location(s, tag, t, e->server))
+            ; /* RENAME old old location: answered */
         else if (r == 1 && forward(s, tag, e->server, raw, rawlen)
                  && cmd_is(name, mboxlist_cmds))
             proxy_imap_kick();
@@ -709,7 +892,7 @@ proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
         if (s->state == IMAPD_SELECTED)
             s->state = IMAPD_AUTH;
     } else {
-        forward(s, tag, backend_server(p->selected), raw, rawlen);
+        send_cmd(s, p->selected, tag, raw, rawlen, 1);
     }
 done:
     mboxlist_entry_free(&e);

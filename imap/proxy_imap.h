@@ -42,6 +42,15 @@ int proxy_imap_dispatch(struct imapd_session *s, const char *tag,
 
 /* ---- shared with proxy_copy.c and proxy_create.c -------------------- */
 
+/* Pipelining: commands for one backend are forwarded without waiting
+ * for their replies, which the pump relays later. proxy_imap_wait()
+ * relays until every reply has passed or the client has more input
+ * (the command loop calls it before blocking on the client);
+ * proxy_imap_drain() until every reply has passed (before anything
+ * else answers the client). No-ops without proxy state. */
+void proxy_imap_wait(struct imapd_session *s);
+void proxy_imap_drain(struct imapd_session *s);
+
 /* Make the replica current: ask the local mupdate slave (kick socket in
  * configdirectory) and wait until it has applied every change the master
  * knew of (at most a few seconds; failures are logged, not returned). */
@@ -108,5 +117,14 @@ void proxy_copy(struct imapd_session *s, const char *tag, int uid, int move,
  * ERR_UNAVAILABLE / ERR_BADNAME. */
 int proxy_create_place(struct imapd_session *s, const char *extname,
                        const char *partarg, char **server_r, char **part_r);
+
+/* RENAME with a location (proxy_rename.c, MURDER.md section 5), t at
+ * the arguments, server holding the old name: 0 when there is no
+ * location (the caller proxies the plain RENAME); else 1 after
+ * answering: NO unless admin and old == new; then "RENAME old old part"
+ * to server when the location names no other server, else "XFER old
+ * destserver [part]" to server, and a replica kick after OK. */
+int proxy_rename_location(struct imapd_session *s, const char *tag,
+                          struct imaptok *t, const char *server);
 
 #endif

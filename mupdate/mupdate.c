@@ -21,16 +21,19 @@
 #include "mupdate_slave.h"
 #include "saslglue.h"
 #include "service.h"
+#include "tlsconfig.h"
 #include "xmalloc.h"
 
 /* The one per-process context (STYLE.md rule 7). */
 static struct {
     int master_mode;
+    struct tls_ctx *tls; /* STARTTLS (tls_server_cert set), else NULL */
 } mupdate_proc;
 
 static int
 mupdate_init(int argc, char **argv, char **err)
 {
+    char *tlserr = NULL;
     int opt;
 
     optind = 1;
@@ -55,6 +58,14 @@ mupdate_init(int argc, char **argv, char **err)
     }
     if (!mupdate_proc.master_mode && !config_str(config, CFG_MUPDATE_SERVER)) {
         *err = "slave mode needs mupdate_server (or run with -m)";
+        return 1;
+    }
+    mupdate_proc.tls = tlsconfig_server(config, &tlserr);
+    if (tlserr != NULL) {
+        /* a broken certificate must not silently turn TLS off */
+        log_msg(LOG_ERR, "mupdate: TLS: %s", tlserr);
+        free(tlserr);
+        *err = "cannot load tls_server_cert/tls_server_key";
         return 1;
     }
     if (saslglue_server_init("Cyrus", config) != 0) {
@@ -120,6 +131,7 @@ mupdate_run(int listenfd, int clientfd)
         buf_printf(&role, "mupdate://%s",
                    config_str(config, CFG_MUPDATE_SERVER));
     sp.banner_role = buf_cstring(&role);
+    sp.tls = mupdate_proc.tls;
     srv = mupdate_server_new(&sp);
     if (!mupdate_proc.master_mode) {
         /* refuse local clients until the first sync */

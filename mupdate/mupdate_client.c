@@ -5,11 +5,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "errors.h"
+#include "log.h"
 #include "mupdate_client.h"
 #include "saslglue.h"
+#include "tlsconfig.h"
 #include "xmalloc.h"
 
 struct mupdate_client {
@@ -19,6 +22,7 @@ struct mupdate_client {
     struct saslglue_client *sasl;
     unsigned tagn;
     char *mechs;
+    int starttls;     /* the last banner offered STARTTLS */
     struct buf banner;
 };
 
@@ -366,6 +370,10 @@ read_banner(struct mupdate_client *c)
     struct buf mechs = BUF_INITIALIZER;
     int r;
 
+    free(c->mechs);
+    c->mechs = NULL;
+    c->starttls = 0;
+    buf_reset(&c->banner);
     for (;;) {
         const char *w;
         size_t i, n;
@@ -385,6 +393,8 @@ read_banner(struct mupdate_client *c)
                     buf_putc(&mechs, ' ');
                 buf_appendcstr(&mechs, mupdate_parser_arg(c->p, i, NULL));
             }
+        } else if (!strcmp(w, "STARTTLS")) {
+            c->starttls = 1;
         } else if (!strcmp(w, "OK")) {
             for (i = 0; i < n; i++) {
                 if (i)
@@ -461,6 +471,78 @@ done:
     return r;
 }
 
+/* Is TLS to the server wanted? Yes when the server string says /tls, when
+ * tls_client_* options make a client context worth having, or when the
+ * banner offers no SASL mechanism at all before TLS. */
+static int
+want_tls(const struct mupdate_client *c, const struct config *cfg,
+         const char *server)
+{
+    if (strstr(server, "/tls") != NULL)
+        return 1;
+    if (!c->starttls)
+        return 0;
+    if (c->mechs == NULL || c->mechs[0] == '\0')
+        return 1;
+    return config_str(cfg, CFG_TLS_CLIENT_CERT) != NULL
+           || config_str(cfg, CFG_TLS_CLIENT_CA_FILE) != NULL
+           || config_str(cfg, CFG_TLS_CLIENT_CA_DIR) != NULL;
+}
+
+/* STARTTLS, handshake and read the new banner. 0 or an error with
+ * *error_r set. */
+static int
+starttls(struct mupdate_client *c, const struct config *cfg, const char *host,
+         const char **error_r)
+{
+    struct tls_ctx *ctx;
+    char *err = NULL;
+    const char *w;
+    int r;
+
+    if (!c->starttls) {
+        *error_r = "mupdate server does not offer STARTTLS";
+        return ERR_PROTOCOL;
+    }
+    stream_puts(c->s, "S01 STARTTLS\r\n");
+    r = stream_flush(c->s);
+    if (r == 0)
+        r = read_unit(c);
+    if (r < 0) {
+        *error_r = "no answer to STARTTLS";
+        return r;
+    }
+    w = mupdate_parser_word(c->p);
+    if (strcmp(mupdate_parser_tag(c->p), "S01") != 0 || strcmp(w, "OK") != 0) {
+        *error_r = "STARTTLS refused by mupdate server";
+        return ERR_PROTOCOL;
+    }
+    ctx = tlsconfig_client(cfg, &err);
+    if (ctx == NULL) {
+        log_msg(LOG_ERR, "mupdate client: TLS: %s", err ? err : "");
+        free(err);
+        *error_r = "cannot set up client TLS";
+        return ERR_PROTOCOL;
+    }
+    /* the stream keeps its own reference to ctx */
+    r = stream_starttls_client(c->s, ctx, host, &err);
+    tls_ctx_free(&ctx);
+    if (r < 0) {
+        log_msg(LOG_ERR, "mupdate client: TLS handshake with %s: %s", host,
+                err ? err : "");
+        free(err);
+        *error_r = "TLS handshake with mupdate server failed";
+        return r;
+    }
+    /* anything the parser held came in plaintext: start afresh */
+    mupdate_parser_free(&c->p);
+    c->p = mupdate_parser_new(NULL);
+    r = read_banner(c);
+    if (r < 0)
+        *error_r = "no MUPDATE banner after STARTTLS";
+    return r;
+}
+
 int
 mupdate_client_connect(const struct config *cfg, const char *server,
                        int timeout_ms, struct mupdate_client **client_r,
@@ -495,6 +577,8 @@ mupdate_client_connect(const struct config *cfg, const char *server,
         hl = sizeof(host) - 1;
     memcpy(host, server, hl);
     host[hl] = '\0';
+    if (r == 0 && want_tls(c, cfg, server))
+        r = starttls(c, cfg, host, error_r);
     if (r == 0 && strstr(server, "/noauth") == NULL)
         r = authenticate(c, cfg, host, error_r);
     if (r < 0) {

@@ -15,6 +15,7 @@
 #include "saslglue.h"
 #include "strarray.h"
 #include "stream.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 #define MUPDATE_VERSION "3.6.1-cyrmurder"
@@ -37,6 +38,7 @@ struct mconn {
     struct stream *s;
     struct mupdate_parser *p;
     struct saslglue_server *sasl;
+    unsigned sasl_ssf;       /* external SSF c->sasl was made with */
     char *user;
     char *authtag;
     char *updtag;
@@ -44,6 +46,7 @@ struct mconn {
     struct strarray pending; /* names to send, in order */
     struct hash *pendset;    /* the same names, for coalescing */
     long timer;
+    size_t dump_left;        /* UPDATE dump bytes exempt from max_output */
     char remote[64];
 };
 
@@ -55,6 +58,7 @@ struct mupdate_server {
     int ready;
     char *role;
     size_t max_output;
+    struct tls_ctx *tls;     /* STARTTLS, or NULL */
     int listenfd;
     struct mconn *conns;
     size_t nconns;
@@ -404,6 +408,11 @@ cmd_update(struct mconn *c, const struct cmdargs *ca)
     free(c->updtag);
     c->updtag = xstrdup(ca->tag);
     dump(c, ca->tag, NULL);
+    /* the initial dump may be larger than max_output by itself (about
+     * 100 bytes an entry: 1,000,000 entries is ~95 MB): exempt it, so a
+     * fresh replica of a big master is not cut off as "too far behind";
+     * the exemption shrinks as the dump drains */
+    c->dump_left = stream_out_pending(c->s);
     reply(c, ca->tag, "OK", "streaming starts");
     c->state = C_STREAMING;
 }
@@ -471,12 +480,19 @@ sasl_new(struct mconn *c)
 
     memset(&sp, 0, sizeof(sp));
     sp.service = "mupdate";
+    c->sasl_ssf = (unsigned)stream_tls_ssf(c->s);
+    sp.external_ssf = c->sasl_ssf;
+    if (c->sasl_ssf > 0)
+        sp.external_authid = stream_tls_peer_cn(c->s);
     if (saslglue_ipport(c->fd, 0, &lip) == 0)
         sp.local_ipport = buf_cstring(&lip);
     if (saslglue_ipport(c->fd, 1, &rip) == 0)
         sp.remote_ipport = buf_cstring(&rip);
-    /* the murder's internal protocol: Cyrus offers PLAIN without TLS */
-    sp.allow_plaintext = 1;
+    /* the murder's internal protocol: Cyrus offers PLAIN without TLS.
+     * Once STARTTLS is configured, allowplaintext decides (off: the
+     * plaintext mechanisms appear only after the handshake). */
+    sp.allow_plaintext = c->srv->tls == NULL || stream_tls_active(c->s)
+                         || config_switch(c->srv->cfg, CFG_ALLOWPLAINTEXT);
     sp.policy = SASLGLUE_POLICY_ADMINS_ONLY;
     r = saslglue_server_new(c->srv->cfg, &sp, &c->sasl, &err);
     if (r != 0)
@@ -499,6 +515,10 @@ cmd_authenticate(struct mconn *c, const struct cmdargs *ca)
     }
     free(c->authtag);
     c->authtag = xstrdup(ca->tag);
+    /* made before the TLS handshake finished: redo it with the TLS SSF
+     * (and the client certificate for EXTERNAL) */
+    if (c->sasl != NULL && c->sasl_ssf != (unsigned)stream_tls_ssf(c->s))
+        saslglue_server_free(&c->sasl);
     if (c->sasl == NULL && sasl_new(c) != 0) {
         reply(c, ca->tag, "NO", "SASL unavailable");
         return;
@@ -529,6 +549,44 @@ sasl_line(struct mconn *c, const char *line, size_t len)
     buf_free(&chal);
 }
 
+static void banner(struct mconn *c);
+
+/* STARTTLS (MUPDATE.md 3/4): only before authentication, once, and not
+ * under DEFLATE; the banner is sent again under TLS. */
+static void
+cmd_starttls(struct mconn *c, const struct cmdargs *ca)
+{
+    char *err = NULL;
+
+    if (c->state != C_PREAUTH) {
+        reply(c, ca->tag, "BAD", "Already authenticated");
+        return;
+    }
+    if (stream_tls_active(c->s)) {
+        reply(c, ca->tag, "BAD", "Already successfully executed");
+        return;
+    }
+    if (c->srv->tls == NULL || stream_deflate_active(c->s)) {
+        reply(c, ca->tag, "NO", "Error initializing TLS");
+        return;
+    }
+    reply(c, ca->tag, "OK", "Begin TLS negotiation now");
+    /* flushes the OK in plaintext, drops any input pipelined after it;
+     * the handshake finishes inside later fills/flushes */
+    if (stream_starttls_server(c->s, c->srv->tls, &err) < 0) {
+        log_msg(LOG_NOTICE, "mupdate: %s STARTTLS failed: %s", c->remote,
+                err ? err : "");
+        free(err);
+        c->state = C_CLOSING;
+        return;
+    }
+    mupdate_parser_free(&c->p);
+    c->p = mupdate_parser_new(NULL);
+    saslglue_server_free(&c->sasl);
+    sasl_new(c);
+    banner(c);
+}
+
 enum {
     CMD_PREAUTH = 1,   /* allowed before authentication */
     CMD_NOAUTH = 2,    /* needs no authentication at all */
@@ -546,6 +604,7 @@ static const struct command commands[] = {
     {"AUTHENTICATE", CMD_PREAUTH | CMD_NOAUTH, 1, 2},
     {"LOGOUT", CMD_PREAUTH | CMD_NOAUTH | CMD_STREAMOK, 0, 0},
     {"COMPRESS", CMD_PREAUTH | CMD_NOAUTH, 1, 1},
+    {"STARTTLS", CMD_PREAUTH | CMD_NOAUTH, 0, 0},
     {"NOOP", CMD_STREAMOK, 0, 0},
     {"RESERVE", CMD_WRITE, 2, 2},
     {"ACTIVATE", CMD_WRITE, 3, 3},
@@ -623,6 +682,8 @@ dispatch(struct mconn *c, struct mupdate_parser *p)
             reply(c, ca.tag, "OK", "DEFLATE active");
             stream_enable_deflate(c->s);
         }
+    } else if (!strcmp(word, "STARTTLS")) {
+        cmd_starttls(c, &ca);
     } else if (!strcmp(word, "NOOP")) {
         if (c->state == C_STREAMING)
             conn_drain(c);
@@ -657,7 +718,9 @@ conn_update_events(struct mconn *c)
         conn_close(c);
         return;
     }
-    if (stream_out_pending(c->s) > c->srv->max_output) {
+    if (c->dump_left > stream_out_pending(c->s))
+        c->dump_left = stream_out_pending(c->s);
+    if (stream_out_pending(c->s) - c->dump_left > c->srv->max_output) {
         /* too far behind: the stream may be mid-line, but the peer is
          * being dropped anyway */
         log_msg(LOG_WARNING, "mupdate: %s too far behind, dropped",
@@ -808,7 +871,10 @@ banner(struct mconn *c)
             buf_printf(&b, " \"%s\"", sa->data[i]);
         strarray_free(&sa);
     }
-    buf_appendcstr(&b, "\r\n* COMPRESS \"DEFLATE\"\r\n* PARTIAL-UPDATE\r\n");
+    buf_appendcstr(&b, "\r\n");
+    if (c->srv->tls != NULL && !stream_tls_active(c->s))
+        buf_appendcstr(&b, "* STARTTLS\r\n");
+    buf_appendcstr(&b, "* COMPRESS \"DEFLATE\"\r\n* PARTIAL-UPDATE\r\n");
     buf_printf(&b, "* OK MUPDATE ");
     mupdate_write_string(&b, sn);
     buf_printf(&b, " \"Cyrus IMAP\" \"%s\" ", MUPDATE_VERSION);
@@ -889,6 +955,7 @@ mupdate_server_new(const struct mupdate_server_params *params)
     srv->ready = 1;
     srv->role = xstrdup(params->banner_role ? params->banner_role : "(master)");
     srv->max_output = params->max_output ? params->max_output : 64u << 20;
+    srv->tls = params->tls;
     srv->listenfd = -1;
     return srv;
 }

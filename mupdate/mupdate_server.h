@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "loop.h"
+#include "tls.h"
 #include "mboxlist.h"
 
 struct mupdate_server;
@@ -35,6 +36,12 @@ struct mupdate_server_params {
     /* 4th string of the banner: "(master)" or "mupdate://<server>" */
     const char *banner_role;
     size_t max_output;        /* bytes queued per connection, 0: 64 MiB */
+    /* STARTTLS context (tlsconfig_server()), NULL: no STARTTLS. Borrowed:
+     * must outlive the server. With it, `* STARTTLS` is advertised until
+     * TLS is active, STARTTLS is refused after authentication, the banner
+     * is re-sent after the handshake, and unless allowplaintext is on the
+     * plaintext SASL mechanisms are offered only under TLS. */
+    struct tls_ctx *tls;
 };
 
 /* A server; params are copied (strings too). Never NULL. */

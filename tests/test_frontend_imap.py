@@ -242,6 +242,36 @@ class TestFrontendImap(harness.TestCase):
         self.assertTrue(line.startswith(b"i1 OK"), line)
         self.assertEqual(c.noop()[0], "OK")
 
+    def test_pipelined_appends_and_fetches(self):
+        """64 APPENDs (LITERAL+) and then selected-state commands sent in
+        one write: every tagged reply arrives, in order, each OK."""
+        c = self.login("bob")
+        self.fresh(c, "user.bob.Pipe", "backend1")
+        sock = c.socket()
+        out = b""
+        for i in range(64):
+            m = msg("pipe %d" % i)
+            out += b"p%d APPEND INBOX.Pipe {%d+}\r\n%s\r\n" % (i, len(m), m)
+        out += b"s1 SELECT INBOX.Pipe\r\n"
+        for i in range(16):
+            out += b"f%d FETCH 1:* (FLAGS)\r\nn%d NOOP\r\n" % (i, i)
+        sock.sendall(out)
+        tags, fetches = [], 0
+        while len(tags) < 64 + 1 + 32:
+            line = c.readline()
+            self.assertTrue(line, "connection closed")
+            if line.startswith(b"* ") and b" FETCH " in line:
+                fetches += 1
+            elif not line.startswith(b"*"):
+                tag, status = line.split(b" ", 2)[:2]
+                self.assertEqual(status, b"OK", line)
+                tags.append(tag.decode())
+        want = (["p%d" % i for i in range(64)] + ["s1"]
+                + [t for i in range(16) for t in ("f%d" % i, "n%d" % i)])
+        self.assertEqual(tags, want)
+        self.assertEqual(fetches, 16 * 64)
+        self.assertEqual(c.noop()[0], "OK")
+
     def test_append_to_either_backend(self):
         c = self.login("carol")
         self.fresh(c, "user.carol.Drafts", "backend2")

@@ -1,0 +1,203 @@
+/* proxy_scan.c: the tagged-reply scanner of proxy_scan.h. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "proxy_scan.h"
+#include "strarray.h"
+#include "xmalloc.h"
+
+/* Where the scanner is within the current line's literal marker. */
+enum lit_state {
+    LIT_NONE,  /* no "{" candidate at the end of the line so far */
+    LIT_OPEN,  /* "{" seen */
+    LIT_DIGIT, /* "{" and digits */
+    LIT_CLOSE, /* "{n}" (or "{n+}") */
+    LIT_CR     /* "{n}\r" */
+};
+
+struct proxy_scan {
+    struct strarray tags; /* queued, oldest first */
+    size_t head;     /* index of the oldest unanswered tag in tags */
+    int line_start;  /* the next byte starts a line */
+    int matching;    /* this line may still be the head's tagged reply */
+    size_t tagpos;   /* bytes of the head tag matched */
+    int tagged;      /* this line is the head's tagged reply */
+    struct buf line; /* the tagged line so far */
+    struct buf last; /* the last complete tagged line */
+    enum lit_state lit;
+    uint64_t litn;    /* the literal's size while parsing it */
+    uint64_t literal; /* literal bytes still to skip */
+};
+
+struct proxy_scan *
+proxy_scan_new(void)
+{
+    struct proxy_scan *sc = xzmalloc(sizeof(*sc));
+
+    sc->line_start = 1;
+    return sc;
+}
+
+void
+proxy_scan_free(struct proxy_scan **sp)
+{
+    struct proxy_scan *sc = *sp;
+
+    if (sc == NULL)
+        return;
+    *sp = NULL;
+    strarray_fini(&sc->tags);
+    buf_free(&sc->line);
+    buf_free(&sc->last);
+    free(sc);
+}
+
+void
+proxy_scan_push(struct proxy_scan *sc, const char *tag)
+{
+    strarray_append(&sc->tags, tag);
+}
+
+size_t
+proxy_scan_pending(const struct proxy_scan *sc)
+{
+    return sc->tags.count - sc->head;
+}
+
+const char *
+proxy_scan_head(const struct proxy_scan *sc)
+{
+    if (proxy_scan_pending(sc) == 0)
+        return NULL;
+    return strarray_nth(&sc->tags, sc->head);
+}
+
+void
+proxy_scan_pop(struct proxy_scan *sc)
+{
+    if (proxy_scan_pending(sc) == 0)
+        return;
+    sc->head++;
+    if (sc->head == sc->tags.count) {
+        /* all answered: start the queue over instead of growing it */
+        strarray_truncate(&sc->tags, 0);
+        sc->head = 0;
+    }
+}
+
+const char *
+proxy_scan_tagged(const struct proxy_scan *sc)
+{
+    return buf_cstring(&((struct proxy_scan *)sc)->last);
+}
+
+/* Track "{n}" / "{n+}" at the end of the line, one byte at a time. */
+static void
+lit_step(struct proxy_scan *sc, char c)
+{
+    if (c == '{') {
+        sc->lit = LIT_OPEN;
+        sc->litn = 0;
+        return;
+    }
+    switch (sc->lit) {
+    case LIT_OPEN:
+    case LIT_DIGIT:
+        if (c >= '0' && c <= '9' && sc->litn <= (UINT64_MAX - 9) / 10) {
+            sc->litn = sc->litn * 10 + (uint64_t)(c - '0');
+            sc->lit = LIT_DIGIT;
+            return;
+        }
+        if (sc->lit == LIT_DIGIT && c == '}') {
+            sc->lit = LIT_CLOSE;
+            return;
+        }
+        if (sc->lit == LIT_DIGIT && c == '+')
+            return; /* "{n+" */
+        break;
+    case LIT_CLOSE:
+        if (c == '\r') {
+            sc->lit = LIT_CR;
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    sc->lit = LIT_NONE;
+}
+
+size_t
+proxy_scan_feed(struct proxy_scan *sc, const char *p, size_t len, int *done_r)
+{
+    size_t i = 0;
+
+    *done_r = 0;
+    while (i < len) {
+        char c;
+
+        if (sc->literal) {
+            size_t n = len - i;
+
+            if ((uint64_t)n > sc->literal)
+                n = (size_t)sc->literal;
+            sc->literal -= n;
+            i += n;
+            continue;
+        }
+        if (sc->line_start) {
+            const char *head = proxy_scan_head(sc);
+
+            sc->line_start = 0;
+            sc->matching = head != NULL;
+            sc->tagpos = 0;
+            sc->tagged = 0;
+            sc->lit = LIT_NONE;
+            buf_reset(&sc->line);
+        }
+        c = p[i++];
+        if (c == '\n') {
+            int was_literal = sc->lit == LIT_CLOSE || sc->lit == LIT_CR;
+
+            sc->line_start = 1;
+            if (was_literal) {
+                /* the line goes on after the literal */
+                sc->literal = sc->litn;
+                sc->line_start = 0;
+                sc->lit = LIT_NONE;
+                continue;
+            }
+            if (sc->tagged) {
+                size_t n = buf_len(&sc->line);
+
+                if (n && buf_base(&sc->line)[n - 1] == '\r')
+                    buf_truncate(&sc->line, n - 1);
+                buf_setmap(&sc->last, buf_base(&sc->line), buf_len(&sc->line));
+                proxy_scan_pop(sc);
+                *done_r = 1;
+                return i;
+            }
+            continue;
+        }
+        if (sc->matching) {
+            const char *head = proxy_scan_head(sc);
+            size_t taglen = strlen(head);
+
+            if (sc->tagpos < taglen && c == head[sc->tagpos]) {
+                sc->tagpos++;
+            } else if (sc->tagpos == taglen && c == ' ') {
+                sc->tagged = 1;
+                buf_setcstr(&sc->line, head);
+                sc->matching = 0;
+            } else {
+                sc->matching = 0;
+            }
+        }
+        if (sc->tagged)
+            buf_putc(&sc->line, c);
+        lit_step(sc, c);
+    }
+    return i;
+}
