@@ -37,6 +37,8 @@ class TestXferFrontend(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="murder-xfer.")
         cls.dir = os.path.join(cls.tmp, "m")
+        # test_murder removes its sanitizer-report directory when it ends
+        os.makedirs(tm.SAN_DIR, exist_ok=True)
         tm.murder("start", cls.dir, "--base-port", str(tm.free_base()),
                   "--frontends", "1")
         with open(os.path.join(cls.dir, "murder.json")) as f:
