@@ -60,21 +60,9 @@ lmtpd_reply(struct lmtpd_session *sess, int code, const char *text)
 int
 lmtpd_read_line(struct lmtpd_session *sess, struct buf *line)
 {
-    for (;;) {
-        size_t len;
-        const char *p = stream_line(sess->s, &len);
-        ssize_t r;
-
-        if (p != NULL) {
-            buf_setmap(line, p, len);
-            return 0;
-        }
-        if (stream_flush(sess->s) < 0)
-            return ERR_IO;
-        r = stream_fill(sess->s);
-        if (r < 0)
-            return (int)r;
-    }
+    /* stream_getline flushes our pending replies before it waits, so
+     * pipelined commands are answered in batches */
+    return stream_getline(sess->s, line);
 }
 
 static void

@@ -83,21 +83,9 @@ err(struct pop3d_session *sess, const char *text)
 static int
 read_line(struct pop3d_session *sess, struct buf *line)
 {
-    for (;;) {
-        size_t len;
-        const char *p = stream_line(sess->s, &len);
-        ssize_t r;
-
-        if (p != NULL) {
-            buf_setmap(line, p, len);
-            return 0;
-        }
-        if (stream_flush(sess->s) < 0)
-            return ERR_IO;
-        r = stream_fill(sess->s);
-        if (r < 0)
-            return (int)r;
-    }
+    /* stream_getline flushes our pending replies before it waits, so
+     * pipelined commands are answered in batches */
+    return stream_getline(sess->s, line);
 }
 
 static int
