@@ -551,8 +551,10 @@ quota_cb(void *ctx, const char *resp, size_t len)
     buf_free(&name);
 }
 
+/* GETQUOTA root / GETQUOTAROOT mailbox: one argument, the quota lines. */
 static int
-cmd_listquota(struct cyradm *a, const char *name, int argc, char **argv)
+quota_query(struct cyradm *a, const char *name, const char *verb, int argc,
+            char **argv)
 {
     struct quota_ctx q = {0};
     struct arg arg;
@@ -561,7 +563,7 @@ cmd_listquota(struct cyradm *a, const char *name, int argc, char **argv)
     if (argc != 2)
         return usage_error(a, name);
     arg = (struct arg){argv[1], 0};
-    r = send_cmd(a, name, "GETQUOTA", &arg, 1, quota_cb, &q);
+    r = send_cmd(a, name, verb, &arg, 1, quota_cb, &q);
     if (r == 0)
         fputs(buf_cstring(&q.out), a->out);
     buf_free(&q.out);
@@ -571,22 +573,15 @@ cmd_listquota(struct cyradm *a, const char *name, int argc, char **argv)
 }
 
 static int
+cmd_listquota(struct cyradm *a, const char *name, int argc, char **argv)
+{
+    return quota_query(a, name, "GETQUOTA", argc, argv);
+}
+
+static int
 cmd_listquotaroot(struct cyradm *a, const char *name, int argc, char **argv)
 {
-    struct quota_ctx q = {0};
-    struct arg arg;
-    int r;
-
-    if (argc != 2)
-        return usage_error(a, name);
-    arg = (struct arg){argv[1], 0};
-    r = send_cmd(a, name, "GETQUOTAROOT", &arg, 1, quota_cb, &q);
-    if (r == 0)
-        fputs(buf_cstring(&q.out), a->out);
-    buf_free(&q.out);
-    strarray_fini(&q.roots);
-    strarray_fini(&q.triples);
-    return r;
+    return quota_query(a, name, "GETQUOTAROOT", argc, argv);
 }
 
 static int
