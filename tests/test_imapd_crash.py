@@ -26,7 +26,10 @@ def message(n):
 
 class TestCrash(backend.BackendTestCase):
     def raw(self):
-        r = rawimap.Raw(self.backend.ports["imap"])
+        # master holds back a service whose children keep dying (crash
+        # brake: 1 s doubling up to 30 s) and these tests kill imapd on
+        # purpose many times, so the next greeting may take that long
+        r = rawimap.Raw(self.backend.ports["imap"], timeout=45)
         self.addCleanup(r.close)
         self.assertIn(b"OK", r.login("alice", "alice-pw"))
         return r
