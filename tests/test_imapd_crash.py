@@ -28,8 +28,9 @@ class TestCrash(backend.BackendTestCase):
     def raw(self):
         # master holds back a service whose children keep dying (crash
         # brake: 1 s doubling up to 30 s) and these tests kill imapd on
-        # purpose many times, so the next greeting may take that long
-        r = rawimap.Raw(self.backend.ports["imap"], timeout=45)
+        # purpose many times, and recovery of the killed process's
+        # database locks is slow on a loaded machine: wait long enough
+        r = rawimap.Raw(self.backend.ports["imap"], timeout=120)
         self.addCleanup(r.close)
         self.assertIn(b"OK", r.login("alice", "alice-pw"))
         return r
