@@ -10,6 +10,15 @@
  * Durability: the commands parsed from one read of a connection run in one
  * database transaction, committed before any of their OKs is written.
  *
+ * Dumps (LIST, UPDATE): the entries are read from the table in chunks
+ * (a cursor that resumes after the last name sent), each made only when
+ * the connection's unsent output is short, a few per loop iteration: a
+ * dump of any size holds at most a few hundred KB in memory and never
+ * stalls the other connections. Commands pipelined behind it are read
+ * once its tagged OK is sent. A change to a name the UPDATE dump already
+ * passed is queued and sent after the OK; a later name is read by the
+ * dump itself.
+ *
  * Streaming (UPDATE): every change queues the changed name on each
  * streaming connection; the queues are drained at the end of the loop
  * iteration that made the change (names coalesced), sending each name's
