@@ -76,6 +76,7 @@ struct mupdate_server {
     struct mboxlist *ml;
     int readonly;
     int ready;
+    int held;                /* listening socket not polled */
     char *role;
     size_t max_output;
     struct tls_ctx *tls;     /* STARTTLS, or NULL */
@@ -1034,7 +1035,8 @@ mupdate_server_listen(struct mupdate_server *srv, int listenfd)
 {
     util_set_nonblock(listenfd, 1);
     srv->listenfd = listenfd;
-    return loop_add_fd(srv->loop, listenfd, LOOP_READ, accept_cb, srv);
+    return loop_add_fd(srv->loop, listenfd, srv->held ? 0 : LOOP_READ,
+                       accept_cb, srv);
 }
 
 struct mupdate_server *
@@ -1058,6 +1060,14 @@ void
 mupdate_server_set_ready(struct mupdate_server *srv, int ready)
 {
     srv->ready = ready;
+}
+
+void
+mupdate_server_hold(struct mupdate_server *srv, int hold)
+{
+    srv->held = hold;
+    if (srv->listenfd >= 0)
+        loop_mod_fd(srv->loop, srv->listenfd, hold ? 0 : LOOP_READ);
 }
 
 size_t

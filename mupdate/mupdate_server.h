@@ -72,6 +72,10 @@ void mupdate_server_changed(struct mupdate_server *srv, const char *name);
 /* Refuse (ready == 0: `* BYE "no longer ready for connections"`) or accept
  * new clients; a slave is unready until its first sync. */
 void mupdate_server_set_ready(struct mupdate_server *srv, int ready);
+/* hold != 0: stop accepting (new clients wait in the listen backlog), so
+ * they are answered, not refused, once a first sync in progress is
+ * complete; 0: accept again. */
+void mupdate_server_hold(struct mupdate_server *srv, int hold);
 /* Number of open client connections. */
 size_t mupdate_server_nclients(const struct mupdate_server *srv);
 

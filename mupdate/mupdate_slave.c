@@ -41,6 +41,7 @@ struct mupdate_slave {
     struct kick kicks[MAX_KICKS];
     size_t nkicks;
     struct mupdate_sync *sync; /* reading the UPDATE dump, or NULL */
+    int synced_once;
     int64_t sync_t0;
 };
 
@@ -66,6 +67,9 @@ sync_start(struct mupdate_slave *sl)
 
     stream_puts(s, SYNC_TAG " UPDATE\r\n");
     sl->sync = mupdate_sync_new(sl->ml, sync_changed_cb, sl);
+    /* a first sync: local clients wait for it rather than get a BYE */
+    if (sl->srv && !sl->synced_once)
+        mupdate_server_hold(sl->srv, 1);
     sl->sync_t0 = util_now_ms();
     log_msg(LOG_NOTICE,
             "synchronizing mailbox list with master mupdate server");
@@ -95,8 +99,11 @@ sync_unit(struct mupdate_slave *sl, struct mupdate_parser *p)
             log_msg(LOG_WARNING, "mupdate: %zu names of the dump were out of "
                                  "order", st->unordered);
         mupdate_sync_free(&sl->sync);
-        if (sl->srv)
+        sl->synced_once = 1;
+        if (sl->srv) {
             mupdate_server_set_ready(sl->srv, 1);
+            mupdate_server_hold(sl->srv, 0);
+        }
         return 0;
     }
     if (strcmp(w, "NO") == 0 || strcmp(w, "BAD") == 0
@@ -269,6 +276,8 @@ slave_drop(struct mupdate_slave *sl, const char *why)
     /* a merge cut short keeps its committed batches: the list is never
      * emptied, the next sync completes it */
     mupdate_sync_free(&sl->sync);
+    if (sl->srv)
+        mupdate_server_hold(sl->srv, 0); /* unready: they get the BYE */
     if (sl->idle_timer) {
         loop_cancel_timer(sl->loop, sl->idle_timer);
         sl->idle_timer = 0;
