@@ -21,9 +21,9 @@ struct mupdate_sync {
     /* the local look-ahead: ahead[pos..n) not yet merged */
     struct mboxlist_entry *ahead[LOOKAHEAD];
     size_t n, pos;
-    int local_done;          /* the cursor reached the end */
-    struct buf local_last;   /* last local name read; empty: none yet */
-    struct buf dump_last;    /* previous dump name */
+    int local_done;        /* the cursor reached the end */
+    struct buf local_last; /* last local name read; empty: none yet */
+    struct buf dump_last;  /* previous dump name */
     int finished;
     struct mupdate_sync_stats st;
 };
@@ -51,8 +51,7 @@ differs(const struct mboxlist_entry *e, const struct mupdate_mailbox *mb)
 
     location_of(e, &loc);
     diff = strcmp(buf_cstring(&loc), mb->location) != 0
-           || e->mbtype
-                  != (MBTYPE_REMOTE | (mb->reserved ? MBTYPE_RESERVE : 0))
+           || e->mbtype != (MBTYPE_REMOTE | (mb->reserved ? MBTYPE_RESERVE : 0))
            || strcmp(e->acl ? e->acl : "", mb->reserved ? "" : mb->acl) != 0;
     buf_free(&loc);
     return diff;
@@ -145,8 +144,8 @@ ahead_peek(struct mupdate_sync *sy, int *r_out)
         return NULL;
     ahead_clear(sy);
     r = mboxlist_foreach_after(
-        sy->ml, "", buf_len(&sy->local_last) ? buf_cstring(&sy->local_last)
-                                             : NULL,
+        sy->ml, "",
+        buf_len(&sy->local_last) ? buf_cstring(&sy->local_last) : NULL,
         ahead_cb, sy, &sy->tid);
     if (r < 0) {
         *r_out = r;
