@@ -360,7 +360,10 @@ dispatch(struct imapd_session *s, const char *cmd, size_t len)
     /* the handler sees the arguments after one SP (if any) */
     if (imaptok_peek(&t) == ' ')
         imaptok_sp(&t);
-    c->fn(s, tag, &t);
+    if (c->vfn != NULL)
+        c->vfn(s, tag, &t, c->variant);
+    else
+        c->fn(s, tag, &t);
 done:
     free(tag);
 }

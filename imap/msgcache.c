@@ -171,14 +171,14 @@ get_varint(struct reader *r)
     }
 }
 
-/* A string without NULs, as a new allocation; NULL (and r->bad) on
- * error. */
-static char *
-get_str(struct reader *r)
+/* A string of the record as a span (no copy); r->bad on error. */
+static const char *
+get_span(struct reader *r, size_t *len_r)
 {
     uint64_t n = get_varint(r);
     const char *s;
 
+    *len_r = 0;
     if (r->bad || n > remaining(r)) {
         r->bad = 1;
         return NULL;
@@ -189,7 +189,19 @@ get_str(struct reader *r)
         return NULL;
     }
     r->off += (size_t)n;
-    return xstrndup(s, (size_t)n);
+    *len_r = (size_t)n;
+    return s;
+}
+
+/* A string without NULs, as a new allocation; NULL (and r->bad) on
+ * error. */
+static char *
+get_str(struct reader *r)
+{
+    size_t n;
+    const char *s = get_span(r, &n);
+
+    return s != NULL ? xstrndup(s, n) : NULL;
 }
 
 static char *
@@ -277,28 +289,6 @@ msgcache_record_size(const char *p, size_t len, size_t *size_r)
         return ERR_BADMSG;
     *size_r = total;
     return 0;
-}
-
-/* A string of the record as a span (no copy); r->bad on error. */
-static const char *
-get_span(struct reader *r, size_t *len_r)
-{
-    uint64_t n = get_varint(r);
-    const char *s;
-
-    *len_r = 0;
-    if (r->bad || n > remaining(r)) {
-        r->bad = 1;
-        return NULL;
-    }
-    s = (const char *)r->p + r->off;
-    if (memchr(s, '\0', (size_t)n) != NULL) {
-        r->bad = 1;
-        return NULL;
-    }
-    r->off += (size_t)n;
-    *len_r = (size_t)n;
-    return s;
 }
 
 int
