@@ -108,6 +108,15 @@ int imapd_lookup(struct imapd_session *s, const char *extname,
 /* The session user's effective rights on an entry. */
 uint32_t imapd_rights(struct imapd_session *s,
                       const struct mboxlist_entry *entry);
+/* imapd_lookup(), then a rights check: the user must hold all of need, or
+ * with need 0 any right beyond seeing the mailbox (l r i k x a). Lacking
+ * them gives ERR_PERMISSION if the user may look the mailbox up, else
+ * ERR_NOMAILBOX. On success *intname_r and *entry_r (both required; the
+ * caller frees them) and *rights_r (may be NULL) are set; on failure
+ * nothing is returned to free. */
+int imapd_lookup_rights(struct imapd_session *s, const char *extname,
+                        uint32_t need, char **intname_r,
+                        struct mboxlist_entry **entry_r, uint32_t *rights_r);
 /* Internal -> external name for this session (caller frees), NULL if the
  * session cannot express it. */
 char *imapd_extname(struct imapd_session *s, const char *intname);
