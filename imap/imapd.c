@@ -180,9 +180,9 @@ imapd_rights(struct imapd_session *s, const struct mboxlist_entry *entry)
 }
 
 int
-imapd_lookup_rights(struct imapd_session *s, const char *extname,
-                    uint32_t need, char **intname_r,
-                    struct mboxlist_entry **entry_r, uint32_t *rights_r)
+imapd_lookup_rights(struct imapd_session *s, const char *extname, uint32_t need,
+                    char **intname_r, struct mboxlist_entry **entry_r,
+                    uint32_t *rights_r)
 {
     uint32_t rights;
     int r;
