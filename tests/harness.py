@@ -34,6 +34,11 @@ What it gives you:
 * wait_for(predicate, timeout): poll until true, with a message on timeout.
 * TestCase: unittest.TestCase whose self.master(...) registers cleanup, so
   a failing test still stops its master and removes its files.
+* NodesTestCase: a TestCase whose nodes start once per class (its
+  start_nodes() appends each to cls.nodes) and are cleaned up after it,
+  or at once when one fails to start; cleanup_nodes() does that part.
+* imap_login(port, user, password) and logout_quietly(c): the IMAP
+  clients (imaplib) tests open and close.
 
 The sections of cyrus.conf are lists of (name, {key: value}) pairs; values
 are quoted when they contain spaces. Commands named without a path are
@@ -42,6 +47,7 @@ Note that master passes "-C <imapd.conf>" to every command it runs, as
 Cyrus does; Master.script() writes shell scripts that accept and drop it.
 """
 
+import imaplib
 import os
 import re
 import shutil
@@ -564,3 +570,57 @@ class TestCase(unittest.TestCase):
         m = Master(name=kwargs.pop("name", self._testMethodName), **kwargs)
         self.addCleanup(m.cleanup)
         return m
+
+
+def cleanup_nodes(nodes):
+    """Clean up what a test class started, last started first: each node
+    is a Master or has a cleanup() or a .master. Errors are ignored, so
+    every node gets its turn."""
+    for n in reversed(nodes):
+        f = getattr(n, "cleanup", None) or n.master.cleanup
+        try:
+            f()
+        except Exception:
+            pass
+
+
+class NodesTestCase(TestCase):
+    """A TestCase whose nodes start once per class: a subclass defines the
+    classmethod start_nodes(), which appends each node to cls.nodes as it
+    creates it; they are cleaned up after the class (or at once, when
+    start_nodes() fails)."""
+
+    nodes = []
+
+    @classmethod
+    def start_nodes(cls):
+        raise NotImplementedError
+
+    @classmethod
+    def setUpClass(cls):
+        cls.nodes = []
+        try:
+            cls.start_nodes()
+        except BaseException:
+            cleanup_nodes(cls.nodes)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cleanup_nodes(cls.nodes)
+
+
+def imap_login(port, user, password, timeout=15):
+    """An imaplib client on 127.0.0.1:port, logged in as user."""
+    c = imaplib.IMAP4("127.0.0.1", port, timeout=timeout)
+    c.login(user, password)
+    return c
+
+
+def logout_quietly(c):
+    """Log an imaplib client out, ignoring errors (the server or the
+    connection may already be gone); for addCleanup()."""
+    try:
+        c.logout()
+    except Exception:
+        pass

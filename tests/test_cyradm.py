@@ -7,7 +7,6 @@ found by asking the server, so the tests run as soon as they land.
 """
 import imaplib
 import os
-import re
 import socket
 import subprocess
 import threading
@@ -33,18 +32,6 @@ class CyradmTest(backend.BackendTestCase):
         rc, out, err = self.cyradm(script, **kw)
         self.assertEqual((rc, err), (0, ""), "script %r: %s" % (script, err))
         return out
-
-    def server_has(self, cmd):
-        """Whether the backend knows the IMAP command (SETACL, QUOTA and
-        METADATA are being added on another branch)."""
-        c = self.login("cyrus")
-        tag = c._new_tag().decode()
-        c.send(("%s %s\r\n" % (tag, cmd)).encode())
-        while True:
-            line = c.readline().decode()
-            if line.startswith(tag + " "):
-                break
-        return not re.match(r"\S+ BAD .*(Unrecognized|unknown)", line, re.I)
 
     def require(self, cmd, script, name):
         """Until the server has cmd, cyradm must report its refusal as a

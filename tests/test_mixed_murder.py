@@ -9,7 +9,6 @@
 Skipped when the Debian packages are missing or not running as root.
 """
 import base64
-import imaplib
 import os
 import poplib
 import smtplib
@@ -51,23 +50,15 @@ class OurBackend:
         self.name = name
         self.users = list(users)
         self.ports = {s: harness.free_port() for s in ("imap", "pop3", "lmtp")}
-        opts = {
-            "servername": name,
-            "admins": ADMIN[0],
+        opts = backend.node_opts(name)
+        opts.update({
             "proxyservers": PROXY[0],
             "lmtp_admins": PROXY[0],
-            "allowplaintext": "yes",
-            "unixhierarchysep": "no",
-            "altnamespace": "no",
-            "sasl_pwcheck_method": "auxprop",
-            "sasl_auxprop_plugin": "sasldb",
-            "sasl_mech_list": "PLAIN LOGIN",
-            "failedloginpause": "0",
             "mupdate_server": "127.0.0.1:%d" % master_port,
             "mupdate_authname": PROXY[0],
             "mupdate_password": PROXY[1],
             "popminpoll": "0",
-        }
+        })
         svcs = [("imap", {"cmd": "imapd",
                           "listen": "127.0.0.1:%d" % self.ports["imap"]}),
                 ("pop3", {"cmd": "pop3d",
@@ -91,57 +82,36 @@ class OurBackend:
         return self
 
     def login(self, user):
-        c = imaplib.IMAP4("127.0.0.1", self.ports["imap"], timeout=15)
-        c.login(user, backend.password(user))
-        return c
-
-
-def _logout(c):
-    try:
-        c.logout()
-    except Exception:
-        pass
+        return harness.imap_login(self.ports["imap"], user,
+                                  backend.password(user))
 
 
 @unittest.skipUnless(HAVE_CYRUS, "Debian Cyrus murder packages not installed "
                      "(or not root)")
-class TestCyrusFrontendOurBackend(harness.TestCase):
+class TestCyrusFrontendOurBackend(harness.NodesTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.cleanups = []
-        try:
-            cls.mm = MupdateNode("mixmaster", admins=(ADMIN[0], PROXY[0]),
-                                 users=())
-            cls.cleanups.append(cls.mm.master.cleanup)
-            cls.mm.start()
-            cls.be = OurBackend("ourbe", cls.mm.port)
-            cls.cleanups.append(cls.be.master.cleanup)
-            cls.be.start()
-            cls.fe = CyrusFrontend(
-                cls.mm.port, {"ourbe": cls.be.ports},
-                users={u: backend.password(u) for u in USERS},
-                proxy=PROXY, admin=ADMIN)
-            cls.cleanups.append(cls.fe.cleanup)
-            cls.fe.start()
-            if not cls.fe.wait_replica("user.alice"):
-                raise RuntimeError("Cyrus slave never learned user.alice:\n%s"
-                                   % cls.mm.master.log_tail())
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        for f in reversed(cls.cleanups):
-            try:
-                f()
-            except Exception:
-                pass
+    def start_nodes(cls):
+        cls.mm = MupdateNode("mixmaster", admins=(ADMIN[0], PROXY[0]),
+                             users=())
+        cls.nodes.append(cls.mm)
+        cls.mm.start()
+        cls.be = OurBackend("ourbe", cls.mm.port)
+        cls.nodes.append(cls.be)
+        cls.be.start()
+        cls.fe = CyrusFrontend(
+            cls.mm.port, {"ourbe": cls.be.ports},
+            users={u: backend.password(u) for u in USERS},
+            proxy=PROXY, admin=ADMIN)
+        cls.nodes.append(cls.fe)
+        cls.fe.start()
+        if not cls.fe.wait_replica("user.alice"):
+            raise RuntimeError("Cyrus slave never learned user.alice:\n%s"
+                               % cls.mm.master.log_tail())
 
     def login(self, user):
-        c = imaplib.IMAP4("127.0.0.1", self.fe.ports["imap"], timeout=15)
-        c.login(user, backend.password(user))
-        self.addCleanup(_logout, c)
+        c = harness.imap_login(self.fe.ports["imap"], user,
+                               backend.password(user))
+        self.addCleanup(harness.logout_quietly, c)
         return c
 
     def fail_with_logs(self, what):
@@ -177,7 +147,7 @@ class TestCyrusFrontendOurBackend(harness.TestCase):
         self.assertIn(b"\\Seen", data[0])
         # the message really is on our backend
         direct = self.be.login("alice")
-        self.addCleanup(_logout, direct)
+        self.addCleanup(harness.logout_quietly, direct)
         typ, data = direct.select("INBOX", readonly=True)
         self.assertEqual(typ, "OK")
         typ, data = direct.search(None, "SUBJECT", '"via cyrus fe"')
@@ -217,7 +187,7 @@ class TestCyrusFrontendOurBackend(harness.TestCase):
         if typ != "OK":
             self.fail_with_logs("CREATE: %s %s" % (typ, data))
         direct = self.be.login("alice")
-        self.addCleanup(_logout, direct)
+        self.addCleanup(harness.logout_quietly, direct)
         names = b"\n".join(direct.list('""', "*")[1])
         self.assertIn(b"INBOX.mixsub", names)
         with self.mm.client() as m:
@@ -232,7 +202,7 @@ class TestCyrusFrontendOurBackend(harness.TestCase):
                                  msg("lmtp via cyrus"))
             self.assertEqual(refused, {})
         direct = self.be.login("bob")
-        self.addCleanup(_logout, direct)
+        self.addCleanup(harness.logout_quietly, direct)
         direct.select("INBOX", readonly=True)
         typ, data = direct.search(None, "SUBJECT", '"lmtp via cyrus"')
         if not data[0].split():
@@ -241,7 +211,7 @@ class TestCyrusFrontendOurBackend(harness.TestCase):
     def test_pop3_via_cyrus_proxy(self):
         # put a message in bob's INBOX directly, read it through Cyrus
         direct = self.be.login("bob")
-        self.addCleanup(_logout, direct)
+        self.addCleanup(harness.logout_quietly, direct)
         self.assertEqual(direct.append("INBOX", None, None,
                                        msg("pop via cyrus"))[0], "OK")
         p = poplib.POP3("127.0.0.1", self.fe.ports["pop3"], timeout=30)
@@ -271,16 +241,8 @@ class OurFrontend:
         self.name = name
         self.ports = {s: harness.free_port()
                       for s in ("imap", "pop3", "lmtp", "mupdate")}
-        opts = {
-            "servername": name,
-            "admins": ADMIN[0],
-            "allowplaintext": "yes",
-            "unixhierarchysep": "no",
-            "altnamespace": "no",
-            "sasl_pwcheck_method": "auxprop",
-            "sasl_auxprop_plugin": "sasldb",
-            "sasl_mech_list": "PLAIN LOGIN",
-            "failedloginpause": "0",
+        opts = backend.node_opts(name)
+        opts.update({
             "mupdate_server": "127.0.0.1:%d" % master_port,
             "mupdate_authname": PROXY[0],
             "mupdate_password": PROXY[1],
@@ -289,7 +251,7 @@ class OurFrontend:
             "proxy_password": PROXY[1],
             "serverlist": " ".join(sorted(backends)),
             "client_timeout": "5s",
-        }
+        })
         for b, p in backends.items():
             for svc in ("imap", "pop3", "lmtp"):
                 opts["%s_%s_addr" % (b, svc)] = "127.0.0.1:%d" % p[svc]
@@ -311,39 +273,33 @@ class OurFrontend:
         return self
 
     def login(self, user):
-        c = imaplib.IMAP4("127.0.0.1", self.ports["imap"], timeout=15)
-        c.login(user, backend.password(user))
-        return c
+        return harness.imap_login(self.ports["imap"], user,
+                                  backend.password(user))
 
 
 @unittest.skipUnless(HAVE_CYRUS, "Debian Cyrus murder packages not installed "
                      "(or not root)")
-class TestOurFrontendCyrusBackend(harness.TestCase):
+class TestOurFrontendCyrusBackend(harness.NodesTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.cleanups = []
-        try:
-            cls.mm = MupdateNode("mixmaster2", admins=(ADMIN[0], PROXY[0]),
-                                 users=())
-            cls.cleanups.append(cls.mm.master.cleanup)
-            cls.mm.start()
-            cls.be = CyrusBackend(
-                cls.mm.port, {}, users={u: backend.password(u) for u in USERS},
-                proxy=PROXY, admin=ADMIN)
-            cls.cleanups.append(cls.be.cleanup)
-            cls.be.start()
-            cls.be.create_users()
-            cls.fe = OurFrontend("ourfe", cls.mm.port, {
-                cls.be.name: {"imap": cls.be.ports["imap"],
-                              "pop3": cls.be.ports["pop3"],
-                              "lmtp": cls.be.ports["lmtpauth"]}})
-            cls.cleanups.append(cls.fe.master.cleanup)
-            cls.fe.start()
-            harness.wait_for(cls._replica_has_alice, timeout=20,
-                             what="our replica learns user.alice")
-        except BaseException:
-            cls.tearDownClass()
-            raise
+    def start_nodes(cls):
+        cls.mm = MupdateNode("mixmaster2", admins=(ADMIN[0], PROXY[0]),
+                             users=())
+        cls.nodes.append(cls.mm)
+        cls.mm.start()
+        cls.be = CyrusBackend(
+            cls.mm.port, {}, users={u: backend.password(u) for u in USERS},
+            proxy=PROXY, admin=ADMIN)
+        cls.nodes.append(cls.be)
+        cls.be.start()
+        cls.be.create_users()
+        cls.fe = OurFrontend("ourfe", cls.mm.port, {
+            cls.be.name: {"imap": cls.be.ports["imap"],
+                          "pop3": cls.be.ports["pop3"],
+                          "lmtp": cls.be.ports["lmtpauth"]}})
+        cls.nodes.append(cls.fe)
+        cls.fe.start()
+        harness.wait_for(cls._replica_has_alice, timeout=20,
+                         what="our replica learns user.alice")
 
     @classmethod
     def _replica_has_alice(cls):
@@ -354,25 +310,17 @@ class TestOurFrontendCyrusBackend(harness.TestCase):
         try:
             return c.select("INBOX")[0] == "OK"
         finally:
-            _logout(c)
-
-    @classmethod
-    def tearDownClass(cls):
-        for f in reversed(cls.cleanups):
-            try:
-                f()
-            except Exception:
-                pass
+            harness.logout_quietly(c)
 
     def login(self, user):
         c = self.fe.login(user)
-        self.addCleanup(_logout, c)
+        self.addCleanup(harness.logout_quietly, c)
         return c
 
     def cyrus_login(self, user):
-        c = imaplib.IMAP4("127.0.0.1", self.be.ports["imap"], timeout=15)
-        c.login(user, backend.password(user))
-        self.addCleanup(_logout, c)
+        c = harness.imap_login(self.be.ports["imap"], user,
+                               backend.password(user))
+        self.addCleanup(harness.logout_quietly, c)
         return c
 
     def fail_with_logs(self, what):

@@ -136,17 +136,9 @@ class TestMurder(unittest.TestCase):
 
     def login(self, user, fe=0):
         port = self.info["frontends"][fe]["imap"]
-        c = imaplib.IMAP4("127.0.0.1", port, timeout=15)
-        c.login(user, self.pw[user])
-        self.addCleanup(self._logout, c)
+        c = harness.imap_login(port, user, self.pw[user])
+        self.addCleanup(harness.logout_quietly, c)
         return c
-
-    @staticmethod
-    def _logout(c):
-        try:
-            c.logout()
-        except Exception:
-            pass
 
     def names(self, c, pattern="*"):
         typ, data = c.list('""', pattern)
