@@ -30,7 +30,8 @@ What it gives you:
   pre-filled), a cyrus.conf written from section lists, CYRUS_LOGFILE in the
   directory, a pid file, start/stop/reload, process-tree inspection, kill
   helpers and log access. Failures carry the log tail and master's stderr.
-* LineClient: a tiny CRLF line client over TCP or a UNIX socket.
+* LineClient: a tiny CRLF line client over TCP or a UNIX socket (on
+  SocketClient, the connection other protocol clients build on).
 * wait_for(predicate, timeout): poll until true, with a message on timeout.
 * TestCase: unittest.TestCase whose self.master(...) registers cleanup, so
   a failing test still stops its master and removes its files.
@@ -157,14 +158,35 @@ def _connect(addr, timeout):
     return socket.create_connection(addr, timeout=timeout)
 
 
-class LineClient:
-    """A CRLF line client. addr: port (on 127.0.0.1), (host, port) or a
-    UNIX socket path. Reads the greeting line unless greeting=False."""
+class SocketClient:
+    """A connected socket (self.sock) with a buffered binary reader
+    (self.file), usable as a context manager. addr: port (on 127.0.0.1),
+    (host, port) or a UNIX socket path."""
 
-    def __init__(self, addr, timeout=DEFAULT_TIMEOUT, greeting=True):
+    def __init__(self, addr, timeout=DEFAULT_TIMEOUT):
         self.sock = _connect(addr, timeout)
         self.sock.settimeout(timeout)
         self.file = self.sock.makefile("rb")
+
+    def close(self):
+        try:
+            self.file.close()
+        finally:
+            self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class LineClient(SocketClient):
+    """A CRLF line client (see SocketClient for addr). Reads the greeting
+    line unless greeting=False."""
+
+    def __init__(self, addr, timeout=DEFAULT_TIMEOUT, greeting=True):
+        super().__init__(addr, timeout)
         self.greeting = self.readline() if greeting else None
 
     def readline(self):
@@ -179,18 +201,6 @@ class LineClient:
         """Send a line and return the next line read."""
         self.send(line)
         return self.readline()
-
-    def close(self):
-        try:
-            self.file.close()
-        finally:
-            self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def _proc_stat(pid):
