@@ -343,8 +343,11 @@ cmd_delete(struct cyradm *a, const char *name, int argc, char **argv)
     return r;
 }
 
+/* RENAME and XFER: [--partition p] mailbox target [partition], where
+ * target is the new name or the destination server. */
 static int
-cmd_rename(struct cyradm *a, const char *name, int argc, char **argv)
+move_cmd(struct cyradm *a, const char *name, const char *verb, int argc,
+         char **argv)
 {
     const char *partition = NULL;
     struct arg args[3];
@@ -358,25 +361,19 @@ cmd_rename(struct cyradm *a, const char *name, int argc, char **argv)
     args[0] = (struct arg){argv[i], 0};
     args[1] = (struct arg){argv[i + 1], 0};
     args[2] = (struct arg){partition, 0};
-    return send_cmd(a, name, "RENAME", args, partition ? 3 : 2, NULL, NULL);
+    return send_cmd(a, name, verb, args, partition ? 3 : 2, NULL, NULL);
+}
+
+static int
+cmd_rename(struct cyradm *a, const char *name, int argc, char **argv)
+{
+    return move_cmd(a, name, "RENAME", argc, argv);
 }
 
 static int
 cmd_xfer(struct cyradm *a, const char *name, int argc, char **argv)
 {
-    struct arg args[3];
-    int i;
-    const char *partition = NULL;
-
-    if (create_opts(argc, argv, &partition, NULL, &i) < 0 || argc - i < 2
-        || argc - i > 3)
-        return usage_error(a, name);
-    if (argc - i == 3)
-        partition = argv[i + 2];
-    args[0] = (struct arg){argv[i], 0};
-    args[1] = (struct arg){argv[i + 1], 0};
-    args[2] = (struct arg){partition, 0};
-    return send_cmd(a, name, "XFER", args, partition ? 3 : 2, NULL, NULL);
+    return move_cmd(a, name, "XFER", argc, argv);
 }
 
 /* ---- ACLs ---- */
