@@ -42,14 +42,37 @@ def msg(subject):
     return (MSG % (subject, subject.replace(" ", "."))).encode()
 
 
-class OurBackend:
+class OurNode:
+    """One master of ours: services [(service, command, extra cyrus.conf
+    keys)] each on a free loopback port (self.ports), imapd options opts,
+    and a sasldb holding sasl_users."""
+
+    def __init__(self, name, opts, services, sasl_users):
+        self.name = name
+        self.ports = {svc: harness.free_port() for svc, _, _ in services}
+        svcs = [(svc, dict(extra, cmd=cmd,
+                           listen="127.0.0.1:%d" % self.ports[svc]))
+                for svc, cmd, extra in services]
+        self.master = harness.Master(name=name, imapd=opts, services=svcs)
+        self.sasldb = self.master.path("sasldb2")
+        self.master.write_imapd_conf({"sasl_sasldb_path": self.sasldb})
+        backend.make_sasldb(self.sasldb, sasl_users, name)
+
+    def start(self):
+        self.master.start(ports=list(self.ports.values()))
+        return self
+
+    def login(self, user):
+        return harness.imap_login(self.ports["imap"], user,
+                                  backend.password(user))
+
+
+class OurBackend(OurNode):
     """Our imapd, pop3d and lmtpd (AUTH required, for frontends) on one node
     that registers its mailboxes with the mupdate master at master_port."""
 
     def __init__(self, name, master_port, users=USERS):
-        self.name = name
         self.users = list(users)
-        self.ports = {s: harness.free_port() for s in ("imap", "pop3", "lmtp")}
         opts = backend.node_opts(name)
         opts.update({
             "proxyservers": PROXY[0],
@@ -59,20 +82,13 @@ class OurBackend:
             "mupdate_password": PROXY[1],
             "popminpoll": "0",
         })
-        svcs = [("imap", {"cmd": "imapd",
-                          "listen": "127.0.0.1:%d" % self.ports["imap"]}),
-                ("pop3", {"cmd": "pop3d",
-                          "listen": "127.0.0.1:%d" % self.ports["pop3"]}),
-                ("lmtp", {"cmd": "lmtpd",
-                          "listen": "127.0.0.1:%d" % self.ports["lmtp"]})]
-        self.master = harness.Master(name=name, imapd=opts, services=svcs)
-        self.sasldb = self.master.path("sasldb2")
-        self.master.write_imapd_conf({"sasl_sasldb_path": self.sasldb})
-        backend.make_sasldb(self.sasldb,
-                            self.users + [ADMIN[0], PROXY[0]], name)
+        super().__init__(name, opts,
+                         [("imap", "imapd", {}), ("pop3", "pop3d", {}),
+                          ("lmtp", "lmtpd", {})],
+                         self.users + [ADMIN[0], PROXY[0]])
 
     def start(self):
-        self.master.start(ports=list(self.ports.values()))
+        super().start()
         c = self.login(ADMIN[0])
         for u in self.users:
             typ, data = c.create("user.%s" % u)
@@ -80,10 +96,6 @@ class OurBackend:
                 raise RuntimeError("CREATE user.%s: %s" % (u, data))
         c.logout()
         return self
-
-    def login(self, user):
-        return harness.imap_login(self.ports["imap"], user,
-                                  backend.password(user))
 
 
 @unittest.skipUnless(HAVE_CYRUS, "Debian Cyrus murder packages not installed "
@@ -233,14 +245,11 @@ class TestCyrusFrontendOurBackend(harness.NodesTestCase):
             p.quit()
 
 
-class OurFrontend:
+class OurFrontend(OurNode):
     """Our mupdate slave + imapd/pop3d/lmtpd in frontend role, in front of
     the backends {name: {"imap": port, "pop3": port, "lmtp": port}}."""
 
     def __init__(self, name, master_port, backends, users=USERS):
-        self.name = name
-        self.ports = {s: harness.free_port()
-                      for s in ("imap", "pop3", "lmtp", "mupdate")}
         opts = backend.node_opts(name)
         opts.update({
             "mupdate_server": "127.0.0.1:%d" % master_port,
@@ -255,26 +264,11 @@ class OurFrontend:
         for b, p in backends.items():
             for svc in ("imap", "pop3", "lmtp"):
                 opts["%s_%s_addr" % (b, svc)] = "127.0.0.1:%d" % p[svc]
-        svcs = [("mupdate", {"cmd": "mupdate", "prefork": 1, "listen":
-                             "127.0.0.1:%d" % self.ports["mupdate"]}),
-                ("imap", {"cmd": "imapd",
-                          "listen": "127.0.0.1:%d" % self.ports["imap"]}),
-                ("pop3", {"cmd": "pop3d",
-                          "listen": "127.0.0.1:%d" % self.ports["pop3"]}),
-                ("lmtp", {"cmd": "lmtpd -a",
-                          "listen": "127.0.0.1:%d" % self.ports["lmtp"]})]
-        self.master = harness.Master(name=name, imapd=opts, services=svcs)
-        self.sasldb = self.master.path("sasldb2")
-        self.master.write_imapd_conf({"sasl_sasldb_path": self.sasldb})
-        backend.make_sasldb(self.sasldb, list(users) + [ADMIN[0]], name)
-
-    def start(self):
-        self.master.start(ports=list(self.ports.values()))
-        return self
-
-    def login(self, user):
-        return harness.imap_login(self.ports["imap"], user,
-                                  backend.password(user))
+        super().__init__(name, opts,
+                         [("mupdate", "mupdate", {"prefork": 1}),
+                          ("imap", "imapd", {}), ("pop3", "pop3d", {}),
+                          ("lmtp", "lmtpd -a", {})],
+                         list(users) + [ADMIN[0]])
 
 
 @unittest.skipUnless(HAVE_CYRUS, "Debian Cyrus murder packages not installed "
