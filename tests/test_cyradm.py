@@ -355,6 +355,35 @@ class MaintenanceToolsTest(backend.BackendTestCase):
                             "user.alice"], stderr=subprocess.PIPE, timeout=10)
         self.assertEqual(p.returncode, 78)
 
+    def test_common_options(self):
+        """The set-up every tool shares (tools/toolutil.c): --help, a bad
+        option, a missing configuration file."""
+        for name in ("mbpath", "quota", "reconstruct", "ctl_cyrusdb",
+                     "ctl_mboxlist", "cyradm"):
+            exe = harness.bin_path(name)
+            p = subprocess.run([exe, "--help"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=10)
+            self.assertEqual((p.returncode, p.stderr), (0, b""), name)
+            self.assertTrue(p.stdout.startswith(b"usage: " + name.encode()),
+                            p.stdout)
+            self.assertIn(b"-h, --help", p.stdout, name)
+            p = subprocess.run([exe, "-Z"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=10)
+            self.assertEqual((p.returncode, p.stdout), (64, b""), name)
+            self.assertIn(b"\nusage: " + name.encode(), p.stderr)
+            self.assertIn(("Try '%s --help' for more." % name).encode(),
+                          p.stderr)
+            if name == "cyradm":
+                continue
+            args = {"ctl_cyrusdb": ["-c"], "ctl_mboxlist": ["-d"]}
+            p = subprocess.run([exe, "-C", "/nonexistent"]
+                               + args.get(name, ["user.alice"]),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=10)
+            self.assertEqual(p.returncode, 78, name)
+            self.assertTrue(p.stderr.startswith(name.encode() + b": "),
+                            p.stderr)
+
     def dbtool(self, *args):
         p = subprocess.run([harness.bin_path("dbtool"), "-C",
                             self.backend.master.imapd_conf, "quotas.db"]
