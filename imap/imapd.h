@@ -109,7 +109,7 @@ int imapd_lookup(struct imapd_session *s, const char *extname,
 uint32_t imapd_rights(struct imapd_session *s,
                       const struct mboxlist_entry *entry);
 /* imapd_lookup(), then a rights check: the user must hold all of need, or
- * with need 0 any right beyond seeing the mailbox (l r i k x a). Lacking
+ * with need 0 any one of l r i k x a (RFC 4314 MYRIGHTS). Lacking
  * them gives ERR_PERMISSION if the user may look the mailbox up, else
  * ERR_NOMAILBOX. On success *intname_r and *entry_r (both required; the
  * caller frees them) and *rights_r (may be NULL) are set; on failure
