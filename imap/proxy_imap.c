@@ -33,9 +33,9 @@ struct proxy_imap {
      * without waiting: pipelining), and the tags it owes */
     struct backend *busy;
     struct proxy_scan *scan;
-    /* a CREATE was answered with a referral: the client creates the
-     * mailbox on the backend itself, so the replica catches up before
-     * the next command (Cyrus's referral_kick) */
+    /* a CREATE/DELETE/SETACL was answered with a referral: the client
+     * changes the mailbox on the backend itself, so the replica catches
+     * up before the next command (Cyrus's referral_kick) */
     int kick_next;
 };
 
@@ -837,16 +837,19 @@ proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
         r = remote_mailbox(s, tag, t, &e, &ext);
         if (r == 1 && want_referral(s)
             && (cmd_is(name, referral_cmds)
-                || (s->isadmin && util_strcasecmp(name, "SETACL") == 0)))
+                || (s->isadmin && util_strcasecmp(name, "SETACL") == 0))) {
             send_referral(s, tag, e->server, buf_cstring(&ext));
-        else if (r == 1 && util_strcasecmp(name, "APPEND") == 0)
+            /* the client changes the mailbox list on the backend */
+            p->kick_next = cmd_is(name, mboxlist_cmds);
+        } else if (r == 1 && util_strcasecmp(name, "APPEND") == 0) {
             forward_async(s, tag, e->server, raw, rawlen);
-        else if (r == 1 && util_strcasecmp(name, "RENAME") == 0
-                 && proxy_rename_location(s, tag, t, e->server))
+        } else if (r == 1 && util_strcasecmp(name, "RENAME") == 0
+                   && proxy_rename_location(s, tag, t, e->server)) {
             ; /* RENAME old old location: answered */
-        else if (r == 1 && forward(s, tag, e->server, raw, rawlen)
-                 && cmd_is(name, mboxlist_cmds))
+        } else if (r == 1 && forward(s, tag, e->server, raw, rawlen)
+                   && cmd_is(name, mboxlist_cmds)) {
             proxy_imap_kick();
+        }
         goto done;
     }
     if (util_strcasecmp(name, "CREATE") == 0) {
