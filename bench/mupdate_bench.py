@@ -94,37 +94,10 @@ def latency(master_port, user, pw, slave, rounds=20):
     return statistics.median(out)
 
 
-def push_python(port, user, pw, n, batch=2000):
-    """ACTIVATE the same N entries, pipelined 2000 a round trip: our
-    ctl_mboxlist -m sends all before reading, and Cyrus's master (one
-    fsync per ACTIVATE) then stops reading and the push times out past
-    ~10k."""
-    c = MupdateClient(port, timeout=600)
-    c.authenticate(user, pw)
-    for i in range(0, n, batch):
-        out = b""
-        tags = []
-        for j in range(i, min(n, i + batch)):
-            c.ntag += 1
-            tags.append("T%d" % c.ntag)
-            out += tags[-1].encode() + b" ACTIVATE"
-            for a in ("user.u%07d" % j, "benchbe!default", ACL):
-                out += b" " + c.quote(a)
-            out += b"\r\n"
-        c.sock.sendall(out)
-        for t in tags:
-            st, text = c.read_response(t)
-            assert st == "OK", (st, text)
-    c.close()
-
-
-def run(label, port, user, pw, n, master_pid_rss, python_push=False):
+def run(label, port, user, pw, n, master_pid_rss):
     be = backend_conf(port, user, pw, n)
     t0 = time.monotonic()
-    if python_push:
-        push_python(port, user, pw, n)
-    else:
-        tool(be, "ctl_mboxlist", "-m", "-a")
+    tool(be, "ctl_mboxlist", "-m", "-a")
     push = time.monotonic() - t0
     slave = MupdateNode("benchslave", master_port=port,
                         imapd={"mupdate_authname": user,
@@ -175,7 +148,7 @@ def main():
                                      capture_output=True).stdout.split()
                 return max(rss_kb(int(p)) for p in out)
             run("Cyrus 3.6", port, cyruspeer.PROXY[0], cyruspeer.PROXY[1],
-                n, cyrus_rss, python_push=True)
+                n, cyrus_rss)
         finally:
             peer.stop()
             shutil.rmtree(peer.dir, True)

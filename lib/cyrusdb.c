@@ -19,8 +19,11 @@
 #define RETRY_TIMEOUTS  30
 #define RETRY_RESTARTS  3
 
-/* foreach reads at most this many records (or bytes) per cursor pass */
-#define BATCH_RECORDS 128
+/* foreach reads at most this many records (or bytes) per cursor pass:
+ * each pass is a read transaction with a cursor open and closed, so small
+ * passes dominate the cost of a long walk (the mupdate dump); the read
+ * locks are held only for the pass, a few dozen pages */
+#define BATCH_RECORDS 1024
 #define BATCH_BYTES   (256 * 1024)
 
 /* One Berkeley DB operation on db in txn. Returns a Berkeley DB code.

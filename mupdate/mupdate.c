@@ -92,6 +92,8 @@ mupdate_run(int listenfd, int clientfd)
     struct buf path = BUF_INITIALIZER, role = BUF_INITIALIZER;
     struct cyrusdb_env *env;
     struct mboxlist *ml = NULL;
+    struct cyrusdb *chdb = NULL;
+    struct mupdate_changes *changes = NULL;
     struct mupdate_server_params sp;
     struct mupdate_server *srv;
     struct mupdate_slave *slave = NULL;
@@ -116,6 +118,20 @@ mupdate_run(int listenfd, int clientfd)
         buf_free(&path);
         return;
     }
+    /* the master logs its changes for XCHANGES; a slave keeps its
+     * position in the same file */
+    r = cyrusdb_open(env, MUPDATE_CHANGES_DB, CYRUSDB_CREATE, &chdb);
+    if (r != 0)
+        log_msg(LOG_ERR, "mupdate: cannot open %s: %s", MUPDATE_CHANGES_DB,
+                error_text(r));
+    if (chdb != NULL && mupdate_proc.master_mode
+        && config_int(config, CFG_MUPDATE_CHANGES_MAX) > 0) {
+        r = mupdate_changes_open(
+            chdb, (size_t)config_int(config, CFG_MUPDATE_CHANGES_MAX),
+            &changes);
+        if (r != 0)
+            log_msg(LOG_ERR, "mupdate: change log: %s", error_text(r));
+    }
     loop = loop_new();
     loop_add_signal(loop, SIGTERM, stop_cb, NULL);
     loop_add_signal(loop, SIGHUP, stop_cb, NULL);
@@ -132,11 +148,12 @@ mupdate_run(int listenfd, int clientfd)
                    config_str(config, CFG_MUPDATE_SERVER));
     sp.banner_role = buf_cstring(&role);
     sp.tls = mupdate_proc.tls;
+    sp.changes = changes;
     srv = mupdate_server_new(&sp);
     if (!mupdate_proc.master_mode) {
         /* refuse local clients until the first sync */
         mupdate_server_set_ready(srv, 0);
-        slave = mupdate_slave_new(config, loop, ml, srv);
+        slave = mupdate_slave_new(config, loop, ml, chdb, srv);
     }
     if (listenfd >= 0)
         mupdate_server_listen(srv, listenfd);
@@ -157,6 +174,8 @@ mupdate_run(int listenfd, int clientfd)
     mupdate_server_free(&srv);
     mupdate_kick_free(&kick);
     loop_free(&loop);
+    mupdate_changes_free(&changes);
+    cyrusdb_close(&chdb);
     mboxlist_close(&ml);
     cyrusdb_env_close(&env);
     buf_free(&path);

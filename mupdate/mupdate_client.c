@@ -23,7 +23,14 @@ struct mupdate_client {
     unsigned tagn;
     char *mechs;
     int starttls;     /* the last banner offered STARTTLS */
+    int xchanges;     /* the last banner offered XCHANGES */
     struct buf banner;
+    int timeout_ms;
+    /* windowed pipelining */
+    size_t pipe_n; /* piped commands not answered yet */
+    mupdate_list_cb *pipe_data_cb;
+    mupdate_done_cb *pipe_done_cb;
+    void *pipe_ctx;
 };
 
 void
@@ -56,6 +63,12 @@ const char *
 mupdate_client_banner(const struct mupdate_client *c)
 {
     return buf_cstring((struct buf *)&c->banner);
+}
+
+int
+mupdate_client_has_xchanges(const struct mupdate_client *c)
+{
+    return c->xchanges;
 }
 
 /* Read the next complete unit into c->p (blocking). 0, ERR_PROTOCOL, or
@@ -294,6 +307,149 @@ mupdate_logout(struct mupdate_client *c)
     return r == ERR_PROTOCOL ? 0 : r;
 }
 
+/* ---- windowed pipelining --------------------------------------------- */
+
+/* Queued output above which a piped command first waits for the socket
+ * (reading answers meanwhile). */
+#define PIPE_OUT_MAX (256 * 1024)
+
+void
+mupdate_client_pipe_set_cb(struct mupdate_client *c, mupdate_list_cb *data_cb,
+                           mupdate_done_cb *done_cb, void *ctx)
+{
+    c->pipe_data_cb = data_cb;
+    c->pipe_done_cb = done_cb;
+    c->pipe_ctx = ctx;
+}
+
+size_t
+mupdate_client_pipe_outstanding(const struct mupdate_client *c)
+{
+    return c->pipe_n;
+}
+
+/* One parsed unit while piping. 0 or ERR_PROTOCOL. */
+static int
+pipe_unit(struct mupdate_client *c)
+{
+    const char *w = mupdate_parser_word(c->p);
+    const char *tag = mupdate_parser_tag(c->p);
+    struct mupdate_mailbox mb;
+    int r;
+
+    if (!strcmp(tag, "*"))
+        return strcmp(w, "BYE") ? 0 : ERR_PROTOCOL;
+    if (!strcmp(w, "OK") || !strcmp(w, "NO") || !strcmp(w, "BAD")) {
+        if (c->pipe_n == 0)
+            return ERR_PROTOCOL; /* an answer to nothing */
+        c->pipe_n--;
+        if (c->pipe_done_cb != NULL)
+            c->pipe_done_cb(c->pipe_ctx, tag,
+                            !strcmp(w, "OK")   ? "OK"
+                            : !strcmp(w, "NO") ? "NO"
+                                               : "BAD");
+        return 0;
+    }
+    r = mupdate_client_data(c->p, &mb);
+    if (r < 0)
+        return r;
+    if (r == 1 && c->pipe_data_cb != NULL)
+        c->pipe_data_cb(c->pipe_ctx, &mb);
+    return 0;
+}
+
+/* Handle every complete unit already buffered. 0 or ERR_PROTOCOL. */
+static int
+pipe_take(struct mupdate_client *c)
+{
+    for (;;) {
+        size_t avail, used;
+        const char *data = stream_peek(c->s, &avail);
+        enum mupdate_parse pr;
+        int r;
+
+        if (avail == 0)
+            return 0;
+        pr = mupdate_parser_feed(c->p, data, avail, &used);
+        stream_skip(c->s, used);
+        if (pr == MUPDATE_PARSE_MORE)
+            return 0;
+        if (pr != MUPDATE_PARSE_DONE)
+            return ERR_PROTOCOL;
+        r = pipe_unit(c);
+        if (r < 0)
+            return r;
+    }
+}
+
+/* Write and read, never blocking on one direction alone, until at most
+ * max_n piped commands are unanswered and at most max_out bytes are
+ * queued. */
+static int
+pipe_pump(struct mupdate_client *c, size_t max_n, size_t max_out)
+{
+    int r;
+
+    stream_set_nonblocking(c->s, 1);
+    for (;;) {
+        struct pollfd pfd;
+        ssize_t n;
+
+        r = pipe_take(c);
+        if (r < 0)
+            break;
+        r = stream_flush(c->s);
+        if (r < 0)
+            break;
+        if (c->pipe_n <= max_n && stream_out_pending(c->s) <= max_out) {
+            r = 0;
+            break;
+        }
+        pfd.fd = stream_fd(c->s);
+        pfd.events = (short)(POLLIN | stream_poll_events(c->s));
+        pfd.revents = 0;
+        n = poll(&pfd, 1, c->timeout_ms);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            r = n == 0 ? ERR_TIMEOUT : ERR_IO;
+            break;
+        }
+        if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+            n = stream_fill(c->s);
+            if (n < 0) {
+                r = (int)n;
+                break;
+            }
+        }
+    }
+    stream_set_nonblocking(c->s, 0);
+    return r;
+}
+
+int
+mupdate_client_pipe(struct mupdate_client *c, const char *word,
+                    const char *const *args, size_t nargs, struct buf *tag_r)
+{
+    /* queued, not written here: the pump writes what the socket takes */
+    stream_set_nonblocking(c->s, 1);
+    mupdate_client_send(c, word, args, nargs, tag_r);
+    stream_set_nonblocking(c->s, 0);
+    c->pipe_n++;
+    /* past the window, read down to half of it (fewer, larger reads) */
+    if (c->pipe_n > MUPDATE_CLIENT_WINDOW)
+        return pipe_pump(c, MUPDATE_CLIENT_WINDOW / 2, PIPE_OUT_MAX);
+    if (stream_out_pending(c->s) >= PIPE_OUT_MAX)
+        return pipe_pump(c, MUPDATE_CLIENT_WINDOW, PIPE_OUT_MAX / 2);
+    return 0;
+}
+
+int
+mupdate_client_pipe_wait(struct mupdate_client *c)
+{
+    return pipe_pump(c, 0, 0);
+}
+
 /* ---- connecting ------------------------------------------------------ */
 
 static int
@@ -373,6 +529,7 @@ read_banner(struct mupdate_client *c)
     free(c->mechs);
     c->mechs = NULL;
     c->starttls = 0;
+    c->xchanges = 0;
     buf_reset(&c->banner);
     for (;;) {
         const char *w;
@@ -395,6 +552,8 @@ read_banner(struct mupdate_client *c)
             }
         } else if (!strcmp(w, "STARTTLS")) {
             c->starttls = 1;
+        } else if (!strcmp(w, "XCHANGES")) {
+            c->xchanges = 1;
         } else if (!strcmp(w, "OK")) {
             for (i = 0; i < n; i++) {
                 if (i)
@@ -567,6 +726,7 @@ mupdate_client_connect(const struct config *cfg, const char *server,
     c->fd = fd;
     c->s = stream_new(fd);
     stream_set_timeout(c->s, timeout_ms);
+    c->timeout_ms = timeout_ms;
     stream_set_maxline(c->s, 0);
     c->p = mupdate_parser_new(NULL);
     r = read_banner(c);

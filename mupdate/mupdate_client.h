@@ -75,6 +75,39 @@ void mupdate_client_send(struct mupdate_client *c, const char *word,
 int mupdate_client_response(struct mupdate_client *c, mupdate_list_cb *cb,
                             void *ctx, struct buf *tag_r,
                             const char **status_r);
+/* ---- windowed pipelining (ctl_mboxlist -m) ---------------------------
+ *
+ * Commands sent with mupdate_client_pipe() are written while the answers
+ * to earlier ones are read: at most MUPDATE_CLIENT_WINDOW stay
+ * unanswered, and whenever the socket does not take the queued output
+ * the answers that arrived are read first. So a server that stops reading
+ * while its own output is full (Cyrus's master) never deadlocks with us,
+ * whatever the number of commands. Do not mix with mupdate_client_send()
+ * or the blocking calls until mupdate_client_pipe_wait() returned. */
+#define MUPDATE_CLIENT_WINDOW 1000
+
+/* A command sent with mupdate_client_pipe() was answered: status "OK",
+ * "NO" or "BAD" (static), tag its tag. Valid during the call. */
+typedef void mupdate_done_cb(void *ctx, const char *tag, const char *status);
+
+/* Where the answers go: data lines (MAILBOX/RESERVE) to data_cb, tagged
+ * answers to done_cb, either may be NULL. Kept until changed. */
+void mupdate_client_pipe_set_cb(struct mupdate_client *c,
+                                mupdate_list_cb *data_cb,
+                                mupdate_done_cb *done_cb, void *ctx);
+/* Queue word with args under a fresh tag (copied into tag_r when not
+ * NULL), then write and read as needed to keep the window. 0,
+ * ERR_PROTOCOL (BYE or garbage) or a stream error (ERR_TIMEOUT: nothing
+ * moved either way for the connection's timeout). */
+int mupdate_client_pipe(struct mupdate_client *c, const char *word,
+                        const char *const *args, size_t nargs,
+                        struct buf *tag_r);
+/* Write everything and read until every piped command is answered. 0 or
+ * an error as above. */
+int mupdate_client_pipe_wait(struct mupdate_client *c);
+/* Piped commands not answered yet. */
+size_t mupdate_client_pipe_outstanding(const struct mupdate_client *c);
+
 /* The connection's stream (flush it after mupdate_client_send()). */
 struct stream *mupdate_client_stream(struct mupdate_client *c);
 /* The connection's parser (for non-blocking readers of the stream). */
@@ -82,6 +115,8 @@ struct mupdate_parser *mupdate_client_parser(struct mupdate_client *c);
 /* The server's greeting text after "* OK MUPDATE" (its 4 strings
  * joined with spaces). */
 const char *mupdate_client_banner(const struct mupdate_client *c);
+/* Whether the banner offered XCHANGES (resync by changes, ours only). */
+int mupdate_client_has_xchanges(const struct mupdate_client *c);
 
 /* Fill *mb from a parsed MAILBOX/RESERVE/DELETE unit (pointers into the
  * parser). Returns 1 for MAILBOX/RESERVE, 2 for DELETE (location and acl

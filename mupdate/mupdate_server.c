@@ -67,6 +67,7 @@ struct mconn {
     struct hash *pendset;    /* the same names, for coalescing */
     long timer;
     struct dump *dump;       /* LIST/UPDATE reply in progress, or NULL */
+    int xchanges;            /* sent XCHANGES: gets XSYNCPOINTs */
     char remote[64];
 };
 
@@ -80,6 +81,7 @@ struct mupdate_server {
     char *role;
     size_t max_output;
     struct tls_ctx *tls;     /* STARTTLS, or NULL */
+    struct mupdate_changes *changes; /* the change log, or NULL */
     int listenfd;
     struct mconn *conns;
     size_t nconns;
@@ -253,6 +255,8 @@ table_store(struct mupdate_server *srv, struct mboxlist_entry *e)
 {
     int r = mboxlist_store(srv->ml, e, &srv->tid);
 
+    if (r == 0 && srv->changes != NULL)
+        r = mupdate_changes_note(srv->changes, e->name, &srv->tid);
     if (r == 0)
         strarray_append(&srv->changed, e->name);
     return r;
@@ -263,9 +267,24 @@ table_remove(struct mupdate_server *srv, const char *name)
 {
     int r = mboxlist_remove(srv->ml, name, &srv->tid);
 
+    if (r == 0 && srv->changes != NULL)
+        r = mupdate_changes_note(srv->changes, name, &srv->tid);
     if (r == 0)
         strarray_append(&srv->changed, name);
     return r;
+}
+
+/* Abort the open transaction (a failed write poisons it). */
+static void
+table_abort(struct mupdate_server *srv)
+{
+    if (srv->tid) {
+        mboxlist_abort(srv->ml, srv->tid);
+        srv->tid = NULL;
+    }
+    if (srv->changes != NULL)
+        mupdate_changes_done(srv->changes, 0);
+    strarray_fini(&srv->changed);
 }
 
 /* Commit the open transaction (if any) and publish its changes.
@@ -278,8 +297,16 @@ table_commit(struct mupdate_server *srv)
 
     if (srv->tid == NULL)
         return 0;
+    if (srv->changes != NULL)
+        r = mupdate_changes_prepare(srv->changes, &srv->tid);
+    if (r != 0) {
+        table_abort(srv);
+        return r;
+    }
     r = mboxlist_commit(srv->ml, srv->tid);
     srv->tid = NULL;
+    if (srv->changes != NULL)
+        mupdate_changes_done(srv->changes, r == 0);
     if (r == 0) {
         for (i = 0; i < srv->changed.count; i++)
             mupdate_server_changed(srv, srv->changed.data[i]);
@@ -346,11 +373,7 @@ cmd_set(struct mconn *c, const struct cmdargs *ca, const char *word)
     ioerr:
         log_msg(LOG_ERR, "mupdate: %s %s: %s", word, name, error_text(r));
         /* the transaction is poisoned: abort it, clients retry */
-        if (srv->tid) {
-            mboxlist_abort(srv->ml, srv->tid);
-            srv->tid = NULL;
-            strarray_fini(&srv->changed);
-        }
+        table_abort(srv);
         reply(c, ca->tag, "NO", "database error");
     } else {
         reply(c, ca->tag, "OK", "done");
@@ -400,6 +423,23 @@ dump_cb(void *ctx, const struct mboxlist_entry *e)
 
 static int conn_process(struct mconn *c);
 
+/* XCHANGES: tell c that everything committed so far was sent (call right
+ * after a drain). */
+static void
+syncpoint(struct mconn *c)
+{
+    struct buf b = BUF_INITIALIZER;
+
+    if (!c->xchanges || c->srv->changes == NULL)
+        return;
+    buf_appendcstr(&b, "* XSYNCPOINT ");
+    mupdate_write_string(&b, mupdate_changes_epoch(c->srv->changes));
+    buf_printf(&b, " \"%llu\"\r\n",
+               (unsigned long long)mupdate_changes_last(c->srv->changes));
+    stream_write(c->s, buf_base(&b), buf_len(&b));
+    buf_free(&b);
+}
+
 /* The dump is complete (or failed: r < 0): send the tagged reply; an
  * UPDATE then streams, starting with the names changed behind the walk. */
 static void
@@ -417,6 +457,7 @@ dump_finish(struct mconn *c, int r)
         c->state = C_STREAMING;
         if (c->pending.count > 0)
             conn_drain(c);
+        syncpoint(c);
     }
     dump_free(&c->dump);
 }
@@ -503,6 +544,56 @@ cmd_update(struct mconn *c, const struct cmdargs *ca)
     /* the dump is read in chunks as the client takes it (1,000,000
      * entries are ~95 MB on the wire); the OK and the stream follow */
     dump_start(c, ca->tag, NULL);
+}
+
+/* XCHANGES "epoch" "n": the changes since n, or the whole dump when they
+ * are not in the log (see mupdate_server.h). */
+static void
+cmd_xchanges(struct mconn *c, const struct cmdargs *ca)
+{
+    struct mupdate_server *srv = c->srv;
+    struct strarray names = STRARRAY_INITIALIZER;
+    struct buf out = BUF_INITIALIZER;
+    uint64_t since;
+    size_t i;
+
+    if (srv->changes == NULL) {
+        reply(c, ca->tag, "BAD", "Unrecognized command");
+        return;
+    }
+    c->xchanges = 1;
+    free(c->updtag);
+    c->updtag = xstrdup(ca->tag);
+    if (util_parse_u64(ca->a[1], strlen(ca->a[1]), UINT64_MAX, &since) != 0
+        || mupdate_changes_since(srv->changes, ca->a[0], since, &names) != 0) {
+        stream_puts(c->s, "* XSYNC \"FULL\"\r\n");
+        strarray_fini(&names);
+        dump_start(c, ca->tag, NULL);
+        return;
+    }
+    /* at most the log's size: sent at once, in this loop iteration, so
+     * no change can slip between the log read and the stream's start */
+    buf_appendcstr(&out, "* XSYNC \"DELTA\"\r\n");
+    for (i = 0; i < names.count; i++) {
+        struct mboxlist_entry *e = NULL;
+
+        if (mboxlist_lookup(srv->ml, names.data[i], &e, NULL) != 0)
+            e = NULL;
+        write_entry(&out, ca->tag, names.data[i], e);
+        mboxlist_entry_free(&e);
+        if (buf_len(&out) > 65536) {
+            stream_write(c->s, buf_base(&out), buf_len(&out));
+            buf_reset(&out);
+        }
+    }
+    stream_write(c->s, buf_base(&out), buf_len(&out));
+    log_msg(LOG_INFO, "mupdate: %s XCHANGES since %llu: %zu names", c->remote,
+            (unsigned long long)since, names.count);
+    reply(c, ca->tag, "OK", "streaming starts");
+    c->state = C_STREAMING;
+    syncpoint(c);
+    buf_free(&out);
+    strarray_fini(&names);
 }
 
 static void
@@ -701,6 +792,7 @@ static const struct command commands[] = {
     {"FIND", 0, 1, 1},
     {"LIST", 0, 0, 1},
     {"UPDATE", 0, 0, MAX_PARTIAL_HOSTS},
+    {"XCHANGES", 0, 2, 2},
 };
 
 static void
@@ -773,8 +865,10 @@ dispatch(struct mconn *c, struct mupdate_parser *p)
     } else if (!strcmp(word, "STARTTLS")) {
         cmd_starttls(c, &ca);
     } else if (!strcmp(word, "NOOP")) {
-        if (c->state == C_STREAMING)
+        if (c->state == C_STREAMING) {
             conn_drain(c);
+            syncpoint(c);
+        }
         reply(c, ca.tag, "OK", "Noop done");
     } else if (cmd->flags & CMD_WRITE) {
         cmd_set(c, &ca, word);
@@ -782,6 +876,8 @@ dispatch(struct mconn *c, struct mupdate_parser *p)
         cmd_find(c, &ca);
     } else if (!strcmp(word, "LIST")) {
         dump_start(c, ca.tag, ca.n ? ca.a[0] : "");
+    } else if (!strcmp(word, "XCHANGES")) {
+        cmd_xchanges(c, &ca);
     } else {
         cmd_update(c, &ca);
     }
@@ -970,6 +1066,8 @@ banner(struct mconn *c)
     if (c->srv->tls != NULL && !stream_tls_active(c->s))
         buf_appendcstr(&b, "* STARTTLS\r\n");
     buf_appendcstr(&b, "* COMPRESS \"DEFLATE\"\r\n* PARTIAL-UPDATE\r\n");
+    if (c->srv->changes != NULL)
+        buf_appendcstr(&b, "* XCHANGES\r\n");
     buf_printf(&b, "* OK MUPDATE ");
     mupdate_write_string(&b, sn);
     buf_printf(&b, " \"Cyrus IMAP\" \"%s\" ", MUPDATE_VERSION);
@@ -1052,6 +1150,7 @@ mupdate_server_new(const struct mupdate_server_params *params)
     srv->role = xstrdup(params->banner_role ? params->banner_role : "(master)");
     srv->max_output = params->max_output ? params->max_output : 64u << 20;
     srv->tls = params->tls;
+    srv->changes = params->changes;
     srv->listenfd = -1;
     return srv;
 }

@@ -24,7 +24,18 @@
  * iteration that made the change (names coalesced), sending each name's
  * current state. A NOOP drains its connection's queue before its OK. A
  * connection whose unsent output exceeds the limit is cut off with
- * `* BYE "Too far behind"`, so a slow reader never stalls the others. */
+ * `* BYE "Too far behind"`, so a slow reader never stalls the others.
+ *
+ * Resync by changes (with a change log, mupdate_changes.h): the banner
+ * has `* XCHANGES`, and `tag XCHANGES "epoch" "n"` (n: the last counter
+ * the client applied, "0" and any epoch when it has none) answers
+ *     * XSYNC "DELTA"              then the names changed since n, or
+ *     * XSYNC "FULL"               then the whole UPDATE dump,
+ * both as UPDATE does (data lines under tag, `tag OK "streaming
+ * starts"`, then the stream), and `* XSYNCPOINT "epoch" "m"` after the
+ * dump and in every NOOP answer of that connection: everything up to
+ * counter m was sent before it. Cyrus's clients never send XCHANGES and
+ * ignore the unknown banner line. */
 #ifndef MUPDATE_SERVER_H
 #define MUPDATE_SERVER_H
 
@@ -34,6 +45,7 @@
 #include "loop.h"
 #include "tls.h"
 #include "mboxlist.h"
+#include "mupdate_changes.h"
 
 struct mupdate_server;
 
@@ -51,6 +63,9 @@ struct mupdate_server_params {
      * is re-sent after the handshake, and unless allowplaintext is on the
      * plaintext SASL mechanisms are offered only under TLS. */
     struct tls_ctx *tls;
+    /* The change log (the master's), NULL: no XCHANGES. Borrowed: must
+     * outlive the server; every change of the table is logged in it. */
+    struct mupdate_changes *changes;
 };
 
 /* A server; params are copied (strings too). Never NULL. */

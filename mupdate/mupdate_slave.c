@@ -11,6 +11,7 @@
 
 #include "errors.h"
 #include "log.h"
+#include "mupdate_changes.h"
 #include "mupdate_client.h"
 #include "mupdate_slave.h"
 #include "mupdate_sync.h"
@@ -29,8 +30,10 @@ struct mupdate_slave {
     const struct config *cfg;
     struct loop *loop;
     struct mboxlist *ml;
+    struct cyrusdb *chdb;      /* our position in the change log, or NULL */
     struct mupdate_server *srv;
     struct mupdate_client *mc; /* NULL while disconnected */
+    int xchanges;              /* this connection syncs by changes */
     int fd;
     long retry_timer;
     long idle_timer;
@@ -42,6 +45,7 @@ struct mupdate_slave {
     size_t nkicks;
     struct mupdate_sync *sync; /* reading the UPDATE dump, or NULL */
     int synced_once;
+    int delta; /* the sync in progress is a delta */
     int64_t sync_t0;
 };
 
@@ -59,14 +63,34 @@ sync_changed_cb(void *ctx, const char *name)
         mupdate_server_changed(sl->srv, name);
 }
 
-/* Send UPDATE; its dump is merged by sync_unit() as it arrives. */
+/* Send UPDATE, or XCHANGES from our saved position when the master
+ * offers it; the dump (or delta) is merged by sync_unit() as it
+ * arrives. */
 static int
 sync_start(struct mupdate_slave *sl)
 {
     struct stream *s = mupdate_client_stream(sl->mc);
+    struct buf epoch = BUF_INITIALIZER, cmd = BUF_INITIALIZER;
+    uint64_t n = 0;
 
-    stream_puts(s, SYNC_TAG " UPDATE\r\n");
+    sl->xchanges = sl->chdb != NULL && mupdate_client_has_xchanges(sl->mc);
+    if (sl->xchanges) {
+        if (mupdate_changes_position(sl->chdb, &epoch, &n) != 0) {
+            buf_reset(&epoch);
+            n = 0;
+        }
+        buf_appendcstr(&cmd, SYNC_TAG " XCHANGES ");
+        mupdate_write_string(&cmd, buf_cstring(&epoch));
+        buf_printf(&cmd, " \"%llu\"\r\n", (unsigned long long)n);
+        stream_write(s, buf_base(&cmd), buf_len(&cmd));
+    } else {
+        stream_puts(s, SYNC_TAG " UPDATE\r\n");
+    }
+    buf_free(&epoch);
+    buf_free(&cmd);
+    /* a full merge unless the master says DELTA first */
     sl->sync = mupdate_sync_new(sl->ml, sync_changed_cb, sl);
+    sl->delta = 0;
     /* a first sync: local clients wait for it rather than get a BYE */
     if (sl->srv && !sl->synced_once)
         mupdate_server_hold(sl->srv, 1);
@@ -91,9 +115,10 @@ sync_unit(struct mupdate_slave *sl, struct mupdate_parser *p)
             return r;
         st = mupdate_sync_stats(sl->sync);
         log_msg(LOG_NOTICE,
-                "mailbox list synchronization complete: %zu entries, "
+                "mailbox list synchronization complete%s: %zu entries, "
                 "%zu added, %zu updated, %zu removed, %lld ms",
-                st->received, st->added, st->updated, st->removed,
+                sl->delta ? " (changes)" : "", st->received, st->added,
+                st->updated, st->removed,
                 (long long)(util_now_ms() - sl->sync_t0));
         if (st->unordered > 0)
             log_msg(LOG_WARNING, "mupdate: %zu names of the dump were out of "
@@ -111,6 +136,15 @@ sync_unit(struct mupdate_slave *sl, struct mupdate_parser *p)
         return ERR_MUPDATE_FAIL;
     if (strcmp(w, "OK") == 0)
         return 0; /* a NOOP's: answered after the dump, never before */
+    if (strcmp(tag, "*") == 0 && strcmp(w, "XSYNC") == 0
+        && mupdate_parser_nargs(p) == 1
+        && strcmp(mupdate_parser_arg(p, 0, NULL), "DELTA") == 0
+        && mupdate_sync_stats(sl->sync)->received == 0) {
+        mupdate_sync_free(&sl->sync);
+        sl->sync = mupdate_sync_new_delta(sl->ml, sync_changed_cb, sl);
+        sl->delta = 1;
+        return 0;
+    }
     r = mupdate_client_data(p, &mb);
     if (r == 1)
         return mupdate_sync_entry(sl->sync, &mb);
@@ -290,12 +324,36 @@ slave_drop(struct mupdate_slave *sl, const char *why)
         sl->retry_timer = loop_add_timer(sl->loop, delay, retry_cb, sl);
 }
 
+/* `* XSYNCPOINT "epoch" "n"`: every line before it is applied (each in
+ * its own transaction, or the sync's, committed at its OK): save n. */
+static void
+syncpoint(struct mupdate_slave *sl, struct mupdate_parser *p)
+{
+    uint64_t n;
+    const char *num;
+
+    if (!sl->xchanges || sl->sync != NULL || mupdate_parser_nargs(p) != 2)
+        return;
+    num = mupdate_parser_arg(p, 1, NULL);
+    if (util_parse_u64(num, strlen(num), UINT64_MAX, &n) != 0)
+        return;
+    if (mupdate_changes_set_position(sl->chdb, mupdate_parser_arg(p, 0, NULL),
+                                     n)
+        != 0)
+        log_msg(LOG_WARNING, "mupdate: cannot save the sync position");
+}
+
 static void
 stream_unit(struct mupdate_slave *sl, struct mupdate_parser *p)
 {
     const char *tag = mupdate_parser_tag(p), *w = mupdate_parser_word(p);
     struct mupdate_mailbox mb;
     int r;
+
+    if (!strcmp(tag, "*") && !strcmp(w, "XSYNCPOINT")) {
+        syncpoint(sl, p);
+        return;
+    }
 
     if (!strcmp(w, "OK") && tag[0] == 'N') {
         unsigned long n;
@@ -388,6 +446,8 @@ idle_cb(struct loop *l, long id, void *ctx)
     if (!sl->heard) {
         send_noop(sl);
         sl->idle_noop = sl->noop_sent;
+    } else if (sl->xchanges && sl->sync == NULL) {
+        send_noop(sl); /* its XSYNCPOINT saves our position */
     }
     sl->heard = 0;
     sl->idle_timer = loop_add_timer(l, (unsigned)(retry < 1 ? 1 : retry) * 1000,
@@ -442,13 +502,15 @@ slave_connect(struct mupdate_slave *sl)
 
 struct mupdate_slave *
 mupdate_slave_new(const struct config *cfg, struct loop *loop,
-                  struct mboxlist *ml, struct mupdate_server *srv)
+                  struct mboxlist *ml, struct cyrusdb *chdb,
+                  struct mupdate_server *srv)
 {
     struct mupdate_slave *sl = xzmalloc(sizeof(*sl));
 
     sl->cfg = cfg;
     sl->loop = loop;
     sl->ml = ml;
+    sl->chdb = chdb;
     sl->srv = srv;
     sl->fd = -1;
     srand((unsigned)getpid() ^ (unsigned)util_now_ms());

@@ -6,7 +6,8 @@
  * missing or differing ones written; the old list keeps being served
  * while disconnected), then apply the stream. Liveness: a NOOP after
  * mupdate_retry_delay seconds of silence; no answer by the next period
- * drops the connection. Reconnects after retry + rand(0..retry/2) s.
+ * drops the connection (with XCHANGES a NOOP goes every period anyway:
+ * its XSYNCPOINT moves the saved position). Reconnects after retry + rand(0..retry/2) s.
  *
  * Kicks: a local process connects to {configdirectory}/socket/
  * mupdate.target; the slave sends a NOOP to the master and, when its OK
@@ -22,11 +23,16 @@
 
 struct mupdate_slave;
 
-/* srv (may be NULL) is told about every applied change. Connects at once
- * (the first attempt blocks for at most the connect timeout). */
+/* srv (may be NULL) is told about every applied change. chdb (may be
+ * NULL; borrowed) keeps the slave's position in the master's change log:
+ * with it, and a master offering XCHANGES, a reconnect fetches only the
+ * changes since the last XSYNCPOINT applied (mupdate_changes.h), or the
+ * full dump when the master no longer has them. Connects at once (the
+ * first attempt blocks for at most the connect timeout). */
 struct mupdate_slave *mupdate_slave_new(const struct config *cfg,
                                         struct loop *loop,
                                         struct mboxlist *ml,
+                                        struct cyrusdb *chdb,
                                         struct mupdate_server *srv);
 void mupdate_slave_free(struct mupdate_slave **sp);
 

@@ -25,6 +25,7 @@ struct mupdate_sync {
     struct buf local_last; /* last local name read; empty: none yet */
     struct buf dump_last;  /* previous dump name */
     int finished;
+    int delta; /* only the names sent: no look-ahead, no stale names */
     struct mupdate_sync_stats st;
 };
 
@@ -107,6 +108,17 @@ mupdate_sync_new(struct mboxlist *ml, mupdate_sync_changed_cb *changed_cb,
     sy->ml = ml;
     sy->changed_cb = changed_cb;
     sy->ctx = ctx;
+    return sy;
+}
+
+struct mupdate_sync *
+mupdate_sync_new_delta(struct mboxlist *ml, mupdate_sync_changed_cb *changed_cb,
+                       void *ctx)
+{
+    struct mupdate_sync *sy = mupdate_sync_new(ml, changed_cb, ctx);
+
+    sy->delta = 1;
+    sy->local_done = 1;
     return sy;
 }
 
@@ -207,11 +219,52 @@ fail(struct mupdate_sync *sy, int r)
     return r;
 }
 
+/* Close the batch when it is full. */
+static int
+batch_step(struct mupdate_sync *sy)
+{
+    int r;
+
+    if (++sy->inbatch < MUPDATE_SYNC_BATCH)
+        return 0;
+    r = commit(sy);
+    return r < 0 ? fail(sy, r) : 0;
+}
+
+/* A delta entry: written if absent or different. */
+static int
+delta_entry(struct mupdate_sync *sy, const struct mupdate_mailbox *mb)
+{
+    struct mboxlist_entry *e = NULL;
+    int r = mboxlist_lookup(sy->ml, mb->name, &e, &sy->tid);
+
+    if (r == 0 && !differs(e, mb)) {
+        mboxlist_entry_free(&e);
+    } else {
+        mboxlist_entry_free(&e);
+        if (r != 0 && r != ERR_NOMAILBOX)
+            return fail(sy, r);
+        if (r == 0)
+            sy->st.updated++;
+        else
+            sy->st.added++;
+        r = store(sy->ml, mb, &sy->tid);
+        if (r < 0)
+            return fail(sy, r);
+        note_changed(sy, mb->name);
+    }
+    sy->st.received++;
+    return batch_step(sy);
+}
+
 int
 mupdate_sync_entry(struct mupdate_sync *sy, const struct mupdate_mailbox *mb)
 {
     const struct mboxlist_entry *head;
     int r = 0, cmp = 1;
+
+    if (sy->delta)
+        return delta_entry(sy, mb);
 
     if (buf_len(&sy->dump_last) > 0
         && strcmp(mb->name, buf_cstring(&sy->dump_last)) <= 0)
@@ -256,13 +309,15 @@ mupdate_sync_delete(struct mupdate_sync *sy, const char *name)
 {
     int r = mboxlist_remove(sy->ml, name, &sy->tid);
 
+    if (sy->delta)
+        sy->st.received++;
     if (r == ERR_NOMAILBOX || r == ERR_NOTFOUND)
-        return 0;
+        return sy->delta ? batch_step(sy) : 0;
     if (r < 0)
         return fail(sy, r);
     sy->st.removed++;
     note_changed(sy, name);
-    return 0;
+    return sy->delta ? batch_step(sy) : 0;
 }
 
 int

@@ -51,6 +51,13 @@ struct mupdate_sync_stats {
 struct mupdate_sync *mupdate_sync_new(struct mboxlist *ml,
                                       mupdate_sync_changed_cb *changed_cb,
                                       void *ctx);
+/* The same for a delta (XCHANGES, mupdate_changes.h): only the names
+ * sent are touched (entries written if they differ, DELETEs removed);
+ * mupdate_sync_finish() deletes nothing and only commits; `received`
+ * counts the DELETE lines too. */
+struct mupdate_sync *
+mupdate_sync_new_delta(struct mboxlist *ml, mupdate_sync_changed_cb *changed_cb,
+                       void *ctx);
 /* Merge one MAILBOX/RESERVE line of the dump (mb->reserved: RESERVE).
  * 0 or an error. */
 int mupdate_sync_entry(struct mupdate_sync *sy,

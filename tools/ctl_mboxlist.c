@@ -10,7 +10,9 @@
  * Cyrus style) runs to the end of the line.
  *
  * -m follows shared/docs/MURDER.md section 8 with every command pipelined
- * on one connection: LIST "<servername>!", DELETE each listed name that is
+ * on one connection, at most MUPDATE_CLIENT_WINDOW unanswered (answers
+ * are read while commands are written, so a master that stops reading
+ * while its output is full, as Cyrus's does, never deadlocks the push): LIST "<servername>!", DELETE each listed name that is
  * not local, ACTIVATE each local entry that is missing or different (a
  * name unknown to our list is first looked up with FIND, unless -a, and
  * left alone with a warning if another server holds it). -w prints the
@@ -26,6 +28,7 @@
 #include "hash.h"
 #include "log.h"
 #include "mboxlist.h"
+#include "mupdate_changes.h"
 #include "mupdate_client.h"
 #include "mupdate_server.h"
 #include "strarray.h"
@@ -134,7 +137,8 @@ struct push {
     struct hash *listed; /* name -> "location\nacl" or "location\n\r" */
     struct strarray find;     /* names to FIND */
     struct strarray activate; /* name, location, acl triples */
-    size_t nsent;             /* commands awaiting an answer */
+    struct hash *found;       /* names FIND found (-> "1") */
+    int ioerr;                /* connection failed while piping */
     int err;
 };
 
@@ -153,14 +157,20 @@ listed_cb(void *ctx, const struct mupdate_mailbox *mb)
 static void
 send_cmd(struct push *p, const char *word, const char *const *args, size_t n)
 {
+    int r;
+
     if (p->dryrun) {
         printf("%s %s%s%s\n", word, args[0], n > 1 ? " " : "",
                n > 1 ? args[1] : "");
         if (strcmp(word, "FIND") != 0)
             return;
     }
-    mupdate_client_send(p->mc, word, args, n, NULL);
-    p->nsent++;
+    if (p->ioerr < 0)
+        return;
+    /* answers are read as they come: the server never stalls on us */
+    r = mupdate_client_pipe(p->mc, word, args, n, NULL);
+    if (r < 0)
+        p->ioerr = r;
 }
 
 static int
@@ -207,29 +217,36 @@ stale_cb(const char *name, void *value, void *ctx)
     return 0;
 }
 
-/* Collect the answers to everything sent so far. FIND answers go to
- * found (name -> 1) when found is not NULL. */
+/* A FIND answered with an entry. */
 static int
-collect(struct push *p, struct hash *found)
+found_cb(void *ctx, const struct mupdate_mailbox *mb)
 {
-    int r = stream_flush(mupdate_client_stream(p->mc));
+    struct push *p = ctx;
 
-    struct push fctx;
+    if (p->found != NULL)
+        free(hash_insert(p->found, mb->name, xstrdup("1")));
+    return 0;
+}
 
-    memset(&fctx, 0, sizeof(fctx));
-    fctx.listed = found;
-    while (r == 0 && p->nsent > 0) {
-        const char *st;
+static void
+done_cb(void *ctx, const char *tag, const char *status)
+{
+    struct push *p = ctx;
 
-        r = mupdate_client_response(p->mc, found ? listed_cb : NULL,
-                                    found ? &fctx : NULL, NULL, &st);
-        if (r == 0 && strcmp(st, "OK") != 0) {
-            fprintf(stderr, "ctl_mboxlist: master answered %s\n", st);
-            p->err = ERR_MUPDATE_FAIL;
-        }
-        p->nsent--;
+    if (strcmp(status, "OK") != 0) {
+        fprintf(stderr, "ctl_mboxlist: master answered %s to %s\n", status,
+                tag);
+        p->err = ERR_MUPDATE_FAIL;
     }
-    return r;
+}
+
+/* Wait for the answers to everything piped so far. */
+static int
+collect(struct push *p)
+{
+    if (p->ioerr < 0)
+        return p->ioerr;
+    return mupdate_client_pipe_wait(p->mc);
 }
 
 static int
@@ -264,6 +281,8 @@ push(struct mboxlist *ml, int dryrun, int authoritative)
     }
     buf_printf(&prefix, "%s!", p.servername);
     r = mupdate_list(p.mc, buf_cstring(&prefix), listed_cb, &p);
+    p.found = found;
+    mupdate_client_pipe_set_cb(p.mc, found_cb, done_cb, &p);
     if (r == 0) {
         hash_foreach(p.listed, stale_cb, &p);
         r = mboxlist_foreach(ml, "", local_cb, &p, NULL);
@@ -274,7 +293,7 @@ push(struct mboxlist *ml, int dryrun, int authoritative)
 
             send_cmd(&p, "FIND", args, 1);
         }
-        r = collect(&p, found);
+        r = collect(&p);
     }
     for (i = 0; r == 0 && i < p.find.count; i++) {
         const char *name = p.find.data[i];
@@ -305,7 +324,7 @@ push(struct mboxlist *ml, int dryrun, int authoritative)
         send_cmd(&p, "ACTIVATE", args, 3);
     }
     if (r == 0)
-        r = collect(&p, NULL);
+        r = collect(&p);
     if (r == 0)
         r = mupdate_logout(p.mc);
     if (r == 0)
@@ -321,6 +340,23 @@ done:
     strarray_fini(&p.find);
     strarray_fini(&p.activate);
     buf_free(&prefix);
+    return r;
+}
+
+/* After an undump: a mupdate master's change log did not see it, so its
+ * slaves must not resync by changes: a new epoch makes them take the full
+ * list once. Nothing to do where there is no log. */
+static int
+reset_changes(struct cyrusdb_env *env)
+{
+    struct cyrusdb *db = NULL;
+    int r = cyrusdb_open(env, MUPDATE_CHANGES_DB, 0, &db);
+
+    if (r == ERR_NOTFOUND)
+        return 0;
+    if (r == 0)
+        r = mupdate_changes_reset(db);
+    cyrusdb_close(&db);
     return r;
 }
 
@@ -377,6 +413,8 @@ main(int argc, char **argv)
         r = mboxlist_foreach(ml, "", dump_cb, NULL, NULL);
     else if (mode == 'u')
         r = undump(ml);
+    if (mode == 'u' && r == 0)
+        r = reset_changes(env);
     else
         r = push(ml, dryrun, auth);
     if (r < 0 && mode != 'm')
