@@ -413,10 +413,10 @@ main(int argc, char **argv)
         r = mboxlist_foreach(ml, "", dump_cb, NULL, NULL);
     else if (mode == 'u')
         r = undump(ml);
-    if (mode == 'u' && r == 0)
-        r = reset_changes(env);
     else
         r = push(ml, dryrun, auth);
+    if (mode == 'u' && r == 0)
+        r = reset_changes(env);
     if (r < 0 && mode != 'm')
         fprintf(stderr, "ctl_mboxlist: %s\n", error_text(r));
 out:
