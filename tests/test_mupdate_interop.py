@@ -113,3 +113,33 @@ class TestOurBackendOnCyrusMaster(harness.TestCase):
         self.assertEqual(c.find("user.zed.sub")[2], "ourbe!default")
         a.logout()
         admin.logout()
+
+    def test_ctl_mboxlist_push_beyond_cyrus_output_buffer(self):
+        """21,000 ACTIVATEs to Cyrus's master, which stops reading while
+        its output is full: our client reads answers while it writes
+        (at most 1000 outstanding) instead of deadlocking (~30 s)."""
+        n = 21000
+        peer = cyruspeer.CyrusPeer("murder")
+        self.addCleanup(lambda: (peer.stop(), shutil.rmtree(peer.dir, True)))
+        info = peer.start()
+        port = info["mupdate"]["port"]
+        user, pw = cyruspeer.PROXY
+        be = harness.Master(name="pushbe", imapd={
+            "servername": "pushbe", "mupdate_server": "127.0.0.1:%d" % port,
+            "mupdate_authname": user, "mupdate_password": pw})
+        self.addCleanup(shutil.rmtree, be.dir, True)  # never started
+        env = dict(os.environ, CYRUS_LOGFILE=be.logfile)
+        lines = "".join("user.p%06d\te\t\tdefault\tanyone\tlrs\t\n" % i
+                        for i in range(n))
+        for args, inp in ((["-u"], lines.encode()), (["-m", "-a"], None)):
+            p = subprocess.run([harness.bin_path("ctl_mboxlist"), "-C",
+                                be.imapd_conf] + args, input=inp, env=env,
+                               capture_output=True, timeout=120)
+            self.assertEqual(p.returncode, 0,
+                             p.stderr.decode(errors="replace"))
+        c = MupdateClient(port)
+        self.addCleanup(c.close)
+        self.assertEqual(c.authenticate(user, pw)[0], "OK")
+        names = [d[1] for d in c.list("pushbe!")]
+        self.assertEqual(len(names), n)
+        self.assertEqual(c.find("user.p%06d" % (n - 1))[2], "pushbe!default")
