@@ -10,7 +10,12 @@ a backend configuration (the time of that push), the master's peak RSS
 (VmHWM, read after the replica's dump too), the time for a fresh replica
 (our bin/mupdate slave) to be complete and its peak RSS, and the
 ACTIVATE-to-replica latency (median of 20, with a FIND on the replica port
-until the name shows). Prints one Markdown table row each. --cyrus N runs
+until the name shows), and the time for the replica, stopped while 100
+changes are made, to be current again once started (our master: resync
+by changes, XCHANGES; Cyrus's: a full UPDATE merge). Prints one Markdown
+table row each. The push to Cyrus is the same ctl_mboxlist -m: its
+windowed pipelining keeps Cyrus's master (which stops reading while its
+output is full) from deadlocking it. --cyrus N runs
 Debian Cyrus 3.6's master at each N given (its push costs ~4 ms a
 mailbox).
 """
@@ -94,6 +99,41 @@ def latency(master_port, user, pw, slave, rounds=20):
     return statistics.median(out)
 
 
+def hundred_changes(port, user, pw, n):
+    """50 new names, 25 moved, 25 deleted, through the master."""
+    c = MupdateClient(port, timeout=600)
+    c.authenticate(user, pw)
+    for i in range(50):
+        c.cmd("ACTIVATE", "user.chg%03d" % i, "benchbe!default", ACL)
+    for i in range(25):
+        c.cmd("ACTIVATE", "user.u%07d" % i, "benchbe!other", ACL)
+    for i in range(25):
+        c.cmd("DELETE", "user.u%07d" % (n - 1 - i))
+    c.close()
+
+
+def replica_has_changes(slave, n):
+    try:
+        with slave.client() as c:
+            return (c.find("user.chg049") is not None
+                    and c.find("user.u%07d" % (n - 25)) is None)
+    except (OSError, EOFError, AssertionError):
+        return False
+
+
+def reconnect(port, user, pw, n, slave):
+    """Stop the replica, make 100 changes, start it: seconds until they
+    are all there (ours: fetched by XCHANGES; against Cyrus's master, a
+    full UPDATE merge)."""
+    slave.master.stop(timeout=120)
+    hundred_changes(port, user, pw, n)
+    t0 = time.monotonic()
+    slave.master.start(ports=[slave.port], timeout=600)
+    harness.wait_for(lambda: replica_has_changes(slave, n), timeout=600,
+                     interval=0.05, what="changes on the replica")
+    return time.monotonic() - t0
+
+
 def run(label, port, user, pw, n, master_pid_rss):
     be = backend_conf(port, user, pw, n)
     t0 = time.monotonic()
@@ -111,10 +151,12 @@ def run(label, port, user, pw, n, master_pid_rss):
     srss = service_rss(slave.master)
     mrss = master_pid_rss()
     lat = latency(port, user, pw, slave)
+    again = reconnect(port, user, pw, n, slave)
     slave.master.cleanup()
     shutil.rmtree(be.dir, True)
-    print("| %s | %d | %.1f s | %.1f MB | %.1f s | %.1f MB | %.1f ms |" % (
-        label, n, push, mrss / 1024, fresh, srss / 1024, lat * 1000))
+    print("| %s | %d | %.1f s | %.1f MB | %.1f s | %.1f MB | %.1f ms | "
+          "%.2f s |" % (label, n, push, mrss / 1024, fresh, srss / 1024,
+                        lat * 1000, again))
     sys.stdout.flush()
 
 
@@ -126,8 +168,9 @@ def main():
                     "(default: the first -n)")
     args = ap.parse_args()
     print("| master | mailboxes | ctl_mboxlist -m | master peak RSS | fresh "
-          "replica | replica peak RSS | ACTIVATE→replica |")
-    print("|---|---|---|---|---|---|---|")
+          "replica | replica peak RSS | ACTIVATE→replica | replica restart, "
+          "100 changes |")
+    print("|---|---|---|---|---|---|---|---|")
     for n in args.n:
         m = MupdateNode("benchmaster")
         m.start()
