@@ -239,15 +239,14 @@ mupdate_changes_since(struct mupdate_changes *ch, const char *epoch,
     sc.names = names_r;
     log_key(key, since);
     /* the log's keys sort by counter: start right after since */
-    r = cyrusdb_foreach_after(ch->db, LOG_PREFIX, 1, key, strlen(key),
-                              since_cb, &sc, NULL);
+    r = cyrusdb_foreach_after(ch->db, LOG_PREFIX, 1, key, strlen(key), since_cb,
+                              &sc, NULL);
     hash_free(&sc.seen, NULL);
     return r;
 }
 
 int
-mupdate_changes_position(struct cyrusdb *db, struct buf *epoch_r,
-                         uint64_t *n_r)
+mupdate_changes_position(struct cyrusdb *db, struct buf *epoch_r, uint64_t *n_r)
 {
     const char *data, *sp;
     size_t len;
@@ -267,8 +266,7 @@ mupdate_changes_position(struct cyrusdb *db, struct buf *epoch_r,
 }
 
 int
-mupdate_changes_set_position(struct cyrusdb *db, const char *epoch,
-                             uint64_t n)
+mupdate_changes_set_position(struct cyrusdb *db, const char *epoch, uint64_t n)
 {
     struct buf v = BUF_INITIALIZER;
     int r;

@@ -22,8 +22,8 @@ struct mupdate_client {
     struct saslglue_client *sasl;
     unsigned tagn;
     char *mechs;
-    int starttls;     /* the last banner offered STARTTLS */
-    int xchanges;     /* the last banner offered XCHANGES */
+    int starttls; /* the last banner offered STARTTLS */
+    int xchanges; /* the last banner offered XCHANGES */
     struct buf banner;
     int timeout_ms;
     /* windowed pipelining */
@@ -146,8 +146,9 @@ mupdate_client_response(struct mupdate_client *c, mupdate_list_cb *cb,
             continue;
         }
         if (!strcmp(w, "OK") || !strcmp(w, "NO") || !strcmp(w, "BAD")) {
-            *status_r = !strcmp(w, "OK") ? "OK" : !strcmp(w, "NO") ? "NO"
-                                                                    : "BAD";
+            *status_r = !strcmp(w, "OK")   ? "OK"
+                        : !strcmp(w, "NO") ? "NO"
+                                           : "BAD";
             if (tag_r)
                 buf_setcstr(tag_r, tag);
             return 0;
@@ -583,11 +584,10 @@ authenticate(struct mupdate_client *c, const struct config *cfg,
         authname = config_str(cfg, CFG_MUPDATE_USERNAME);
     r = saslglue_client_init();
     if (r == 0)
-        r = saslglue_client_new("mupdate", host, authname,
-                                config_str(cfg, CFG_MUPDATE_PASSWORD),
-                                config_str(cfg, CFG_MUPDATE_REALM),
-                                config_str(cfg, CFG_MUPDATE_USERNAME),
-                                &c->sasl, error_r);
+        r = saslglue_client_new(
+            "mupdate", host, authname, config_str(cfg, CFG_MUPDATE_PASSWORD),
+            config_str(cfg, CFG_MUPDATE_REALM),
+            config_str(cfg, CFG_MUPDATE_USERNAME), &c->sasl, error_r);
     if (r == 0)
         r = saslglue_client_start_b64(c->sasl, c->mechs, &mech, &out, &has_ir,
                                       error_r);

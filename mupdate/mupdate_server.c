@@ -18,7 +18,7 @@
 #include "tls.h"
 #include "xmalloc.h"
 
-#define MUPDATE_VERSION "3.6.1-cyrmurder"
+#define MUPDATE_VERSION   "3.6.1-cyrmurder"
 #define MAX_PARTIAL_HOSTS 30
 
 /* A LIST or UPDATE dump is read from the table in chunks of at most this
@@ -33,18 +33,18 @@
 
 enum cstate {
     C_PREAUTH,
-    C_SASL,      /* waiting for a raw SASL response line */
-    C_DELAY,     /* failed auth: the NO is delayed, input not read */
+    C_SASL,  /* waiting for a raw SASL response line */
+    C_DELAY, /* failed auth: the NO is delayed, input not read */
     C_AUTHED,
     C_STREAMING,
-    C_CLOSING    /* flush what is queued, then close */
+    C_CLOSING /* flush what is queued, then close */
 };
 
 /* A LIST or UPDATE reply being sent (MUPDATE.md 7): the walk over the
  * table resumes after the last name written. */
 struct dump {
     char *tag;
-    char *prefix;   /* LIST: location prefix; NULL: UPDATE (hosts filter) */
+    char *prefix;     /* LIST: location prefix; NULL: UPDATE (hosts filter) */
     struct buf after; /* last name read; empty: not started */
     struct buf out;   /* the chunk being made */
     size_t nchunk;    /* entries read into this chunk */
@@ -58,7 +58,7 @@ struct mconn {
     struct stream *s;
     struct mupdate_parser *p;
     struct saslglue_server *sasl;
-    unsigned sasl_ssf;       /* external SSF c->sasl was made with */
+    unsigned sasl_ssf; /* external SSF c->sasl was made with */
     char *user;
     char *authtag;
     char *updtag;
@@ -66,8 +66,8 @@ struct mconn {
     struct strarray pending; /* names to send, in order */
     struct hash *pendset;    /* the same names, for coalescing */
     long timer;
-    struct dump *dump;       /* LIST/UPDATE reply in progress, or NULL */
-    int xchanges;            /* sent XCHANGES: gets XSYNCPOINTs */
+    struct dump *dump; /* LIST/UPDATE reply in progress, or NULL */
+    int xchanges;      /* sent XCHANGES: gets XSYNCPOINTs */
     char remote[64];
 };
 
@@ -77,10 +77,10 @@ struct mupdate_server {
     struct mboxlist *ml;
     int readonly;
     int ready;
-    int held;                /* listening socket not polled */
+    int held; /* listening socket not polled */
     char *role;
     size_t max_output;
-    struct tls_ctx *tls;     /* STARTTLS, or NULL */
+    struct tls_ctx *tls;             /* STARTTLS, or NULL */
     struct mupdate_changes *changes; /* the change log, or NULL */
     int listenfd;
     struct mconn *conns;
@@ -481,10 +481,9 @@ dump_step(struct mconn *c)
         if (stream_out_pending(c->s) >= DUMP_LOW_WATER)
             return 0;
         d->nchunk = 0;
-        r = mboxlist_foreach_after(srv->ml, "",
-                                   buf_len(&d->after) ? buf_cstring(&d->after)
-                                                      : NULL,
-                                   dump_cb, c, NULL);
+        r = mboxlist_foreach_after(
+            srv->ml, "", buf_len(&d->after) ? buf_cstring(&d->after) : NULL,
+            dump_cb, c, NULL);
         stream_write(c->s, buf_base(&d->out), buf_len(&d->out));
         buf_reset(&d->out);
         if (r == 0 || r < 0) {
@@ -630,9 +629,8 @@ auth_step(struct mconn *c, int r, struct buf *chal, const char *err)
     log_msg(LOG_NOTICE, "badlogin: %s %s", c->remote, err ? err : "");
     c->state = C_DELAY;
     c->timer = loop_add_timer(
-        c->srv->loop,
-        (unsigned)(saslglue_failedloginpause(c->srv->cfg) * 1000), delay_cb,
-        c);
+        c->srv->loop, (unsigned)(saslglue_failedloginpause(c->srv->cfg) * 1000),
+        delay_cb, c);
 }
 
 static void
@@ -702,9 +700,9 @@ cmd_authenticate(struct mconn *c, const struct cmdargs *ca)
         reply(c, ca->tag, "NO", "SASL unavailable");
         return;
     }
-    r = saslglue_server_start_b64(c->sasl, ca->a[0], ca->n > 1 ? ca->a[1] : NULL,
-                                  ca->n > 1 ? strlen(ca->a[1]) : 0, &chal,
-                                  &err);
+    r = saslglue_server_start_b64(
+        c->sasl, ca->a[0], ca->n > 1 ? ca->a[1] : NULL,
+        ca->n > 1 ? strlen(ca->a[1]) : 0, &chal, &err);
     auth_step(c, r, &chal, err);
     buf_free(&chal);
 }
@@ -767,10 +765,10 @@ cmd_starttls(struct mconn *c, const struct cmdargs *ca)
 }
 
 enum {
-    CMD_PREAUTH = 1,   /* allowed before authentication */
-    CMD_NOAUTH = 2,    /* needs no authentication at all */
-    CMD_WRITE = 4,     /* refused on a read-only (slave) server */
-    CMD_STREAMOK = 8,  /* allowed while streaming */
+    CMD_PREAUTH = 1,  /* allowed before authentication */
+    CMD_NOAUTH = 2,   /* needs no authentication at all */
+    CMD_WRITE = 4,    /* refused on a read-only (slave) server */
+    CMD_STREAMOK = 8, /* allowed while streaming */
 };
 
 struct command {
@@ -780,19 +778,19 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"AUTHENTICATE", CMD_PREAUTH | CMD_NOAUTH, 1, 2},
-    {"LOGOUT", CMD_PREAUTH | CMD_NOAUTH | CMD_STREAMOK, 0, 0},
-    {"COMPRESS", CMD_PREAUTH | CMD_NOAUTH, 1, 1},
-    {"STARTTLS", CMD_PREAUTH | CMD_NOAUTH, 0, 0},
-    {"NOOP", CMD_STREAMOK, 0, 0},
-    {"RESERVE", CMD_WRITE, 2, 2},
-    {"ACTIVATE", CMD_WRITE, 3, 3},
-    {"DEACTIVATE", CMD_WRITE, 2, 2},
-    {"DELETE", CMD_WRITE, 1, 1},
-    {"FIND", 0, 1, 1},
-    {"LIST", 0, 0, 1},
-    {"UPDATE", 0, 0, MAX_PARTIAL_HOSTS},
-    {"XCHANGES", 0, 2, 2},
+    {"AUTHENTICATE", CMD_PREAUTH | CMD_NOAUTH,                1, 2                },
+    {"LOGOUT",       CMD_PREAUTH | CMD_NOAUTH | CMD_STREAMOK, 0, 0                },
+    {"COMPRESS",     CMD_PREAUTH | CMD_NOAUTH,                1, 1                },
+    {"STARTTLS",     CMD_PREAUTH | CMD_NOAUTH,                0, 0                },
+    {"NOOP",         CMD_STREAMOK,                            0, 0                },
+    {"RESERVE",      CMD_WRITE,                               2, 2                },
+    {"ACTIVATE",     CMD_WRITE,                               3, 3                },
+    {"DEACTIVATE",   CMD_WRITE,                               2, 2                },
+    {"DELETE",       CMD_WRITE,                               1, 1                },
+    {"FIND",         0,                                       1, 1                },
+    {"LIST",         0,                                       0, 1                },
+    {"UPDATE",       0,                                       0, MAX_PARTIAL_HOSTS},
+    {"XCHANGES",     0,                                       2, 2                },
 };
 
 static void
@@ -810,8 +808,9 @@ dispatch(struct mconn *c, struct mupdate_parser *p)
             cmd = &commands[i];
     }
     if (cmd == NULL) {
-        reply(c, ca.tag, "BAD", c->state == C_PREAUTH ? "Please login first"
-                                                       : "Unrecognized command");
+        reply(c, ca.tag, "BAD",
+              c->state == C_PREAUTH ? "Please login first"
+                                    : "Unrecognized command");
         return;
     }
     if (c->state == C_PREAUTH && !(cmd->flags & CMD_PREAUTH)) {
@@ -892,8 +891,8 @@ conn_update_events(struct mconn *c)
     short pe;
 
     if (c->state == C_CLOSING || c->state == C_DELAY) {
-        if (stream_flush(c->s) < 0 || (c->state == C_CLOSING
-                                       && stream_out_pending(c->s) == 0)) {
+        if (stream_flush(c->s) < 0
+            || (c->state == C_CLOSING && stream_out_pending(c->s) == 0)) {
             conn_close(c);
             return;
         }
@@ -904,8 +903,7 @@ conn_update_events(struct mconn *c)
     if (stream_out_pending(c->s) > c->srv->max_output) {
         /* too far behind: the stream may be mid-line, but the peer is
          * being dropped anyway */
-        log_msg(LOG_WARNING, "mupdate: %s too far behind, dropped",
-                c->remote);
+        log_msg(LOG_WARNING, "mupdate: %s too far behind, dropped", c->remote);
         conn_close(c);
         return;
     }
@@ -1054,7 +1052,8 @@ banner(struct mconn *c)
         sn = host;
     }
     buf_appendcstr(&b, "* AUTH");
-    if (c->sasl != NULL && saslglue_mechlist(c->sasl, "", " ", "", &mechs) > 0) {
+    if (c->sasl != NULL
+        && saslglue_mechlist(c->sasl, "", " ", "", &mechs) > 0) {
         struct strarray *sa = strarray_split(buf_cstring(&mechs), " ");
         size_t i;
 

@@ -30,7 +30,7 @@ struct mupdate_slave {
     const struct config *cfg;
     struct loop *loop;
     struct mboxlist *ml;
-    struct cyrusdb *chdb;      /* our position in the change log, or NULL */
+    struct cyrusdb *chdb; /* our position in the change log, or NULL */
     struct mupdate_server *srv;
     struct mupdate_client *mc; /* NULL while disconnected */
     int xchanges;              /* this connection syncs by changes */
@@ -121,8 +121,10 @@ sync_unit(struct mupdate_slave *sl, struct mupdate_parser *p)
                 st->updated, st->removed,
                 (long long)(util_now_ms() - sl->sync_t0));
         if (st->unordered > 0)
-            log_msg(LOG_WARNING, "mupdate: %zu names of the dump were out of "
-                                 "order", st->unordered);
+            log_msg(LOG_WARNING,
+                    "mupdate: %zu names of the dump were out of "
+                    "order",
+                    st->unordered);
         mupdate_sync_free(&sl->sync);
         sl->synced_once = 1;
         if (sl->srv) {
@@ -131,8 +133,7 @@ sync_unit(struct mupdate_slave *sl, struct mupdate_parser *p)
         }
         return 0;
     }
-    if (strcmp(w, "NO") == 0 || strcmp(w, "BAD") == 0
-        || strcmp(w, "BYE") == 0)
+    if (strcmp(w, "NO") == 0 || strcmp(w, "BAD") == 0 || strcmp(w, "BYE") == 0)
         return ERR_MUPDATE_FAIL;
     if (strcmp(w, "OK") == 0)
         return 0; /* a NOOP's: answered after the dump, never before */

@@ -7,7 +7,8 @@
  * while disconnected), then apply the stream. Liveness: a NOOP after
  * mupdate_retry_delay seconds of silence; no answer by the next period
  * drops the connection (with XCHANGES a NOOP goes every period anyway:
- * its XSYNCPOINT moves the saved position). Reconnects after retry + rand(0..retry/2) s.
+ * its XSYNCPOINT moves the saved position). Reconnects after retry +
+ * rand(0..retry/2) s.
  *
  * Kicks: a local process connects to {configdirectory}/socket/
  * mupdate.target; the slave sends a NOOP to the master and, when its OK
@@ -30,8 +31,7 @@ struct mupdate_slave;
  * full dump when the master no longer has them. Connects at once (the
  * first attempt blocks for at most the connect timeout). */
 struct mupdate_slave *mupdate_slave_new(const struct config *cfg,
-                                        struct loop *loop,
-                                        struct mboxlist *ml,
+                                        struct loop *loop, struct mboxlist *ml,
                                         struct cyrusdb *chdb,
                                         struct mupdate_server *srv);
 void mupdate_slave_free(struct mupdate_slave **sp);

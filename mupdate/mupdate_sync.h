@@ -55,9 +55,9 @@ struct mupdate_sync *mupdate_sync_new(struct mboxlist *ml,
  * sent are touched (entries written if they differ, DELETEs removed);
  * mupdate_sync_finish() deletes nothing and only commits; `received`
  * counts the DELETE lines too. */
-struct mupdate_sync *
-mupdate_sync_new_delta(struct mboxlist *ml, mupdate_sync_changed_cb *changed_cb,
-                       void *ctx);
+struct mupdate_sync *mupdate_sync_new_delta(struct mboxlist *ml,
+                                            mupdate_sync_changed_cb *changed_cb,
+                                            void *ctx);
 /* Merge one MAILBOX/RESERVE line of the dump (mb->reserved: RESERVE).
  * 0 or an error. */
 int mupdate_sync_entry(struct mupdate_sync *sy,

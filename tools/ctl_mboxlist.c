@@ -12,11 +12,11 @@
  * -m follows shared/docs/MURDER.md section 8 with every command pipelined
  * on one connection, at most MUPDATE_CLIENT_WINDOW unanswered (answers
  * are read while commands are written, so a master that stops reading
- * while its output is full, as Cyrus's does, never deadlocks the push): LIST "<servername>!", DELETE each listed name that is
- * not local, ACTIVATE each local entry that is missing or different (a
- * name unknown to our list is first looked up with FIND, unless -a, and
- * left alone with a warning if another server holds it). -w prints the
- * actions and changes nothing. */
+ * while its output is full, as Cyrus's does, never deadlocks the push): LIST
+ * "<servername>!", DELETE each listed name that is not local, ACTIVATE each
+ * local entry that is missing or different (a name unknown to our list is first
+ * looked up with FIND, unless -a, and left alone with a warning if another
+ * server holds it). -w prints the actions and changes nothing. */
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -34,7 +34,6 @@
 #include "strarray.h"
 #include "toolutil.h"
 #include "xmalloc.h"
-
 
 static const char usage_text[] =
     "usage: ctl_mboxlist [-C imapd.conf] -d | -u | -m [-a] [-w]\n"
@@ -134,7 +133,7 @@ struct push {
     struct mboxlist *ml;
     const char *servername;
     int dryrun, authoritative;
-    struct hash *listed; /* name -> "location\nacl" or "location\n\r" */
+    struct hash *listed;      /* name -> "location\nacl" or "location\n\r" */
     struct strarray find;     /* names to FIND */
     struct strarray activate; /* name, location, acl triples */
     struct hash *found;       /* names FIND found (-> "1") */
@@ -148,8 +147,7 @@ listed_cb(void *ctx, const struct mupdate_mailbox *mb)
     struct push *p = ctx;
     struct buf v = BUF_INITIALIZER;
 
-    buf_printf(&v, "%s\n%s%s", mb->location, mb->reserved ? "\r" : "",
-               mb->acl);
+    buf_printf(&v, "%s\n%s%s", mb->location, mb->reserved ? "\r" : "", mb->acl);
     free(hash_insert(p->listed, mb->name, buf_release(&v)));
     return 0;
 }
@@ -180,8 +178,9 @@ local_cb(void *ctx, const struct mboxlist_entry *e)
     struct buf loc = BUF_INITIALIZER, want = BUF_INITIALIZER;
     const char *have;
 
-    if (e->mbtype & (MBTYPE_DELETED | MBTYPE_REMOTE | MBTYPE_RESERVE
-                     | MBTYPE_INTERMEDIATE))
+    if (e->mbtype
+        & (MBTYPE_DELETED | MBTYPE_REMOTE | MBTYPE_RESERVE
+           | MBTYPE_INTERMEDIATE))
         return 0;
     buf_printf(&loc, "%s!%s", p->servername, e->partition ? e->partition : "");
     buf_printf(&want, "%s\n%s", buf_cstring(&loc), e->acl ? e->acl : "");
