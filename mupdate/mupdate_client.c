@@ -1,6 +1,8 @@
 /* mupdate_client.c: MUPDATE client library (see mupdate_client.h). */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -311,8 +313,12 @@ mupdate_logout(struct mupdate_client *c)
 /* ---- windowed pipelining --------------------------------------------- */
 
 /* Queued output above which a piped command first waits for the socket
- * (reading answers meanwhile). */
+ * (reading answers meanwhile), and above which it is handed to the
+ * socket at once: the server always has the next commands to work on
+ * while we make more (a half-empty window or a held-back buffer makes
+ * the push stop-and-go, one server commit per round trip). */
 #define PIPE_OUT_MAX (256 * 1024)
+#define PIPE_FLUSH   (16 * 1024)
 
 void
 mupdate_client_pipe_set_cb(struct mupdate_client *c, mupdate_list_cb *data_cb,
@@ -437,11 +443,10 @@ mupdate_client_pipe(struct mupdate_client *c, const char *word,
     mupdate_client_send(c, word, args, nargs, tag_r);
     stream_set_nonblocking(c->s, 0);
     c->pipe_n++;
-    /* past the window, read down to half of it (fewer, larger reads) */
-    if (c->pipe_n > MUPDATE_CLIENT_WINDOW)
-        return pipe_pump(c, MUPDATE_CLIENT_WINDOW / 2, PIPE_OUT_MAX);
-    if (stream_out_pending(c->s) >= PIPE_OUT_MAX)
-        return pipe_pump(c, MUPDATE_CLIENT_WINDOW, PIPE_OUT_MAX / 2);
+    /* past the window, the pump reads every answer that has arrived */
+    if (c->pipe_n > MUPDATE_CLIENT_WINDOW
+        || stream_out_pending(c->s) >= PIPE_FLUSH)
+        return pipe_pump(c, MUPDATE_CLIENT_WINDOW, PIPE_OUT_MAX);
     return 0;
 }
 
@@ -508,7 +513,14 @@ tcp_connect(const char *server, int timeout_ms, const char **error_r)
         if (poll(&pfd, 1, timeout_ms) == 1
             && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0
             && err == 0) {
+            int one = 1;
+
             util_set_nonblock(fd, 0);
+            /* our writes are whole commands, batched by the stream: Nagle
+             * would hold a pipelined batch's tail for the peer's delayed
+             * ACK */
+            if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
+                setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
             break;
         }
         close(fd);
