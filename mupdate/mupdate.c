@@ -83,6 +83,21 @@ stop_cb(struct loop *l, int signo, void *ctx)
     loop_stop(l);
 }
 
+static int
+first_cb(void *ctx, const struct mboxlist_entry *e)
+{
+    (void)ctx;
+    (void)e;
+    return 1;
+}
+
+/* Whether the list has no entry at all. */
+static int
+table_empty(struct mboxlist *ml)
+{
+    return mboxlist_foreach(ml, "", first_cb, NULL, NULL) == 0;
+}
+
 /* Serve until SIGTERM/SIGHUP: on listenfd (under master), or only the one
  * client on clientfd (standalone, for debugging). */
 static void
@@ -129,6 +144,18 @@ mupdate_run(int listenfd, int clientfd)
         r = mupdate_changes_open(
             chdb, (size_t)config_int(config, CFG_MUPDATE_CHANGES_MAX),
             &changes);
+        /* a list emptied behind the log's back (mailboxes.db removed, to
+         * be pushed again): its old names were never logged as deleted,
+         * so no slave may resync by changes across it */
+        if (r == 0 && mupdate_changes_last(changes) > 0 && table_empty(ml)) {
+            log_msg(LOG_NOTICE, "mupdate: empty list: new change log epoch");
+            mupdate_changes_free(&changes);
+            r = mupdate_changes_reset(chdb);
+            if (r == 0)
+                r = mupdate_changes_open(
+                    chdb, (size_t)config_int(config, CFG_MUPDATE_CHANGES_MAX),
+                    &changes);
+        }
         if (r != 0)
             log_msg(LOG_ERR, "mupdate: change log: %s", error_text(r));
     }

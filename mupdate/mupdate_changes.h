@@ -18,8 +18,11 @@
  * change; a slave keeps its own position under "s" ("epoch counter") in
  * its own mupdate_changes.db.
  *
- * Offline changes to the master's table (ctl_mboxlist -u) are not logged:
- * the tool resets the epoch, so every slave gets a full dump once.
+ * Offline changes to the master's table are not logged: ctl_mboxlist -u
+ * resets the epoch, and so does the master when it starts with an empty
+ * table and a non-empty log (mailboxes.db removed), so every slave gets
+ * a full dump once. Restoring an older mailboxes.db by hand needs the
+ * same: remove mupdate_changes.db with it.
  *
  * Errors are cyrusdb's (ERR_AGAIN, ERR_IO). */
 #ifndef MUPDATE_CHANGES_H

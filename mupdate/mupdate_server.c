@@ -31,6 +31,11 @@
 #define DUMP_LOW_WATER     (256 * 1024)
 #define DUMP_ROUNDS        4
 
+/* An XCHANGES delta is written in one go: past this many names the full
+ * dump (chunked, merged) is sent instead, so a big log never exceeds the
+ * connection's output limit. */
+#define DELTA_MAX_NAMES 100000
+
 enum cstate {
     C_PREAUTH,
     C_SASL,  /* waiting for a raw SASL response line */
@@ -564,7 +569,8 @@ cmd_xchanges(struct mconn *c, const struct cmdargs *ca)
     free(c->updtag);
     c->updtag = xstrdup(ca->tag);
     if (util_parse_u64(ca->a[1], strlen(ca->a[1]), UINT64_MAX, &since) != 0
-        || mupdate_changes_since(srv->changes, ca->a[0], since, &names) != 0) {
+        || mupdate_changes_since(srv->changes, ca->a[0], since, &names) != 0
+        || names.count > DELTA_MAX_NAMES) {
         stream_puts(c->s, "* XSYNC \"FULL\"\r\n");
         strarray_fini(&names);
         dump_start(c, ca->tag, NULL);

@@ -1,6 +1,7 @@
 """test_mupdate_changes.py: resync by changes (XCHANGES): a slave that
 reconnects fetches only what changed since its saved position; one older
 than the master's horizon, or of another epoch, gets the full dump."""
+import os
 import re
 
 import harness
@@ -109,3 +110,23 @@ class TestResyncByChanges(MupdateTestCase):
         want = self.converge(m, s, "replica after the undump")
         self.assertIn("user.offline", want)
         self.assertEqual(syncs(s)[1:], [("full", 101, 1, 0, 0)])
+
+    def test_emptied_master_list_forces_full_dump(self):
+        m = self.node("xemaster").start()
+        w = self.client(m)
+        fill(w, (name(i) for i in range(100)), acl=ACL)
+        w.close()
+        s = self.node("xeslave", master_port=m.port).start()
+        self.converge(m, s, "first sync")
+        s.master.stop()
+        m.master.stop()
+        # the list is lost and pushed again: the 100 old names were never
+        # logged as deleted
+        os.unlink(os.path.join(m.master.confdir, "mailboxes.db"))
+        m.start()
+        w = self.client(m)
+        fill(w, ("user.again%d" % i for i in range(10)), acl=ACL)
+        s.start()
+        want = self.converge(m, s, "replica after the list was emptied")
+        self.assertEqual(len(want), 10)
+        self.assertEqual(syncs(s)[1:], [("full", 10, 10, 0, 100)])
