@@ -927,6 +927,33 @@ ofd_lock(int fd, short type, off_t start, off_t len)
     return 0;
 }
 
+/* Write the dirty pages of fd1 and fd2 and wait for them, without
+ * syncing any metadata: a cheap first step before fsyncs, not a
+ * replacement. Why (Linux, ext4): fdatasync of a file that grew commits
+ * the filesystem journal, and with delayed allocation (and unwritten
+ * extents converted when the write completes) each file's blocks and size
+ * would otherwise land in a journal transaction of their own, one commit
+ * per file. Written out together first, they all join the transaction
+ * that also holds the new directory entries: the first fsync after this
+ * commits it, and the others only flush the disk cache. */
+static void
+write_out(int fd1, int fd2)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+    const unsigned wait = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE
+                          | SYNC_FILE_RANGE_WAIT_AFTER;
+
+    /* start both, then wait for both: the writes overlap */
+    (void)sync_file_range(fd1, 0, 0, SYNC_FILE_RANGE_WRITE);
+    (void)sync_file_range(fd2, 0, 0, SYNC_FILE_RANGE_WRITE);
+    (void)sync_file_range(fd1, 0, 0, wait);
+    (void)sync_file_range(fd2, 0, 0, wait);
+#else
+    (void)fd1;
+    (void)fd2;
+#endif
+}
+
 /* Make every commit up to seq durable, unless another process already
  * did (see mailbox_commit_unlock()). Called unlocked. */
 static int
@@ -953,6 +980,7 @@ sync_upto(struct mailbox *mb, uint64_t seq)
         ofd_lock(mb->index_fd, F_UNLCK, 0, 0);
     }
     /* message links, cache blobs, records and header, in one go */
+    write_out(mb->cache_fd, mb->index_fd);
     if (fsync_path(mb->path, 1) < 0 || fdatasync(mb->cache_fd) < 0
         || fdatasync(mb->index_fd) < 0) {
         log_msg(LOG_ERR, "mailbox %s: sync: %s", mb->path, strerror(errno));
