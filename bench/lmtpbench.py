@@ -5,7 +5,7 @@ backend node of tests/backend.py: master + imapd + pop3d + lmtpd -a) in
 the same run, both with their durable defaults.
 
     bench/lmtpbench.py [--messages 2000] [--size 4096] [--conc 1,8]
-        [--servers cyrus,ours] [--out FILE.json]
+        [--servers cyrus,ours] [--no-pop3] [--out FILE.json]
     bench/lmtpbench.py --compare FILE.json      # markdown table
 
 Both servers run at once; for each concurrency the servers take turns
@@ -121,7 +121,7 @@ def run_all(srvs, args):
                   file=sys.stderr)
             rows[srv["label"]].append(
                 lmtp_run(srv, conc, user, args.messages, args.size))
-    for srv in srvs:
+    for srv in srvs if args.pop3 else []:
         print("lmtpbench: %s: POP3 RETR x %d" % (srv["label"], args.messages),
               file=sys.stderr)
         rows[srv["label"]].append(pop3_run(srv, USERS[0], args.messages))
@@ -208,6 +208,8 @@ def main():
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--conc", default="1,8")
     ap.add_argument("--servers", default="cyrus,ours")
+    ap.add_argument("--no-pop3", dest="pop3", action="store_false",
+                    help="LMTP rows only")
     ap.add_argument("--out")
     ap.add_argument("--compare", metavar="JSON")
     args = ap.parse_args()
