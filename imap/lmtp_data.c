@@ -221,6 +221,9 @@ lmtpd_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
         code = lmtp_reply_for_error(r, quota_perm);
         lmtpd_reply(sess, code.code, code.text);
     }
+    /* answer before the clean-up (removing the staged file): the client
+     * waits for these replies; an error shows at the next read */
+    (void)stream_flush(sess->s);
 done:
     append_stage_free(&st);
     buf_free(&hdr);
