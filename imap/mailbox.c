@@ -46,13 +46,17 @@ struct disk_header {
  * whatever reaches the disk, synced <= commit_seq holds there too and a
  * later commit (with a higher commit_seq) is never wrongly skipped. */
 #define SYNCED_SEQ_OFFSET 120
-/* Next to it, in the same sector and under the same rule: SYNC_MARKS_MAGIC
- * and the number of records whose message files are known to be durable
- * (every record below it). While the magic is absent (indexes written
- * before it existed, or just compacted), each committer fsyncs its own
- * message files under the lock, before its header; once a sync has set
- * it, the group sync fsyncs the message files of the records past it
- * instead, for everyone (mailbox_commit_unlock()). */
+/* Next to it, in the same sector: SYNC_MARKS_MAGIC and the number of
+ * records whose message files are known to be durable (every record below
+ * it). While the magic is absent (indexes written before it existed, or
+ * just compacted), each committer fsyncs its own message files under the
+ * lock, before its header; once a sync has set it, the group sync
+ * fsyncs the message files of the records past it instead, for everyone
+ * (mailbox_commit_unlock()). Written by the group sync (holding
+ * SYNC_LOCK_BYTE), and moved forward by a committer whose own files are
+ * durable already when no record before its own is pending. Setting it
+ * too low is always safe (files are synced again); too high never
+ * happens. */
 #define SYNC_MARKS_OFFSET 112
 #define SYNC_MARKS_MAGIC  0x53796e63u /* "Sync" */
 /* Byte of cyrus.cache whose OFD lock serialises the group syncs (byte 0
@@ -1115,8 +1119,12 @@ sync_upto(struct mailbox *mb, uint64_t seq)
         && pending_paths(mb, marked, nrec, &paths) < 0)
         r = ERR_IO;
     ofd_lock(mb->index_fd, F_UNLCK, 0, 0);
+    if (!have_marks)
+        marked = 0; /* no idea where the new records begin */
+    else if (marked > nrec)
+        marked = nrec;
     if (r == 0)
-        r = sync_files(mb, &paths, !have_marks ? 0 : marked < nrec ? marked : nrec);
+        r = sync_files(mb, &paths, marked);
     if (r == 0) {
         const uint32_t marks[2] = {SYNC_MARKS_MAGIC, nrec};
 
@@ -1137,7 +1145,8 @@ done:
 int
 mailbox_commit_unlock(struct mailbox *mb)
 {
-    uint32_t unused;
+    struct disk_header h;
+    uint32_t marked = 0;
     uint64_t seq;
     size_t i;
     int marks;
@@ -1148,11 +1157,12 @@ mailbox_commit_unlock(struct mailbox *mb)
         return 0;
     }
     /* Message files whose fsync was deferred (mailbox_fsync_at_commit())
-     * must be durable before any header counting them is. Once the sync
-     * marks are kept, the group sync sees to that for every committer;
-     * before, each one fsyncs its own here, under the lock (one journal
-     * commit for all of them). */
-    marks = read_sync_marks(mb, &unused) == 0;
+     * must be durable before the commit is acknowledged, and written out
+     * before the header counting them. Once the sync marks are kept, the
+     * group sync sees to that for every committer; before, each one
+     * fsyncs its own here, under the lock (one journal commit for all of
+     * them). */
+    marks = read_sync_marks(mb, &marked) == 0;
     for (i = 0; i < mb->sync_paths.count; i++) {
         struct stat sb;
         const char *f = mb->sync_paths.data[i];
@@ -1166,9 +1176,25 @@ mailbox_commit_unlock(struct mailbox *mb)
             return ERR_IO;
         }
     }
+    /* the records on disk before ours (the header is not written yet) */
+    if (pread(mb->index_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+        h.c.num_records = UINT32_MAX;
     if (write_index_header(mb) < 0) {
         mailbox_unlock(mb);
         return ERR_IO;
+    }
+    /* Nothing deferred (links of synced stages, copies: their data is
+     * durable) and nothing pending before us: the marks may move past our
+     * records, so that no sync fdatasyncs their files again (a COPY of
+     * thousands). A concurrent sync may set them back, which is safe. */
+    if (marks && mb->sync_paths.count == 0 && marked == h.c.num_records
+        && mb->counts.num_records > marked) {
+        const uint32_t m[2] = {SYNC_MARKS_MAGIC, mb->counts.num_records};
+
+        if (pwrite(mb->index_fd, m, sizeof(m), SYNC_MARKS_OFFSET)
+            != (ssize_t)sizeof(m))
+            log_msg(LOG_WARNING, "mailbox %s: moving sync marks: %s",
+                    mb->path, strerror(errno)); /* harmless */
     }
     seq = mb->commit_seq;
     mb->dirty = 0;
