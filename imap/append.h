@@ -7,9 +7,10 @@
  *    memory or in chunks (an IMAP literal, LMTP DATA after dot-unstuffing)
  *    and go to a temporary file in a staging directory on the partition
  *    (e.g. "<partition>/stage."), with every bare LF turned into CRLF.
- *    Finishing the stage fsyncs the file and computes what every index
- *    record needs: size, header size, GUID (SHA-1 of the stored bytes),
- *    the sent date and the cache record (msgcache.h) from one parse.
+ *    Finishing the stage fsyncs the file (or, when deferred, leaves that
+ *    to the mailbox commits) and computes what every index record needs:
+ *    size, header size, GUID (SHA-1 of the stored bytes), the sent date
+ *    and the cache record (msgcache.h) from one parse.
  *    A NUL byte anywhere refuses the message (ERR_BADMSG); more than
  *    maxsize stored bytes refuses it (ERR_TOOBIG).
  *
