@@ -6,9 +6,9 @@
  * commit, which has made the message file (the staged file, linked into
  * the mailbox; its fsync is deferred to that commit so that one journal
  * commit covers file, link, cache and index), the cache and the index
- * durable, so a 250 is never sent for a message that a crash could lose. A session killed
- * while reading DATA leaves only a staged temporary file behind, never a
- * partial message in a mailbox. */
+ * durable, so a 250 is never sent for a message that a crash could lose. A
+ * session killed while reading DATA leaves only a staged temporary file behind,
+ * never a partial message in a mailbox. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>

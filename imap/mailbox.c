@@ -1193,8 +1193,8 @@ mailbox_commit_unlock(struct mailbox *mb)
 
         if (pwrite(mb->index_fd, m, sizeof(m), SYNC_MARKS_OFFSET)
             != (ssize_t)sizeof(m))
-            log_msg(LOG_WARNING, "mailbox %s: moving sync marks: %s",
-                    mb->path, strerror(errno)); /* harmless */
+            log_msg(LOG_WARNING, "mailbox %s: moving sync marks: %s", mb->path,
+                    strerror(errno)); /* harmless */
     }
     seq = mb->commit_seq;
     mb->dirty = 0;

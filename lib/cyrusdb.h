@@ -96,9 +96,10 @@ int cyrusdb_env_checkpoint(struct cyrusdb_env *env);
 const char *cyrusdb_env_configdir(const struct cyrusdb_env *env);
 
 /* Open the btree at path: absolute, or relative to the configdirectory.
- * flags: CYRUSDB_CREATE, CYRUSDB_NOSYNC, CYRUSDB_WRITE_NOSYNC. Returns 0 and *db_r, ERR_NOTFOUND
- * if the file does not exist and CYRUSDB_CREATE was not given, or ERR_IO.
- * A process should open each database once and keep the handle. */
+ * flags: CYRUSDB_CREATE, CYRUSDB_NOSYNC, CYRUSDB_WRITE_NOSYNC. Returns 0 and
+ * *db_r, ERR_NOTFOUND if the file does not exist and CYRUSDB_CREATE was not
+ * given, or ERR_IO. A process should open each database once and keep the
+ * handle. */
 int cyrusdb_open(struct cyrusdb_env *env, const char *path, unsigned flags,
                  struct cyrusdb **db_r);
 /* Close the handle and set *dbp to NULL (no-op on NULL). The caller must
