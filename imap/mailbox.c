@@ -62,6 +62,8 @@ struct disk_header {
 /* Byte of cyrus.cache whose OFD lock serialises the group syncs (byte 0
  * is the "in use" marker). */
 #define SYNC_LOCK_BYTE 1
+/* Message files the group sync keeps open at once (sync_files()). */
+#define SYNC_FILES_AT_ONCE 64
 _Static_assert(sizeof(struct disk_header) <= SYNC_MARKS_OFFSET,
                "the sync marks must lie past the header");
 
@@ -1032,20 +1034,10 @@ sync_files(struct mailbox *mb, const struct strarray *paths,
 {
     off_t from = INDEX_HEADER_SIZE + (off_t)first_record * INDEX_RECORD_SIZE;
     long page = sysconf(_SC_PAGESIZE);
-    int *fds = xcalloc(paths->count + 1, sizeof(*fds));
-    size_t i;
+    int fds[SYNC_FILES_AT_ONCE];
+    size_t start, n, i;
     int r = 0;
 
-    for (i = 0; i < paths->count; i++) {
-        fds[i] = open(paths->data[i], O_RDONLY | O_CLOEXEC);
-        if (fds[i] < 0 && errno != ENOENT) {
-            log_msg(LOG_ERR, "mailbox %s: open %s: %s", mb->path,
-                    paths->data[i], strerror(errno));
-            r = ERR_IO;
-        }
-        if (fds[i] >= 0)
-            write_start(fds[i], 0);
-    }
     write_start(mb->cache_fd, 0);
     /* the records, not the header's page if they can be told apart */
     if (page > 0 && from >= page)
@@ -1053,18 +1045,44 @@ sync_files(struct mailbox *mb, const struct strarray *paths,
     else
         from = 0;
     write_start(mb->index_fd, from);
-    for (i = 0; i < paths->count; i++) {
-        if (fds[i] >= 0)
-            write_wait(fds[i]);
-    }
-    write_wait(mb->cache_fd);
-    write_wait(mb->index_fd);
-    for (i = 0; r == 0 && i < paths->count; i++) {
-        if (fds[i] >= 0 && fdatasync(fds[i]) < 0) {
-            log_msg(LOG_ERR, "mailbox %s: fdatasync %s: %s", mb->path,
-                    paths->data[i], strerror(errno));
-            r = ERR_IO;
+    /* in slices, so that a big MULTIAPPEND stays below the fd limit */
+    for (start = 0; r == 0 && start < paths->count; start += n) {
+        n = paths->count - start;
+        if (n > SYNC_FILES_AT_ONCE)
+            n = SYNC_FILES_AT_ONCE;
+        for (i = 0; i < n; i++) {
+            const char *f = paths->data[start + i];
+
+            fds[i] = open(f, O_RDONLY | O_CLOEXEC);
+            if (fds[i] < 0 && errno != ENOENT) {
+                log_msg(LOG_ERR, "mailbox %s: open %s: %s", mb->path, f,
+                        strerror(errno));
+                r = ERR_IO;
+            }
+            if (fds[i] >= 0)
+                write_start(fds[i], 0);
         }
+        for (i = 0; i < n; i++) {
+            if (fds[i] >= 0)
+                write_wait(fds[i]);
+        }
+        if (start == 0) {
+            write_wait(mb->cache_fd);
+            write_wait(mb->index_fd);
+        }
+        for (i = 0; i < n; i++) {
+            if (r == 0 && fds[i] >= 0 && fdatasync(fds[i]) < 0) {
+                log_msg(LOG_ERR, "mailbox %s: fdatasync %s: %s", mb->path,
+                        paths->data[start + i], strerror(errno));
+                r = ERR_IO;
+            }
+            if (fds[i] >= 0)
+                close(fds[i]);
+        }
+    }
+    if (paths->count == 0) {
+        write_wait(mb->cache_fd);
+        write_wait(mb->index_fd);
     }
     if (r == 0
         && (fsync_path(mb->path, 1) < 0 || fdatasync(mb->cache_fd) < 0
@@ -1072,11 +1090,6 @@ sync_files(struct mailbox *mb, const struct strarray *paths,
         log_msg(LOG_ERR, "mailbox %s: sync: %s", mb->path, strerror(errno));
         r = ERR_IO;
     }
-    for (i = 0; i < paths->count; i++) {
-        if (fds[i] >= 0)
-            close(fds[i]);
-    }
-    free(fds);
     return r;
 }
 
