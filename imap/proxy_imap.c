@@ -716,6 +716,30 @@ forward_async(struct imapd_session *s, const char *tag, const char *server,
         send_cmd(s, be, tag, raw, rawlen, 1);
 }
 
+/* APPEND: literals from 64 KiB on were spooled to a stage file on the
+ * way in (imapd_literal.c), the command holds only their headers; put
+ * the bytes back before forwarding (else the backend waits forever for
+ * a literal that never comes). */
+static void
+forward_append(struct imapd_session *s, const char *tag, const char *server,
+               const char *raw, size_t rawlen)
+{
+    struct buf full = BUF_INITIALIZER;
+    int r = imapd_literal_inline(s, raw, rawlen, &full);
+
+    if (r < 0) {
+        relay(s, 0); /* the pipelined APPENDs' replies go first */
+        if (r == ERR_BADMSG)
+            imapd_no(s, tag, "PARSE",
+                     "Message contains invalid header or NUL bytes");
+        else
+            imapd_error(s, tag, r);
+    } else {
+        forward_async(s, tag, server, buf_base(&full), buf_len(&full));
+    }
+    buf_free(&full);
+}
+
 static void
 copy_or_move(struct imapd_session *s, const char *tag, const char *name,
              struct imaptok *t, const char *raw, size_t rawlen)
@@ -842,7 +866,7 @@ proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
             /* the client changes the mailbox list on the backend */
             p->kick_next = cmd_is(name, mboxlist_cmds);
         } else if (r == 1 && util_strcasecmp(name, "APPEND") == 0) {
-            forward_async(s, tag, e->server, raw, rawlen);
+            forward_append(s, tag, e->server, raw, rawlen);
         } else if (r == 1 && util_strcasecmp(name, "RENAME") == 0
                    && proxy_rename_location(s, tag, t, e->server)) {
             ; /* RENAME old old location: answered */
