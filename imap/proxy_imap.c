@@ -590,6 +590,7 @@ do_idle(struct imapd_session *s, const char *tag)
     struct stream *bs = backend_stream(be);
     struct buf line = BUF_INITIALIZER;
     int done_sent = 0, r;
+    enum imapreader_state st;
 
     stream_printf(bs, "%s IDLE\r\n", tag);
     stream_flush(bs);
@@ -627,16 +628,20 @@ do_idle(struct imapd_session *s, const char *tag)
                 goto gone;
             continue;
         }
-        if (imapreader_feed(s->reader, cp, len, &used) == IMAPREADER_LINE) {
-            stream_skip(s->s, used);
-            cp = imapreader_line(s->reader, &len);
-            /* whatever the client said ends IDLE; the backend judges it */
+        st = imapreader_feed(s->reader, cp, len, &used);
+        stream_skip(s->s, used);
+        if (st == IMAPREADER_LINE || st == IMAPREADER_ERROR
+            || st == IMAPREADER_CLOSE) {
+            /* whatever the client said ends IDLE; the backend judges it
+             * (a line over the limit was dropped: an empty one stands
+             * for it, else the session hung in IDLE) */
+            cp = st == IMAPREADER_LINE ? imapreader_line(s->reader, &len) : "";
+            if (st != IMAPREADER_LINE)
+                len = 0;
             stream_write(bs, cp, len);
             stream_puts(bs, "\r\n");
             stream_flush(bs);
             done_sent = 1;
-        } else {
-            stream_skip(s->s, used);
         }
     }
 gone:
