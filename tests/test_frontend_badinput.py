@@ -479,6 +479,26 @@ class FrontendBadInput(MurderCase):
         self.assertEqual(p.line(), b"")
         self.frontend_alive()
 
+    def test_pop3_in_use(self):
+        """A second session of the same user meets the backend's maildrop
+        lock: -ERR [IN-USE] (RFC 2449), not a server failure."""
+        p1 = self.lines(self.fe_pop3)
+        self.assertTrue(p1.cmd("USER carol").startswith(b"+OK"))
+        self.assertTrue(p1.cmd("PASS " + self.pw["carol"]).startswith(b"+OK"))
+        p2 = self.lines(self.fe_pop3)
+        self.assertTrue(p2.cmd("USER carol").startswith(b"+OK"))
+        self.assertRegex(p2.cmd("PASS " + self.pw["carol"]),
+                         rb"^-ERR \[IN-USE\] ")
+        self.assertTrue(p1.cmd("STAT").startswith(b"+OK"))
+        self.assertTrue(p1.cmd("QUIT").startswith(b"+OK"))
+        # once the first is gone, the second may try again
+        def login_again():
+            p2.cmd("USER carol")
+            return p2.cmd("PASS " + self.pw["carol"]).startswith(b"+OK")
+        harness.wait_for(login_again, timeout=5,
+                         what="carol's maildrop unlocked")
+        self.assertTrue(p2.cmd("STAT").startswith(b"+OK"))
+
     # ---- LMTP ----
 
     def lmtp(self):
