@@ -169,8 +169,9 @@ class Worker:
         p = Lines(self.case.fe_pop3, timeout=20)
         try:
             self.expect("POP3 USER", p.cmd("USER " + self.user), rb"^\+OK")
-            if not self.expect("POP3 PASS", p.cmd("PASS " + self.pw),
-                               rb"^\+OK"):
+            reply = p.cmd("PASS " + self.pw)
+            if not reply.startswith(b"+OK"):
+                self.expect("POP3 PASS", reply, rb"^\+OK")
                 return
             st = p.cmd("STAT")
             if not self.expect("STAT", st, rb"^\+OK \d+ \d+"):
