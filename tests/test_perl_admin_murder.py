@@ -10,7 +10,6 @@ LIST/GETACL/GETQUOTA/SELECT as the admin, and the mupdate master's FIND.
 test_cyradm_murder.py.
 """
 import imaplib
-import json
 import os
 import re
 import subprocess
@@ -40,10 +39,8 @@ class MurderCase(unittest.TestCase):
         os.makedirs(tm.SAN_DIR, exist_ok=True)
         tm.murder("start", cls.dir, "--base-port", str(tm.free_base()),
                   "--frontends", "1")
-        with open(os.path.join(cls.dir, "murder.json")) as f:
-            cls.info = json.load(f)
+        cls.info, cls.pw = tm.murder_info(cls.dir)
         cls.admin_pw = cls.info["admin"]["password"]
-        cls.pw = {u["user"]: u["password"] for u in cls.info["users"]}
         cls.pw["cyrus"] = cls.admin_pw
         if cls.TLS:
             from test_imapd_tls import make_cert
@@ -59,18 +56,7 @@ class MurderCase(unittest.TestCase):
     def tearDownClass(cls):
         try:
             tm.murder("stop", cls.dir)
-            bad = []
-            for n in os.listdir(cls.dir):
-                log = os.path.join(cls.dir, n, "log")
-                if os.path.exists(log):
-                    with open(log, errors="replace") as f:
-                        text = f.read()
-                    if "AddressSanitizer" in text or "runtime error" in text:
-                        bad.append(log)
-            bad += [os.path.join(tm.SAN_DIR, f)
-                    for f in os.listdir(tm.SAN_DIR)]
-            if bad:
-                raise AssertionError("sanitizer reports in %s" % bad)
+            tm.check_sanitizer_reports(cls.dir)
         finally:
             if not os.environ.get("KEEP"):
                 subprocess.call(["rm", "-rf", cls.tmp])
@@ -85,17 +71,10 @@ class MurderCase(unittest.TestCase):
         raise KeyError(node)
 
     def imap(self, node, user="cyrus"):
-        c = imaplib.IMAP4("127.0.0.1", self.port(node), timeout=20)
-        c.login(user, self.pw[user])
-        self.addCleanup(self._logout, c)
+        c = harness.imap_login(self.port(node), user, self.pw[user],
+                               timeout=20)
+        self.addCleanup(harness.logout_quietly, c)
         return c
-
-    @staticmethod
-    def _logout(c):
-        try:
-            c.logout()
-        except Exception:
-            pass
 
     def names(self, node, pattern):
         """Mailbox names node's LIST returns for pattern (as the admin)."""
