@@ -72,6 +72,7 @@ struct mailbox {
     int dirty;             /* header needs writing at commit */
     struct strarray sync_paths; /* message files to fsync at commit */
     int dir_dirty;
+    uint64_t next_modseq;  /* the next append's modseq (XFER), or 0 */
 };
 
 static void
@@ -486,6 +487,7 @@ mailbox_unlock(struct mailbox *mb)
         return;
     fcntl(mb->index_fd, F_OFD_SETLK, &fl);
     mb->lock = MAILBOX_UNLOCKED;
+    mb->next_modseq = 0;
     strarray_fini(&mb->sync_paths);
 }
 
@@ -732,7 +734,15 @@ append_record(struct mailbox *mb, const char *cache, size_t cachelen,
                != (ssize_t)cachelen)
         return ERR_IO;
     mb->cache_end += cachelen;
-    rec->modseq = ++mb->counts.highestmodseq;
+    if (mb->next_modseq) {
+        /* XFER keeps the source's modseq (mailbox_set_next_modseq()) */
+        rec->modseq = mb->next_modseq;
+        mb->next_modseq = 0;
+        if (rec->modseq > mb->counts.highestmodseq)
+            mb->counts.highestmodseq = rec->modseq;
+    } else {
+        rec->modseq = ++mb->counts.highestmodseq;
+    }
     if (rec->savedate == 0)
         rec->savedate = time(NULL);
     record_encode(raw, rec);
@@ -863,6 +873,23 @@ mailbox_set_next_uid(struct mailbox *mb, uint32_t uid)
     mb->counts.last_uid = uid - 1;
     mb->dirty = 1;
     return 0;
+}
+
+void
+mailbox_set_next_modseq(struct mailbox *mb, uint64_t modseq)
+{
+    ASSERT(mb->lock == MAILBOX_EXCLUSIVE);
+    mb->next_modseq = modseq;
+}
+
+void
+mailbox_raise_highestmodseq(struct mailbox *mb, uint64_t modseq)
+{
+    ASSERT(mb->lock == MAILBOX_EXCLUSIVE);
+    if (modseq > mb->counts.highestmodseq) {
+        mb->counts.highestmodseq = modseq;
+        mb->dirty = 1;
+    }
 }
 
 void

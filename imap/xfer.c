@@ -22,6 +22,7 @@
 #include "strarray.h"
 #include "subs.h"
 #include "util.h"
+#include "vanished.h"
 #include "xfer.h"
 #include "xmalloc.h"
 
@@ -34,6 +35,7 @@ struct xfer_item {
     char *extname;            /* admin form on the wire */
     struct mailbox *mb;       /* open; locked from marking to the end */
     int deactivated, marked, created, pushed;
+    uint64_t deletedmodseq;   /* highest modseq of an expunge not sent */
 };
 
 struct xfer {
@@ -363,8 +365,13 @@ send_batch(struct xfer *x, struct xfer_item *it, uint32_t *idx)
         r = mailbox_read_record(it->mb, *idx, &rec);
         if (r)
             break;
-        if (rec.system_flags & FLAG_INT_EXPUNGED)
+        if (rec.system_flags & FLAG_INT_EXPUNGED) {
+            /* not sent: the destination learns it as its deleted
+             * modseq (QRESYNC VANISHED, imap/vanished.h) */
+            if (rec.modseq > it->deletedmodseq)
+                it->deletedmodseq = rec.modseq;
             continue;
+        }
         r = mailbox_map_message(it->mb, rec.uid, &base, &len);
         if (r) {
             set_err(x, "cannot read message %u of %s", rec.uid, it->e->name);
@@ -379,6 +386,9 @@ send_batch(struct xfer *x, struct xfer_item *it, uint32_t *idx)
         put_flags(x, it->mb, &rec);
         stream_puts(x->bs, " ");
         put_datetime(x, rec.internaldate);
+        if (rec.modseq)
+            stream_printf(x->bs, " (MODSEQ %llu)",
+                          (unsigned long long)rec.modseq);
         stream_puts(x->bs, " ");
         r = put_literal_header(x, len, "XAPPEND");
         if (r == 0)
@@ -404,17 +414,27 @@ static int
 copy_messages(struct xfer *x, struct xfer_item *it)
 {
     const struct mailbox_counts *c = mailbox_counts(it->mb);
+    uint64_t gone = vanished_deletedmodseq(mailbox_path(it->mb));
     uint32_t idx = 0;
     int r = 0;
 
+    if (gone > it->deletedmodseq)
+        it->deletedmodseq = gone;
     while (r == 0 && idx < c->num_records)
         r = send_batch(x, it, &idx);
-    if (r == 0 && c->last_uid > 0) {
-        /* UIDs above the last message (expunged ones) stay used */
+    if (r == 0) {
+        /* UIDs above the last message (expunged ones) stay used; the
+         * modseqs go on from where they were (RFC 7162 CONDSTORE) */
         begin_cmd(x);
         stream_puts(x->bs, "XAPPEND ");
         put_astring(x, it->extname);
-        stream_printf(x->bs, " UIDNEXT %u\r\n", c->last_uid + 1);
+        stream_printf(x->bs, " UIDNEXT %u HIGHESTMODSEQ %llu",
+                      c->last_uid + 1,
+                      (unsigned long long)c->highestmodseq);
+        if (it->deletedmodseq)
+            stream_printf(x->bs, " DELETEDMODSEQ %llu",
+                          (unsigned long long)it->deletedmodseq);
+        stream_puts(x->bs, "\r\n");
         r = read_reply(x, "XAPPEND UIDNEXT", 0);
     }
     return r;
