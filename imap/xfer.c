@@ -24,6 +24,7 @@
 #include "util.h"
 #include "vanished.h"
 #include "xfer.h"
+#include "xfer_seen.h"
 #include "xmalloc.h"
 
 #define XFER_BATCH_MSGS  500              /* < the reader's 1000 literals */
@@ -47,6 +48,7 @@ struct xfer {
     struct xfer_item *items;
     size_t n;
     char *user; /* owner when moving a user */
+    struct strarray uniqueids; /* of the items: their seen.db entries */
     unsigned tagno;
     int literalplus;
     struct buf tag, line, err;
@@ -239,6 +241,8 @@ collect(struct xfer *x, const char *intname)
                                                it->e->name);
         if (r == 0 && it->extname == NULL)
             r = ERR_BADNAME;
+        if (r == 0 && it->e->uniqueid)
+            strarray_append(&x->uniqueids, it->e->uniqueid);
     }
     strarray_fini(&c.names);
     return r;
@@ -462,13 +466,14 @@ subs_cb(void *ctx, const char *mboxname)
 }
 
 static int
-seen_cb(void *ctx, const char *uniqueid, const struct seen_data *sd)
+seen_cb(void *ctx, const char *user, const char *uniqueid,
+        const struct seen_data *sd)
 {
     struct xfer *x = ctx;
 
     begin_cmd(x);
     stream_puts(x->bs, "LOCALSEEN ");
-    put_astring(x, x->user);
+    put_astring(x, user);
     stream_puts(x->bs, " ");
     put_astring(x, uniqueid);
     stream_printf(x->bs, " %lld %u %lld ",
@@ -496,8 +501,8 @@ copy_all(struct xfer *x)
     }
     if (r == 0 && x->user && x->env->ops->subs)
         r = subs_foreach(x->env->ops->subs, x->user, subs_cb, x, NULL);
-    if (r == 0 && x->user && x->env->seen)
-        r = seen_foreach(x->env->seen, x->user, seen_cb, x, NULL);
+    if (r == 0 && x->env->seen)
+        r = xfer_seen_foreach(x->env->seen, &x->uniqueids, seen_cb, x);
     return r;
 }
 
@@ -555,8 +560,8 @@ remove_local(struct xfer *x)
     }
     if (x->user && ops->subs)
         subs_delete_user(ops->subs, x->user, NULL);
-    if (x->user && x->env->seen)
-        seen_delete_user(x->env->seen, x->user, NULL);
+    if (x->env->seen)
+        xfer_seen_delete(x->env->seen, &x->uniqueids);
     if (x->user && ops->qdb)
         quota_remove(ops->qdb, x->items[0].e->name, NULL);
 }
@@ -681,6 +686,7 @@ xfer_fini(struct xfer *x)
     }
     free(x->items);
     free(x->user);
+    strarray_fini(&x->uniqueids);
     if (x->mc) {
         mupdate_logout(x->mc);
         mupdate_client_free(&x->mc);

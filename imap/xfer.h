@@ -16,24 +16,30 @@
  *      waiting for the lock cannot slip in after the copy;
  *   4. on the destination: LOCALCREATE (same uidvalidity, uniqueid, ACL;
  *      the quota root with its limits on the INBOX), XAPPEND every
- *      message with its UID, flags and internal date in batches, UIDNEXT,
- *      LOCALSUBSCRIBE each subscription of the user, LOCALSEEN each of
- *      the user's seen.db entries (\Seen of mailboxes they do not own);
+ *      message with its UID, flags, internal date and modseq in batches,
+ *      then UIDNEXT with the mailbox's HIGHESTMODSEQ and deleted modseq
+ *      (the highest modseq of an expunge not sent), LOCALSUBSCRIBE each
+ *      subscription of the user, LOCALSEEN every seen.db entry, of any
+ *      user, of the moved mailboxes (xfer_seen.h);
  *   5. MUPDATEPUSH each mailbox on the destination (the master now says
  *      destination!partition) -- the commit point;
  *   6. destroy the local copies (still locked: a waiting delivery then
  *      fails with a tempfail and is retried by its MTA at the new place),
- *      remove the entries, the user's subscriptions, seen.db entries and
- *      quota root.
+ *      remove the entries, the user's subscriptions, the moved mailboxes'
+ *      seen.db entries and the quota root.
  * Any failure before step 5 rolls back: LOCALDELETE on the destination
  * (if it still answers), the entries restored, ACTIVATE back at the
  * source. A failure of a later MUPDATEPUSH is repaired by ACTIVATEing
  * that mailbox at the destination through our own master connection.
  *
- * Not carried: MODSEQs (the destination assigns fresh ones, so a
- * CONDSTORE/QRESYNC client resynchronises), \Recent. Other users' \Seen
- * of the moved mailboxes stays where it is, in their home backend's
- * seen.db, keyed by the uniqueid the move keeps. */
+ * Carried so that clients need not resynchronise (RFC 7162): every
+ * message's MODSEQ and the mailbox's HIGHESTMODSEQ, so CONDSTORE sees the
+ * same values and a QRESYNC client in sync before the move sees no change
+ * after it; the deleted modseq, so one that was behind an expunge gets
+ * VANISHED (EARLIER) for it. Not carried: \Recent. Other users' \Seen
+ * of the moved mailboxes (their seen.db entries on this backend, keyed
+ * by the uniqueid the move keeps) goes along; the moved user's own
+ * entries for mailboxes that stay here stay here (xfer_seen.h). */
 #ifndef XFER_H
 #define XFER_H
 

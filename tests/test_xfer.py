@@ -443,9 +443,10 @@ class TestXfer(harness.TestCase):
         self.assertEqual(per2[1], hms2)
 
     def test_8_others_seen_moves_with_mailbox(self):
-        """hank's \\Seen of gina's shared folder lives in seen.db of the
+        """hank's \\Seen of a shared folder lives in seen.db of the
         backend holding it, keyed by its uniqueid: it goes along when the
-        folder moves, and hank's own entries stay for what stays."""
+        folder moves (uniqueid kept), and when hank himself moves his
+        entries for folders that stay on the source stay there."""
         a = self.login("be1", ADMIN)
         for box in ("shared.stay", "shared.go"):
             self.assertEqual(a.create(box)[0], "OK")
