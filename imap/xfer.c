@@ -1,10 +1,12 @@
 /* xfer.c: the source side of XFER (contract in xfer.h). */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "config.h"
@@ -541,22 +543,46 @@ push_all(struct xfer *x)
     return any ? 0 : r;
 }
 
+/* Out of the way at once, removed later: the spool directory loses its
+ * header (no longer a mailbox for anyone) and is renamed to a sibling
+ * the caller removes after its reply (xfer_remove_trash()); unlinking
+ * 10,000 message files one by one took seconds. Without trash, or when
+ * the rename fails, it is destroyed here. */
+static void
+discard_spool(struct xfer_item *it, struct strarray *trash)
+{
+    struct buf path = BUF_INITIALIZER, gone = BUF_INITIALIZER;
+
+    buf_setcstr(&path, mailbox_path(it->mb));
+    if (trash) {
+        buf_printf(&gone, "%s/cyrus.header", buf_cstring(&path));
+        unlink(buf_cstring(&gone));
+        buf_reset(&gone);
+        buf_printf(&gone, "%s.XFERGONE", buf_cstring(&path));
+        if (rename(buf_cstring(&path), buf_cstring(&gone)) == 0) {
+            strarray_append(trash, buf_cstring(&gone));
+            goto done;
+        }
+    }
+    if (mailbox_destroy(buf_cstring(&path)) != 0)
+        log_msg(LOG_ERR, "xfer: cannot remove %s", buf_cstring(&path));
+done:
+    buf_free(&path);
+    buf_free(&gone);
+}
+
 /* Step 6: the local copies go (under the lock), then the user's data. */
 static void
-remove_local(struct xfer *x)
+remove_local(struct xfer *x, struct strarray *trash)
 {
     const struct mboxops *ops = x->env->ops;
     size_t i;
 
     for (i = x->n; i-- > 0;) {
         struct xfer_item *it = &x->items[i];
-        struct buf path = BUF_INITIALIZER;
 
-        buf_setcstr(&path, mailbox_path(it->mb));
-        if (mailbox_destroy(buf_cstring(&path)) != 0)
-            log_msg(LOG_ERR, "xfer: cannot remove %s", buf_cstring(&path));
+        discard_spool(it, trash);
         mboxlist_remove(ops->ml, it->e->name, NULL);
-        buf_free(&path);
     }
     if (x->user && ops->subs)
         subs_delete_user(ops->subs, x->user, NULL);
@@ -564,6 +590,18 @@ remove_local(struct xfer *x)
         xfer_seen_delete(x->env->seen, &x->uniqueids);
     if (x->user && ops->qdb)
         quota_remove(ops->qdb, x->items[0].e->name, NULL);
+}
+
+void
+xfer_remove_trash(struct strarray *trash)
+{
+    size_t i;
+
+    for (i = 0; i < trash->count; i++) {
+        if (mailbox_destroy(trash->data[i]) != 0)
+            log_msg(LOG_ERR, "xfer: cannot remove %s", trash->data[i]);
+    }
+    strarray_fini(trash);
 }
 
 /* Failure before the commit point: undo on both sides. */
@@ -701,7 +739,8 @@ xfer_fini(struct xfer *x)
 
 int
 xfer_move(const struct xfer_env *env, const char *intname, const char *server,
-          const char *partition, struct xfer_stats *stats_r, char **error_r)
+          const char *partition, struct xfer_stats *stats_r,
+          struct strarray *trash_r, char **error_r)
 {
     struct xfer x;
     int r;
@@ -735,7 +774,7 @@ xfer_move(const struct xfer_env *env, const char *intname, const char *server,
         if (buf_len(&x.err))
             *error_r = buf_release(&x.err);
     } else {
-        remove_local(&x);
+        remove_local(&x, trash_r);
         if (stats_r)
             *stats_r = x.stats;
     }

@@ -45,6 +45,8 @@
 
 #include <stdint.h>
 
+#include "strarray.h"
+
 struct config;
 struct mboxops;
 struct seen_db;
@@ -54,7 +56,7 @@ struct xfer_env {
     const struct config *cfg;
     const struct mboxops *ops; /* ml, ns, servername; qdb, subs optional */
     struct tls_ctx *tls;       /* for STARTTLS to the destination, or NULL */
-    struct seen_db *seen;      /* the moved user's seen.db entries, or NULL */
+    struct seen_db *seen;      /* this backend's seen.db, or NULL */
 };
 
 /* Progress and statistics of one xfer_move(). */
@@ -72,9 +74,22 @@ struct xfer_stats {
  * ERR_MOVED (it is already remote or moving), ERR_UNAVAILABLE (cannot
  * reach the destination), ERR_MUPDATE_* (master), ERR_PROTOCOL (the
  * destination refused a step; the move was rolled back), ERR_IO. *error_r
- * then holds an allocated message (caller frees) or NULL. */
+ * then holds an allocated message (caller frees) or NULL.
+ *
+ * trash_r (may be NULL): after 0, the local spool directories are no
+ * longer mailboxes (header gone, renamed aside) but their message files
+ * are still there; their paths are appended to *trash_r for the caller to
+ * remove with xfer_remove_trash() once it has answered, so the client
+ * does not wait for thousands of unlinks. NULL: removed before return. A
+ * crash in between leaves "<spool dir>.XFERGONE" directories that are no
+ * mailbox and may be deleted by hand. */
 int xfer_move(const struct xfer_env *env, const char *intname,
               const char *server, const char *partition,
-              struct xfer_stats *stats_r, char **error_r);
+              struct xfer_stats *stats_r, struct strarray *trash_r,
+              char **error_r);
+
+/* Remove the directories xfer_move() left in *trash (errors are logged)
+ * and empty it. */
+void xfer_remove_trash(struct strarray *trash);
 
 #endif
