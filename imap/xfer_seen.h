@@ -23,8 +23,8 @@ typedef int xfer_seen_cb(void *ctx, const char *user, const char *uniqueid,
 /* Call cb for every entry of sdb, of any user, whose uniqueid is one of
  * uniqueids, in key order (user, then uniqueid). Entries that change
  * meanwhile are passed as they are when cb gets them; one removed
- * meanwhile is skipped, and so is a corrupt one (logged). Returns 0, the first nonzero cb value, or an
- * error of the database (ERR_IO). */
+ * meanwhile is skipped, and so is a corrupt one (logged). Returns 0, the
+ * first nonzero cb value, or an error of the database (ERR_IO). */
 int xfer_seen_foreach(struct seen_db *sdb, const struct strarray *uniqueids,
                       xfer_seen_cb *cb, void *ctx);
 

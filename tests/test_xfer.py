@@ -10,6 +10,7 @@ while its view of the location is a moment old) -- so a message is
 counted once it got its 250.
 """
 import imaplib
+import os
 import re
 import smtplib
 import threading
@@ -90,6 +91,22 @@ def qresync(port, user, mailbox, uv, since, known=None):
                 if b"FETCH" in ln or b"VANISHED" in ln]
     finally:
         r.close()
+
+
+def leftovers(spool, needle):
+    """Files under spool holding needle, and directories set aside by
+    XFER (".XFERGONE")."""
+    found = []
+    for top, dirs, files in os.walk(spool):
+        found += [d for d in dirs if d.endswith(".XFERGONE")]
+        for f in files:
+            try:
+                with open(os.path.join(top, f), "rb") as fh:
+                    if needle in fh.read():
+                        found.append(os.path.join(top, f))
+            except OSError:
+                pass
+    return found
 
 
 def snapshot(c, mailbox):
@@ -421,6 +438,10 @@ class TestXfer(harness.TestCase):
         self.assertEqual(qresync(p1, "gina", "INBOX", uv, hms), [])
         typ, data = self.xfer("user.gina", "be2")[:2]
         self.assertEqual(typ, "OK", data)
+        # the source's spool files were set aside and removed after the OK
+        harness.wait_for(lambda: not leftovers(self.be["be1"].master.spool,
+                                               b"<g-"),
+                         what="old spool removed")
         self.assertEqual(modseqs(p2, "gina", "INBOX"), (uv, hms, per))
         self.assertEqual(modseqs(p2, "gina", "INBOX.Old"), old)
         self.assertEqual(qresync(p2, "gina", "INBOX", uv, hms), [])
