@@ -346,6 +346,44 @@ class TestMurder(unittest.TestCase):
         self.assertEqual(b.select("INBOX")[0], "OK")
         self.assertEqual(a.status("shared.team", "(MESSAGES)")[0], "OK")
 
+    def test_mupdate_down_reads_keep_working(self):
+        a = self.login("alice", 0)
+        self.assertEqual(a.append("INBOX", None, None, msg("before down"))[0],
+                         "OK")
+        murder("stop", self.dir, "mupdate")
+        try:
+            # the replicas keep serving the last list
+            for fe in (0, 1):
+                c = self.login("alice", fe)
+                self.assertIn("INBOX", self.names(c))
+                self.assertIn("shared.team", self.names(c))
+                self.assertEqual(c.select("INBOX")[0], "OK")
+                typ, data = c.search(None, "SUBJECT", '"before down"')
+                self.assertEqual(typ, "OK")
+                self.assertTrue(data[0].split())
+            b = self.login("bob", 1)
+            self.assertEqual(b.select("INBOX")[0], "OK")
+            # a change that needs the master fails cleanly, promptly, and
+            # leaves nothing behind
+            t0 = time.time()
+            typ, data = a.create("INBOX.whilemasterdown")
+            self.assertLess(time.time() - t0, 10.0)
+            self.assertEqual(typ, "NO", data)
+            self.assertNotIn("INBOX.whilemasterdown", self.names(a))
+        finally:
+            murder("start", self.dir, "mupdate")
+        # back: the same create now works and reaches the other frontend
+        a = self.login("alice", 0)
+        harness.wait_for(
+            lambda: a.create("INBOX.aftermasterup")[0] == "OK",
+            timeout=20, interval=0.5, what="create after master restart")
+        other = self.login("alice", 1)
+        harness.wait_for(
+            lambda: "INBOX.aftermasterup" in self.names(other),
+            timeout=10, interval=0.1, what="replica after master restart")
+        self.assertNotIn("INBOX.whilemasterdown", self.names(other))
+        self.assertEqual(a.delete("INBOX.aftermasterup")[0], "OK")
+
     def test_zz_stop_leaves_nothing(self):
         # last (alphabetical order): stop everything, then start again so
         # tearDownClass finds a murder to stop
