@@ -87,6 +87,7 @@ struct mailbox {
     int dirty;             /* header needs writing at commit */
     struct strarray sync_paths; /* message files to fsync at commit */
     int dir_dirty;
+    uint64_t next_modseq;  /* the next append's modseq (XFER), or 0 */
 };
 
 static void
@@ -507,6 +508,7 @@ mailbox_unlock(struct mailbox *mb)
         return;
     fcntl(mb->index_fd, F_OFD_SETLK, &fl);
     mb->lock = MAILBOX_UNLOCKED;
+    mb->next_modseq = 0;
     strarray_fini(&mb->sync_paths);
 }
 
@@ -753,7 +755,15 @@ append_record(struct mailbox *mb, const char *cache, size_t cachelen,
                != (ssize_t)cachelen)
         return ERR_IO;
     mb->cache_end += cachelen;
-    rec->modseq = ++mb->counts.highestmodseq;
+    if (mb->next_modseq) {
+        /* XFER keeps the source's modseq (mailbox_set_next_modseq()) */
+        rec->modseq = mb->next_modseq;
+        mb->next_modseq = 0;
+        if (rec->modseq > mb->counts.highestmodseq)
+            mb->counts.highestmodseq = rec->modseq;
+    } else {
+        rec->modseq = ++mb->counts.highestmodseq;
+    }
     if (rec->savedate == 0)
         rec->savedate = time(NULL);
     record_encode(raw, rec);
@@ -887,6 +897,23 @@ mailbox_set_next_uid(struct mailbox *mb, uint32_t uid)
 }
 
 void
+mailbox_set_next_modseq(struct mailbox *mb, uint64_t modseq)
+{
+    ASSERT(mb->lock == MAILBOX_EXCLUSIVE);
+    mb->next_modseq = modseq;
+}
+
+void
+mailbox_raise_highestmodseq(struct mailbox *mb, uint64_t modseq)
+{
+    ASSERT(mb->lock == MAILBOX_EXCLUSIVE);
+    if (modseq > mb->counts.highestmodseq) {
+        mb->counts.highestmodseq = modseq;
+        mb->dirty = 1;
+    }
+}
+
+void
 mailbox_set_recent_uid(struct mailbox *mb, uint32_t uid)
 {
     ASSERT(mb->lock == MAILBOX_EXCLUSIVE);
@@ -904,23 +931,48 @@ mailbox_set_pop3_last_login(struct mailbox *mb, int64_t when)
     mb->dirty = 1;
 }
 
-int
-mailbox_commit(struct mailbox *mb)
+/* From this many deferred message files on, one syncfs() of the
+ * partition replaces their fsyncs: each fsync costs a device cache flush
+ * (ext4 issues one even when the journal has nothing to commit), so 500
+ * files of an XFER batch took 1.5 s one by one and 0.02-0.05 s with one
+ * syncfs() (measured here, ext4 on virtio). syncfs() also writes other
+ * processes' dirty data on that filesystem, which is why a commit of a
+ * few messages keeps the per-file fsyncs. */
+#define MAILBOX_SYNCFS_MIN 16
+
+/* Make the files of mailbox_fsync_at_commit() durable. 0 or -1 (logged). */
+static int
+sync_deferred(struct mailbox *mb)
 {
     size_t i;
 
+    if (mb->sync_paths.count >= MAILBOX_SYNCFS_MIN) {
+        /* Linux 5.8+ reports writeback errors of the filesystem here */
+        if (syncfs(mb->index_fd) == 0)
+            return 0;
+        log_msg(LOG_WARNING, "mailbox %s: syncfs: %s; fsync each file",
+                mb->path, strerror(errno));
+    }
+    for (i = 0; i < mb->sync_paths.count; i++) {
+        if (fsync_path(mb->sync_paths.data[i], 0) < 0) {
+            log_msg(LOG_ERR, "mailbox %s: fsync %s: %s", mb->path,
+                    mb->sync_paths.data[i], strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+mailbox_commit(struct mailbox *mb)
+{
     ASSERT(mb->lock == MAILBOX_EXCLUSIVE);
     if (!mb->dirty)
         return 0;
     /* order matters: data first, then the header that makes it visible.
      * Written together, the files cost one journal commit, not one each. */
-    for (i = 0; i < mb->sync_paths.count; i++) {
-        if (fsync_path(mb->sync_paths.data[i], 0) < 0) {
-            log_msg(LOG_ERR, "mailbox %s: fsync %s: %s", mb->path,
-                    mb->sync_paths.data[i], strerror(errno));
-            return ERR_IO;
-        }
-    }
+    if (sync_deferred(mb) < 0)
+        return ERR_IO;
     strarray_fini(&mb->sync_paths);
     if (mb->dir_dirty && fsync_path(mb->path, 1) < 0)
         return ERR_IO;
@@ -1035,7 +1087,7 @@ sync_files(struct mailbox *mb, const struct strarray *paths,
     off_t from = INDEX_HEADER_SIZE + (off_t)first_record * INDEX_RECORD_SIZE;
     long page = sysconf(_SC_PAGESIZE);
     int fds[SYNC_FILES_AT_ONCE];
-    size_t start, n, i;
+    size_t start = 0, n, i;
     int r = 0;
 
     write_start(mb->cache_fd, 0);
@@ -1045,8 +1097,17 @@ sync_files(struct mailbox *mb, const struct strarray *paths,
     else
         from = 0;
     write_start(mb->index_fd, from);
-    /* in slices, so that a big MULTIAPPEND stays below the fd limit */
-    for (start = 0; r == 0 && start < paths->count; start += n) {
+    /* Many files (an XFER or MULTIAPPEND batch): one syncfs() instead,
+     * as sync_deferred() does. Else in slices, so that a big batch stays
+     * below the fd limit. */
+    if (paths->count >= MAILBOX_SYNCFS_MIN) {
+        if (syncfs(mb->index_fd) == 0)
+            start = paths->count;
+        else
+            log_msg(LOG_WARNING, "mailbox %s: syncfs: %s; fsync each file",
+                    mb->path, strerror(errno));
+    }
+    for (; r == 0 && start < paths->count; start += n) {
         n = paths->count - start;
         if (n > SYNC_FILES_AT_ONCE)
             n = SYNC_FILES_AT_ONCE;
@@ -1080,7 +1141,7 @@ sync_files(struct mailbox *mb, const struct strarray *paths,
                 close(fds[i]);
         }
     }
-    if (paths->count == 0) {
+    if (paths->count == 0 || paths->count >= MAILBOX_SYNCFS_MIN) {
         write_wait(mb->cache_fd);
         write_wait(mb->index_fd);
     }
@@ -1173,21 +1234,25 @@ mailbox_commit_unlock(struct mailbox *mb)
      * must be durable before the commit is acknowledged, and written out
      * before the header counting them. Once the sync marks are kept, the
      * group sync sees to that for every committer; before, each one
-     * fsyncs its own here, under the lock (one journal commit for all of
-     * them). */
+     * syncs its own here, under the lock (one journal commit for all of
+     * them, or one syncfs() for many). */
     marks = read_sync_marks(mb, &marked) == 0;
-    for (i = 0; i < mb->sync_paths.count; i++) {
+    for (i = 0; marks && i < mb->sync_paths.count; i++) {
         struct stat sb;
         const char *f = mb->sync_paths.data[i];
 
-        /* with the marks, only make sure the file is still there: a
-         * commit never publishes a record without its message */
-        if (marks ? stat(f, &sb) < 0 : fsync_path(f, 0) < 0) {
-            log_msg(LOG_ERR, "mailbox %s: %s %s: %s", mb->path,
-                    marks ? "stat" : "fsync", f, strerror(errno));
+        /* only make sure the file is still there: a commit never
+         * publishes a record without its message */
+        if (stat(f, &sb) < 0) {
+            log_msg(LOG_ERR, "mailbox %s: stat %s: %s", mb->path, f,
+                    strerror(errno));
             mailbox_unlock(mb);
             return ERR_IO;
         }
+    }
+    if (!marks && sync_deferred(mb) < 0) {
+        mailbox_unlock(mb);
+        return ERR_IO;
     }
     /* the records on disk before ours (the header is not written yet) */
     if (pread(mb->index_fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
