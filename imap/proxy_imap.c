@@ -189,6 +189,19 @@ client_ready(struct imapd_session *s, struct stream *bs)
     return pfd[1].revents == 0 && pfd[0].revents != 0;
 }
 
+/* Read what bs has already received without waiting: >0 bytes, 0 none
+ * yet, or an error. */
+static ssize_t
+fill_now(struct stream *bs)
+{
+    ssize_t r;
+
+    stream_set_nonblocking(bs, 1);
+    r = stream_fill(bs);
+    stream_set_nonblocking(bs, 0);
+    return r;
+}
+
 /* The pump: relay the busy backend's output to the client as it comes,
  * in the chunks it arrived in (no per-line copies), until every owed
  * tagged reply has passed, or with until_client as soon as the client
@@ -199,6 +212,7 @@ relay(struct imapd_session *s, int until_client)
 {
     struct proxy_imap *p = s->proxy;
     struct stream *bs;
+    ssize_t r;
 
     if (p->busy == NULL)
         return 0;
@@ -217,6 +231,14 @@ relay(struct imapd_session *s, int until_client)
             stream_write(s->s, d, n);
             stream_skip(bs, n);
             continue;
+        }
+        /* whatever the backend has already sent: one read, no poll() */
+        r = fill_now(bs);
+        if (r > 0 || r == ERR_TOOLONG)
+            continue;
+        if (r < 0) {
+            lost_busy(s);
+            return ERR_UNAVAILABLE;
         }
         stream_flush(s->s);
         if (until_client && client_ready(s, bs))
