@@ -4,7 +4,8 @@
 # --mode murder), runs bench/frontendbench.py against both, prints the
 # report and appends it (date, machine, commands) to doc/benchmarks.md.
 #
-# Usage: bench/run-frontend.sh [--messages N] [--lmtp N] [--idle N] [--no-doc]
+# Usage: bench/run-frontend.sh [--messages N] [--lmtp N] [--idle N]
+#                               [--repeat N] [--rounds N] [--no-doc]
 # Env:   CYRUS_BUILD   our build tree (default: build/)
 #        BENCH_KEEP=1  keep the work directory
 # Needs root (Cyrus master drops to user cyrus; the RSS probe reads /proc).
@@ -17,7 +18,7 @@ opts=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --no-doc) write_doc=0; shift ;;
-    --messages|--lmtp|--idle|--repeat) opts="$opts $1 $2"; shift 2 ;;
+    --messages|--lmtp|--idle|--repeat|--rounds) opts="$opts $1 $2"; shift 2 ;;
     *) echo "run-frontend: unknown option $1" >&2; exit 2 ;;
     esac
 done
