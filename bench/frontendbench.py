@@ -87,6 +87,7 @@ class Target:
         self.pid = imapbench.server_pid(self.conn, port)
         self.backend_port = backend_port
         self.behind = None
+        self.find_behind()
 
     def find_behind(self):
         # the frontend connects to the backend lazily (at CREATE/SELECT)
@@ -216,7 +217,7 @@ def imap_interleaved(t, args):
     k = max(1, min(n // 10, n))
     sample = sorted(set(1 + (j * n) // k for j in range(k)))
     run_step("fetch_body", len(sample),
-             cmd(imapbench.seqset(sample).encode() + b" (BODY[])"),
+             cmd(b"FETCH " + imapbench.seqset(sample).encode() + b" (BODY[])"),
              args.repeat, responses=lambda r: r)
     expected = gen.expected(n)
     for op, crit in (("search_subject", b'SUBJECT "%s"' % imapbench.SUBJECT_MARK.encode()),
