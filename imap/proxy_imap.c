@@ -22,6 +22,9 @@
 #include "xmalloc.h"
 
 #define IDLE_POLL_MS 50
+/* Literals at least this large go from backend to client by splice(2)
+ * (smaller ones are not worth the extra system calls). */
+#define PROXY_SPLICE_MIN 8192
 /* How long a kick may wait for the replica to catch up with the master. */
 #define KICK_TIMEOUT_MS 5000
 
@@ -231,6 +234,20 @@ relay(struct imapd_session *s, int until_client)
             stream_write(s->s, d, n);
             stream_skip(bs, n);
             continue;
+        }
+        /* a large literal (FETCH BODY[]): passed on in the kernel */
+        if (proxy_scan_literal_left(p->scan) >= PROXY_SPLICE_MIN) {
+            stream_flush(s->s);
+            r = stream_splice(bs, s->s,
+                              (size_t)proxy_scan_literal_left(p->scan));
+            if (r > 0) {
+                proxy_scan_skip(p->scan, (uint64_t)r);
+                continue;
+            }
+            if (r < 0) {
+                lost_busy(s);
+                return ERR_UNAVAILABLE;
+            }
         }
         /* whatever the backend has already sent: one read, no poll() */
         r = fill_now(bs);

@@ -88,6 +88,18 @@ proxy_scan_pop(struct proxy_scan *sc)
     }
 }
 
+uint64_t
+proxy_scan_literal_left(const struct proxy_scan *sc)
+{
+    return sc->literal;
+}
+
+void
+proxy_scan_skip(struct proxy_scan *sc, uint64_t n)
+{
+    sc->literal -= n < sc->literal ? n : sc->literal;
+}
+
 const char *
 proxy_scan_tagged(const struct proxy_scan *sc)
 {

@@ -91,6 +91,7 @@ stream_free(struct stream **sp)
         util_set_nonblock(s->rfd, 0);
     if (s->w_was_blocking)
         util_set_nonblock(s->wfd, 0);
+    stream_splice_fini(s);
     tls_conn_free(&s->tls);
     stream_zlib_free(&s->zlib);
     buf_free(&s->in);
