@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Proxied against direct: our frontend and Cyrus 3.6's frontend, same run.
 
-  bench/frontendbench.py --ours DIR --cyrus DIR [--messages N] [--lmtp N]
-                         [--idle N] [--repeat N] [--rounds N] [--out FILE]
+  bench/frontendbench.py --ours DIR --cyrus DIR [--before DIR]
+                         [--messages N] [--lmtp N] [--idle N] [--repeat N]
+                         [--rounds N] [--out FILE]
 
 DIR holds a running murder: --ours from `tools/murder start` (murder.json),
 --cyrus from `bench/cyruspeer.py start --mode murder` (peer.json).  User
@@ -146,13 +147,13 @@ def imap_interleaved(t, args):
     msgs = [gen.message(i) for i in range(1, n + 1)]
     stamp = int(time.time())
     tg, res = {}, {}
-    for label in LABELS:
+    for label in t:
         port, bport = t[label][0], t[label][2]
         try:
             tg[label] = Target(label, port, bport, stamp)
         except (OSError, imapbench.ImapError) as e:
             res[label] = {"label": label, "error": str(e)}
-    live = [lab for lab in LABELS if lab in tg]
+    live = [lab for lab in t if lab in tg]
     rows = {lab: [] for lab in live}
 
     def rotate(k):
@@ -275,10 +276,12 @@ def lmtp_interleaved(t, args):
     body = body[:4096] if len(body) > 4096 else body + b"x" * (4096 - len(body))
     body = body.replace(b"\r\n.", b"\r\n..")
     rounds = max(1, min(args.rounds, args.lmtp))
-    out = {lab: {"ok": 0, "failed": 0, "rates": []} for lab in LABELS}
+    labels = list(t)
+    out = {lab: {"ok": 0, "failed": 0, "rates": []} for lab in labels}
     for r in range(rounds):
         count = args.lmtp * (r + 1) // rounds - args.lmtp * r // rounds
-        for lab in LABELS[r % 4:] + LABELS[:r % 4]:
+        k = r % len(labels)
+        for lab in labels[k:] + labels[:k]:
             dt, ok, fail, err = lmtp_session(t[lab][1], body, count)
             o = out[lab]
             o["ok"] += ok
@@ -355,6 +358,33 @@ def report(res):
         fmt(v[0], 1), fmt(v[1], 1), ratio(v[1], v[0]), ratio(m[1], m[0]),
         fmt(v[2], 1), fmt(v[3], 1), ratio(v[3], v[2]), ratio(m[3], m[2]),
         ratio(v[1], v[3]), ratio(m[1], m[3])))
+    if "before-direct" in imap:
+        out += ["", "The tree before this change, same run (its own murder, "
+                "interleaved with the others): rates in messages/s (best "
+                "run), proxied/direct of the best and (median) runs, and "
+                "the frontend's CPU ms per median run.", "",
+                "| step | before direct | before proxied | before prox/dir | "
+                "after prox/dir | before frontend CPU | after frontend CPU |",
+                "|" + "---|" * 7]
+        for op in ops:
+            b = [get(lab, op) for lab in ("before-direct", "before-proxied",
+                                          "ours-direct", "ours-proxied")]
+            if not all(b):
+                continue
+            out.append("| %s | %s | %s | %s (%s) | %s (%s) | %s | %s |" % (
+                op, fmt(b[0]["msgs_per_s"]), fmt(b[1]["msgs_per_s"]),
+                ratio(b[1]["msgs_per_s"], b[0]["msgs_per_s"]),
+                ratio(b[1]["median_msgs_per_s"], b[0]["median_msgs_per_s"]),
+                ratio(b[3]["msgs_per_s"], b[2]["msgs_per_s"]),
+                ratio(b[3]["median_msgs_per_s"], b[2]["median_msgs_per_s"]),
+                fmt(b[1]["cpu_ms"], 2), fmt(b[3]["cpu_ms"], 2)))
+        if "before-direct" in lm:
+            v = [lm[k].get("msgs_per_s") for k in ("before-direct",
+                                                   "before-proxied")]
+            out.append("| lmtp 4 KB | %s | %s | %s | %s | - | - |" % (
+                fmt(v[0], 1), fmt(v[1], 1), ratio(v[1], v[0]),
+                ratio(lm["ours-proxied"].get("msgs_per_s"),
+                      lm["ours-direct"].get("msgs_per_s"))))
     out += ["", "CPU per run (ms, median run): the process serving the "
             "session (backend when direct, frontend when proxied) and, when "
             "proxied, the backend process behind the frontend; wall = median "
@@ -378,13 +408,17 @@ def report(res):
                 cells.append("%s / %.1f" % (fmt(r["cpu_ms"], 1), wall))
         out.append("| " + " | ".join(cells) + " |")
     out.append("")
-    out.append("| idle proxied session | ours | cyrus | ours/cyrus |")
-    out.append("|---|---|---|---|")
+    before = "before" in res["idle"]
+    out.append("| idle proxied session | ours | cyrus | ours/cyrus |"
+               + (" before |" if before else ""))
+    out.append("|---|---|---|---|" + ("---|" if before else ""))
     for key in ("rss_kb_per_session", "pss_kb_per_session"):
         a = res["idle"]["ours"].get(key)
         b = res["idle"]["cyrus"].get(key)
         out.append("| %s | %s | %s | %s |" % (key, a or "-", b or "-",
-                                              ratio(a, b)))
+                                              ratio(a, b))
+                   + (" %s |" % (res["idle"]["before"].get(key) or "-")
+                      if before else ""))
     notes = []
     for lab, r in sorted(imap.items()):
         if "error" in r:
@@ -416,9 +450,17 @@ def main(argv=None):
                     help="slices of the APPEND and LMTP work")
     ap.add_argument("--lmtp", type=int, default=300)
     ap.add_argument("--idle", type=int, default=20)
+    ap.add_argument("--before", metavar="DIR",
+                    help="a second murder of ours (tools/murder, another "
+                    "tree), run alongside as before-direct/before-proxied")
     ap.add_argument("--out")
     args = ap.parse_args(argv)
     t = targets(load(args.ours, "murder.json"), load(args.cyrus, "peer.json"))
+    if args.before:
+        b = targets(load(args.before, "murder.json"),
+                    load(args.cyrus, "peer.json"))
+        t["before-direct"] = b["ours-direct"]
+        t["before-proxied"] = b["ours-proxied"]
     res = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
            "messages": args.messages, "lmtp_messages": args.lmtp,
            "repeat": args.repeat, "rounds": args.rounds,
@@ -427,6 +469,8 @@ def main(argv=None):
     res["lmtp"] = lmtp_interleaved(t, args)
     res["idle"]["ours"] = idle_run(t["ours-proxied"][0], args.idle)
     res["idle"]["cyrus"] = idle_run(t["cyrus-proxied"][0], args.idle)
+    if args.before:
+        res["idle"]["before"] = idle_run(t["before-proxied"][0], args.idle)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(res, f, indent=1)
