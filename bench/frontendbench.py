@@ -84,7 +84,12 @@ class Target:
         self.mbox = imapbench.mailbox_name(
             self.conn, "fb%s%d" % (label.replace("-", ""), stamp))
         self.qm = self.conn.quote(self.mbox.encode())
-        self.conn.cmd(b"CREATE " + self.qm)
+        st, _, _ = self.conn.cmd(b"CREATE " + self.qm, ok=False)
+        if b" OK" not in st[:12]:
+            # a server that has not made the user's INBOX yet (as in
+            # imapbench.run): make it, then try again
+            self.conn.cmd(b"CREATE INBOX", ok=False)
+            self.conn.cmd(b"CREATE " + self.qm)
         self.pid = imapbench.server_pid(self.conn, port)
         self.backend_port = backend_port
         self.behind = None
