@@ -84,12 +84,18 @@ class Target:
         self.mbox = imapbench.mailbox_name(
             self.conn, "fb%s%d" % (label.replace("-", ""), stamp))
         self.qm = self.conn.quote(self.mbox.encode())
-        st, _, _ = self.conn.cmd(b"CREATE " + self.qm, ok=False)
-        if b" OK" not in st[:12]:
-            # a server that has not made the user's INBOX yet (as in
-            # imapbench.run): make it, then try again
-            self.conn.cmd(b"CREATE INBOX", ok=False)
-            self.conn.cmd(b"CREATE " + self.qm)
+        # a frontend that has not heard of the user's INBOX from its
+        # mupdate master yet (just started) says NO: wait a little
+        for attempt in range(40):
+            st, _, _ = self.conn.cmd(b"CREATE " + self.qm, ok=False)
+            if b" OK" in st[:12]:
+                break
+            if attempt == 0:
+                # a server without the user's INBOX (as in imapbench.run)
+                self.conn.cmd(b"CREATE INBOX", ok=False)
+            time.sleep(0.25)
+        else:
+            raise imapbench.ImapError("CREATE %s: %r" % (self.mbox, st))
         self.pid = imapbench.server_pid(self.conn, port)
         self.backend_port = backend_port
         self.behind = None
