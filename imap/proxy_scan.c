@@ -19,14 +19,14 @@ enum lit_state {
 
 struct proxy_scan {
     struct strarray tags; /* queued, oldest first */
-    size_t head;     /* index of the oldest unanswered tag in tags */
-    int line_start;  /* the next byte starts a line */
-    int matching;    /* this line may still be the head's tagged reply */
-    size_t taglen;   /* strlen() of the head tag */
-    size_t tagpos;   /* bytes of the head tag matched */
-    int tagged;      /* this line is the head's tagged reply */
-    struct buf line; /* the tagged line so far */
-    struct buf last; /* the last complete tagged line */
+    size_t head;          /* index of the oldest unanswered tag in tags */
+    int line_start;       /* the next byte starts a line */
+    int matching;         /* this line may still be the head's tagged reply */
+    size_t taglen;        /* strlen() of the head tag */
+    size_t tagpos;        /* bytes of the head tag matched */
+    int tagged;           /* this line is the head's tagged reply */
+    struct buf line;      /* the tagged line so far */
+    struct buf last;      /* the last complete tagged line */
     enum lit_state lit;
     uint64_t litn;    /* the literal's size while parsing it */
     uint64_t literal; /* literal bytes still to skip */

@@ -56,7 +56,7 @@ struct stream {
     int splice_pipe[2];
     int has_pipe;
     size_t splice_cap; /* the pipe's capacity */
-    int nosplice; /* splice() refused this fd: never try again */
+    int nosplice;      /* splice() refused this fd: never try again */
 };
 
 /* Record the text of a sticky error (the first one wins). */

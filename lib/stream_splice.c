@@ -21,8 +21,7 @@
 static int
 stream_splice_plain(const struct stream *s)
 {
-    return s->tls == NULL && s->sasl == NULL && s->zlib == NULL
-           && !s->nosplice;
+    return s->tls == NULL && s->sasl == NULL && s->zlib == NULL && !s->nosplice;
 }
 
 int
@@ -91,9 +90,9 @@ stream_splice_write(struct stream *src, struct stream *dst, size_t n)
             r = stream_poll_fds(dst, POLLOUT, dst->timeout_ms);
             if (r == 0)
                 continue;
-            stream_set_error_text(dst, "%s", r == ERR_TIMEOUT
-                                                 ? "write timed out"
-                                                 : "poll failed");
+            stream_set_error_text(dst, "%s",
+                                  r == ERR_TIMEOUT ? "write timed out"
+                                                   : "poll failed");
             stream_fail_output(dst, r);
         } else {
             stream_set_error_text(dst, "splice: %s",
@@ -121,8 +120,8 @@ stream_splice(struct stream *src, struct stream *dst, size_t n)
         src->has_pipe = 1;
         /* the default (64 KiB) is fine where a bigger pipe is refused */
         cap = fcntl(src->splice_pipe[0], F_SETPIPE_SZ, STREAM_SPLICE_PIPE);
-        src->splice_cap = cap >= STREAM_SPLICE_MIN ? (size_t)cap
-                                                   : STREAM_SPLICE_MIN;
+        src->splice_cap =
+            cap >= STREAM_SPLICE_MIN ? (size_t)cap : STREAM_SPLICE_MIN;
     }
     if (n > src->splice_cap)
         n = src->splice_cap;
