@@ -12,12 +12,14 @@
 #include "stream.h"
 #include "stream_private.h"
 
-/* The pipe's capacity we ask for (fewer, larger splices), and what one
- * splice from the socket takes at most: what the pipe holds. */
-#define STREAM_SPLICE_PIPE 262144
-#define STREAM_SPLICE_MIN  65536
+/* The pipe's capacity we ask for (fewer, larger splices), and Linux's
+ * default, which we get where a bigger pipe is refused. One splice from
+ * the socket takes at most what the pipe holds. */
+#define STREAM_SPLICE_PIPE         262144
+#define STREAM_SPLICE_DEFAULT_PIPE 65536
 
-/* A layer, or bytes the stream holds, would be bypassed. */
+/* No layer (TLS, SASL, DEFLATE) that splicing would bypass, and splice()
+ * not refused on this stream before. */
 static int
 stream_splice_plain(const struct stream *s)
 {
@@ -120,8 +122,9 @@ stream_splice(struct stream *src, struct stream *dst, size_t n)
         src->has_pipe = 1;
         /* the default (64 KiB) is fine where a bigger pipe is refused */
         cap = fcntl(src->splice_pipe[0], F_SETPIPE_SZ, STREAM_SPLICE_PIPE);
-        src->splice_cap =
-            cap >= STREAM_SPLICE_MIN ? (size_t)cap : STREAM_SPLICE_MIN;
+        src->splice_cap = cap >= STREAM_SPLICE_DEFAULT_PIPE
+                              ? (size_t)cap
+                              : STREAM_SPLICE_DEFAULT_PIPE;
     }
     if (n > src->splice_cap)
         n = src->splice_cap;
