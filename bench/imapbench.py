@@ -344,7 +344,13 @@ def _ppid(pid):
 
 def server_pid(conn, server_port):
     """Pid of the process serving conn (see the module doc), or None."""
-    my_port = conn.sock.getsockname()[1]
+    return pid_by_ports(server_port, conn.sock.getsockname()[1])
+
+
+def pid_by_ports(server_port, client_port):
+    """Pid of the process holding the server end (local port server_port,
+    remote port client_port) of a TCP connection on this host, or None."""
+    my_port = client_port
     inodes = set("socket:[%s]" % i for i in _tcp_inodes(server_port, my_port))
     if not inodes:
         return None
@@ -367,6 +373,56 @@ def server_pid(conn, server_port):
     leaves = [p for p in holders
               if not any(_is_ancestor(p, q) for q in holders if q != p)]
     return max(leaves) if leaves else None
+
+
+def upstream_pid(pid, server_port):
+    """Pid of the process at the other end of pid's TCP connection to
+    server_port on this host (the backend process serving a frontend
+    process), or None."""
+    fds = "/proc/%d/fd" % pid
+    mine = set()
+    try:
+        for fd in os.listdir(fds):
+            try:
+                link = os.readlink(os.path.join(fds, fd))
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                mine.add(link[8:-1])
+    except OSError:
+        return None
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                for ln in f:
+                    parts = ln.split()
+                    rport = int(parts[2].rsplit(":", 1)[1], 16)
+                    if parts[9] in mine and rport == server_port:
+                        lport = int(parts[1].rsplit(":", 1)[1], 16)
+                        return pid_by_ports(server_port, lport)
+        except OSError:
+            continue
+    return None
+
+
+def cpu_seconds(pid):
+    """CPU time a process has used so far (all its threads), in seconds,
+    from /proc/PID/task/*/schedstat (nanoseconds; /proc/PID/stat's ticks
+    are too coarse for millisecond steps). None when unreadable."""
+    if not pid:
+        return None
+    total = 0
+    try:
+        for t in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                    total += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+    except OSError:
+        return None
+    return total / 1e9
 
 
 def _is_ancestor(a, b):

@@ -11,6 +11,7 @@
 #define PROXY_SCAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf;
 struct proxy_scan;
@@ -35,6 +36,12 @@ void proxy_scan_pop(struct proxy_scan *sc);
  * (untagged data the backend sends unasked). */
 size_t proxy_scan_feed(struct proxy_scan *sc, const char *p, size_t len,
                        int *done_r);
+/* Bytes of literal data the scanner expects before the next line text:
+ * the caller may pass them on unseen (proxy_scan_skip()). */
+uint64_t proxy_scan_literal_left(const struct proxy_scan *sc);
+/* Account for n (<= proxy_scan_literal_left()) literal bytes passed on
+ * without proxy_scan_feed(). */
+void proxy_scan_skip(struct proxy_scan *sc, uint64_t n);
 /* The last complete tagged reply line, without its line ending ("" before
  * the first); valid until the next proxy_scan_feed(). */
 const char *proxy_scan_tagged(const struct proxy_scan *sc);

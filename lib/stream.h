@@ -189,6 +189,23 @@ size_t stream_out_pending(const struct stream *s);
  * when output is queued or TLS must write to make progress. */
 short stream_poll_events(const struct stream *s);
 
+/* ---- relaying in the kernel ------------------------------------------ */
+/* Whether stream_splice() may move bytes from src to dst now: neither has
+ * a TLS, SASL or DEFLATE layer, src holds no unconsumed input and no
+ * sticky input error, dst has nothing queued and no output error, and
+ * splice(2) has not been refused on src's fd before. */
+int stream_can_splice(const struct stream *src, const struct stream *dst);
+/* Move up to n bytes that src's peer has already sent to dst's peer with
+ * splice(2) through a pipe src keeps (closed by stream_free()), without
+ * copying them through user space: for proxies relaying large literals.
+ * Never waits for input; waits (with dst's timeout) until what was taken
+ * from src is written. >0: bytes taken from src (a failure writing them
+ * is sticky in dst, reported by stream_flush(), and the bytes are
+ * dropped); 0: nothing to take now (nothing has arrived, or
+ * !stream_can_splice(): read with stream_fill() instead); ERR_EOF or
+ * ERR_IO: src failed (sticky, as for stream_fill()). */
+ssize_t stream_splice(struct stream *src, struct stream *dst, size_t n);
+
 /* ---- layers ----------------------------------------------------------- */
 
 /* STARTTLS (or implicit TLS right after accept()/connect()): flush pending

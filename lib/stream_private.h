@@ -51,6 +51,12 @@ struct stream {
     unsigned sasl_maxout;
     int sasl_ssf;
     struct stream_zlib *zlib;
+
+    /* stream_splice(): the pipe from this stream's fd (when has_pipe) */
+    int splice_pipe[2];
+    int has_pipe;
+    size_t splice_cap; /* the pipe's capacity */
+    int nosplice;      /* splice() refused this fd: never try again */
 };
 
 /* Record the text of a sticky error (the first one wins). */
@@ -67,5 +73,7 @@ int stream_flush_all(struct stream *s);
 /* poll() for events (POLLIN on the read fd, POLLOUT on the write fd): 0
  * ready, ERR_TIMEOUT, ERR_IO. */
 int stream_poll_fds(struct stream *s, short events, int timeout_ms);
+/* Close the pipe stream_splice() may have opened (stream_free()). */
+void stream_splice_fini(struct stream *s);
 
 #endif
