@@ -122,16 +122,21 @@ def replica_has_changes(slave, n):
 
 
 def reconnect(port, user, pw, n, slave):
-    """Stop the replica, make 100 changes, start it: seconds until they
-    are all there (ours: fetched by XCHANGES; against Cyrus's master, a
-    full UPDATE merge)."""
+    """Stop the replica, make 100 changes, start it: seconds until its
+    sync is logged and the changes are there (ours: fetched by XCHANGES;
+    against Cyrus's master, a full UPDATE merge), and what the slave
+    logged: "changes" with the entries it got, or "full"."""
+    done = r"synchronization complete( \(changes\))?: (\d+) entries"
+    before = len(slave.master.wait_log(done))
     slave.master.stop(timeout=120)
     hundred_changes(port, user, pw, n)
     t0 = time.monotonic()
     slave.master.start(ports=[slave.port], timeout=600)
+    m = slave.master.wait_log(done, timeout=600, count=before + 1)[-1]
     harness.wait_for(lambda: replica_has_changes(slave, n), timeout=600,
-                     interval=0.05, what="changes on the replica")
-    return time.monotonic() - t0
+                     interval=0.01, what="changes on the replica")
+    kind = "%s changes" % m.group(2) if m.group(1) else "full"
+    return time.monotonic() - t0, kind
 
 
 def run(label, port, user, pw, n, master_pid_rss):
@@ -151,12 +156,12 @@ def run(label, port, user, pw, n, master_pid_rss):
     srss = service_rss(slave.master)
     mrss = master_pid_rss()
     lat = latency(port, user, pw, slave)
-    again = reconnect(port, user, pw, n, slave)
+    again, kind = reconnect(port, user, pw, n, slave)
     slave.master.cleanup()
     shutil.rmtree(be.dir, True)
     print("| %s | %d | %.1f s | %.1f MB | %.1f s | %.1f MB | %.1f ms | "
-          "%.2f s |" % (label, n, push, mrss / 1024, fresh, srss / 1024,
-                        lat * 1000, again))
+          "%.2f s (%s) |" % (label, n, push, mrss / 1024, fresh,
+                             srss / 1024, lat * 1000, again, kind))
     sys.stdout.flush()
 
 
@@ -166,13 +171,18 @@ def main():
     ap.add_argument("--cyrus", type=int, nargs="*", default=None,
                     metavar="N", help="also Cyrus 3.6's master at these N "
                     "(default: the first -n)")
+    ap.add_argument("--changes-max", default=None, metavar="N",
+                    help="our master's mupdate_changes_max (0: no change "
+                    "log, so a restarted replica merges the full dump)")
     args = ap.parse_args()
     print("| master | mailboxes | ctl_mboxlist -m | master peak RSS | fresh "
           "replica | replica peak RSS | ACTIVATE→replica | replica restart, "
           "100 changes |")
     print("|---|---|---|---|---|---|---|---|")
     for n in args.n:
-        m = MupdateNode("benchmaster")
+        m = MupdateNode("benchmaster", imapd=(
+            {"mupdate_changes_max": args.changes_max}
+            if args.changes_max is not None else None))
         m.start()
         try:
             run("ours", m.port, "cyrus", "cyrus-pw", n,
