@@ -67,24 +67,38 @@ env_errcall(const DB_ENV *dbenv, const char *errpfx, const char *msg)
         buf_setcstr(&env->errmsg, msg);
 }
 
-/* A zombie still answers kill(pid, 0) but will never release anything. */
+/* The kernel's PF_EXITING task flag (linux/sched.h), field 9 of
+ * /proc/PID/stat. */
+#define PROC_PF_EXITING 0x4u
+
+/* A zombie still answers kill(pid, 0) but will never release anything; nor
+ * will a process the kernel is taking down (killed: PF_EXITING), which has
+ * already dropped its file locks, so Berkeley DB's registry sees it dead
+ * while kill(pid, 0) still finds it. */
 static int
-pid_is_zombie(pid_t pid)
+pid_is_gone(pid_t pid)
 {
     struct buf path = BUF_INITIALIZER, stat = BUF_INITIALIZER;
     const char *p;
-    int zombie = 0;
+    unsigned long flags;
+    int gone = 0;
 
     buf_printf(&path, "/proc/%ld/stat", (long)pid);
     if (buf_load_file(&stat, buf_cstring(&path)) == 0) {
-        /* "pid (comm) S ...": comm may contain ')' so use the last one */
+        /* "pid (comm) S ppid pgrp session tty tpgid flags ...": comm may
+         * contain ')' so use the last one */
         p = strrchr(buf_cstring(&stat), ')');
-        if (p != NULL && p[1] == ' ' && p[2] == 'Z')
-            zombie = 1;
+        if (p != NULL && p[1] == ' ') {
+            if (p[2] == 'Z' || p[2] == 'X')
+                gone = 1;
+            else if (sscanf(p + 3, "%*d %*d %*d %*d %*d %lu", &flags) == 1
+                     && (flags & PROC_PF_EXITING))
+                gone = 1;
+        }
     }
     buf_free(&path);
     buf_free(&stat);
-    return zombie;
+    return gone;
 }
 
 static int
@@ -94,7 +108,7 @@ pid_is_alive(pid_t pid)
         return 1;
     if (kill(pid, 0) < 0 && errno == ESRCH)
         return 0;
-    return !pid_is_zombie(pid);
+    return !pid_is_gone(pid);
 }
 
 /* DB_ENV->set_isalive: our processes are single-threaded, so a thread is
