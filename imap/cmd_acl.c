@@ -43,29 +43,12 @@ target(struct imapd_session *s, const char *tag, const char *name,
        uint32_t need, char **intname_r, struct mboxlist_entry **e_r,
        uint32_t *rights_r)
 {
-    uint32_t rights;
-    int r;
+    int r = imapd_lookup_rights(s, name, need, intname_r, e_r, rights_r);
 
-    r = imapd_lookup(s, name, intname_r, e_r);
-    if (r) {
-        /* Cyrus answers these without a response code */
+    /* Cyrus answers these without a response code */
+    if (r)
         imapd_no(s, tag, NULL, error_text(r));
-        return r;
-    }
-    rights = imapd_rights(s, *e_r);
-    if (need ? (rights & need) != need
-             : !(rights & (ACL_LOOKUP | ACL_READ | ACL_INSERT | ACL_CREATE
-                           | ACL_DELETEMBOX | ACL_ADMIN))) {
-        r = (rights & ACL_LOOKUP) ? ERR_PERMISSION : ERR_NOMAILBOX;
-        imapd_no(s, tag, NULL, error_text(r));
-        free(*intname_r);
-        *intname_r = NULL;
-        mboxlist_entry_free(e_r);
-        return r;
-    }
-    if (rights_r)
-        *rights_r = rights;
-    return 0;
+    return r;
 }
 
 /* GETACL mailbox */

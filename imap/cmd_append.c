@@ -442,10 +442,12 @@ resolve_uids(struct imapd_session *s, struct seqset *set, int uid,
     return uids;
 }
 
-static void
-do_copy(struct imapd_session *s, const char *tag, struct imaptok *t, int uid,
-        int move)
+void
+cmd_copy(struct imapd_session *s, const char *tag, struct imaptok *t,
+         unsigned variant)
 {
+    int uid = !!(variant & IMAPD_CMD_UID);
+    int move = !!(variant & IMAPD_CMD_MOVE);
     struct seqset *set = NULL;
     struct buf name = BUF_INITIALIZER, code = BUF_INITIALIZER;
     struct mboxlist_entry *e = NULL;
@@ -516,28 +518,4 @@ done:
     mboxlist_entry_free(&e);
     buf_free(&name);
     buf_free(&code);
-}
-
-void
-cmd_copy(struct imapd_session *s, const char *tag, struct imaptok *t)
-{
-    do_copy(s, tag, t, 0, 0);
-}
-
-void
-cmd_uid_copy(struct imapd_session *s, const char *tag, struct imaptok *t)
-{
-    do_copy(s, tag, t, 1, 0);
-}
-
-void
-cmd_move(struct imapd_session *s, const char *tag, struct imaptok *t)
-{
-    do_copy(s, tag, t, 0, 1);
-}
-
-void
-cmd_uid_move(struct imapd_session *s, const char *tag, struct imaptok *t)
-{
-    do_copy(s, tag, t, 1, 1);
 }

@@ -34,9 +34,11 @@ fetch_flush_cb(struct buf *out, void *cb_ctx)
     buf_reset(out);
 }
 
-static void
-do_fetch(struct imapd_session *s, const char *tag, struct imaptok *t, int uid)
+void
+cmd_fetch(struct imapd_session *s, const char *tag, struct imaptok *t,
+          unsigned variant)
 {
+    int uid = !!(variant & IMAPD_CMD_UID);
     struct fetch_args args;
     struct fetch_ctx ctx;
     const char *err = NULL;
@@ -87,20 +89,10 @@ done:
 }
 
 void
-cmd_fetch(struct imapd_session *s, const char *tag, struct imaptok *t)
+cmd_store(struct imapd_session *s, const char *tag, struct imaptok *t,
+          unsigned variant)
 {
-    do_fetch(s, tag, t, 0);
-}
-
-void
-cmd_uid_fetch(struct imapd_session *s, const char *tag, struct imaptok *t)
-{
-    do_fetch(s, tag, t, 1);
-}
-
-static void
-do_store(struct imapd_session *s, const char *tag, struct imaptok *t, int uid)
-{
+    int uid = !!(variant & IMAPD_CMD_UID);
     struct store_args args;
     struct store_ctx ctx;
     struct seqset *modified = NULL;
@@ -144,21 +136,11 @@ done:
 }
 
 void
-cmd_store(struct imapd_session *s, const char *tag, struct imaptok *t)
+cmd_search(struct imapd_session *s, const char *tag, struct imaptok *t,
+           unsigned variant)
 {
-    do_store(s, tag, t, 0);
-}
-
-void
-cmd_uid_store(struct imapd_session *s, const char *tag, struct imaptok *t)
-{
-    do_store(s, tag, t, 1);
-}
-
-static void
-do_search(struct imapd_session *s, const char *tag, struct imaptok *t,
-          int uid, int sort)
-{
+    int uid = !!(variant & IMAPD_CMD_UID);
+    int sort = !!(variant & IMAPD_CMD_SORT);
     struct search_program *prog = NULL;
     struct sort_program *sprog = NULL;
     struct search_return ret;
@@ -203,30 +185,6 @@ done:
     sort_program_free(&sprog);
 }
 
-void
-cmd_search(struct imapd_session *s, const char *tag, struct imaptok *t)
-{
-    do_search(s, tag, t, 0, 0);
-}
-
-void
-cmd_uid_search(struct imapd_session *s, const char *tag, struct imaptok *t)
-{
-    do_search(s, tag, t, 1, 0);
-}
-
-void
-cmd_sort(struct imapd_session *s, const char *tag, struct imaptok *t)
-{
-    do_search(s, tag, t, 0, 1);
-}
-
-void
-cmd_uid_sort(struct imapd_session *s, const char *tag, struct imaptok *t)
-{
-    do_search(s, tag, t, 1, 1);
-}
-
 static void
 do_expunge(struct imapd_session *s, const char *tag, struct seqset *uids)
 {
@@ -248,23 +206,19 @@ do_expunge(struct imapd_session *s, const char *tag, struct seqset *uids)
         imapd_ok(s, tag, NULL, "Completed");
 }
 
+/* EXPUNGE, and RFC 4315 UID EXPUNGE with its UID set */
 void
-cmd_expunge(struct imapd_session *s, const char *tag, struct imaptok *t)
-{
-    if (imaptok_end(t) < 0) {
-        imapd_bad(s, tag, "Unexpected extra arguments to Expunge");
-        return;
-    }
-    do_expunge(s, tag, NULL);
-}
-
-/* RFC 4315 UID EXPUNGE */
-void
-cmd_uid_expunge(struct imapd_session *s, const char *tag, struct imaptok *t)
+cmd_expunge(struct imapd_session *s, const char *tag, struct imaptok *t,
+            unsigned variant)
 {
     struct seqset *set = NULL;
 
-    if (imaptok_seqset(t, &set) < 0 || imaptok_end(t) < 0) {
+    if (!(variant & IMAPD_CMD_UID)) {
+        if (imaptok_end(t) < 0) {
+            imapd_bad(s, tag, "Unexpected extra arguments to Expunge");
+            return;
+        }
+    } else if (imaptok_seqset(t, &set) < 0 || imaptok_end(t) < 0) {
         imapd_bad(s, tag, "Invalid sequence in Uid Expunge");
         seqset_free(&set);
         return;

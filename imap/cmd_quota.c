@@ -105,7 +105,6 @@ cmd_getquotaroot(struct imapd_session *s, const char *tag, struct imaptok *t)
     struct buf root = BUF_INITIALIZER;
     struct mboxlist_entry *e = NULL;
     char *intname = NULL;
-    uint32_t rights;
     struct quota q;
     int r;
 
@@ -113,12 +112,8 @@ cmd_getquotaroot(struct imapd_session *s, const char *tag, struct imaptok *t)
         imapd_bad(s, tag, "Invalid arguments to Getquotaroot");
         goto done;
     }
-    r = imapd_lookup(s, buf_cstring(&name), &intname, &e);
-    if (r == 0) {
-        rights = imapd_rights(s, e);
-        if (!(rights & ACL_READ))
-            r = (rights & ACL_LOOKUP) ? ERR_PERMISSION : ERR_NOMAILBOX;
-    }
+    r = imapd_lookup_rights(s, buf_cstring(&name), ACL_READ, &intname, &e,
+                            NULL);
     if (r) {
         imapd_error(s, tag, r);
         goto done;

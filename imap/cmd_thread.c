@@ -6,10 +6,11 @@
 #include "stream.h"
 #include "thread.h"
 
-static void
-do_thread(struct imapd_session *s, const char *tag, struct imaptok *t,
-          int uid)
+void
+cmd_thread(struct imapd_session *s, const char *tag, struct imaptok *t,
+           unsigned variant)
 {
+    int uid = !!(variant & IMAPD_CMD_UID);
     struct thread_program *prog = NULL;
     const char *err = NULL;
     int r;
@@ -38,16 +39,4 @@ do_thread(struct imapd_session *s, const char *tag, struct imaptok *t,
         imapd_error(s, tag, r);
     else
         imapd_ok(s, tag, NULL, "Completed");
-}
-
-void
-cmd_thread(struct imapd_session *s, const char *tag, struct imaptok *t)
-{
-    do_thread(s, tag, t, 0);
-}
-
-void
-cmd_uid_thread(struct imapd_session *s, const char *tag, struct imaptok *t)
-{
-    do_thread(s, tag, t, 1);
 }

@@ -179,6 +179,31 @@ imapd_rights(struct imapd_session *s, const struct mboxlist_entry *entry)
     return mboxops_rights(s->proc->ops, &who, entry);
 }
 
+int
+imapd_lookup_rights(struct imapd_session *s, const char *extname, uint32_t need,
+                    char **intname_r, struct mboxlist_entry **entry_r,
+                    uint32_t *rights_r)
+{
+    uint32_t rights;
+    int r;
+
+    r = imapd_lookup(s, extname, intname_r, entry_r);
+    if (r)
+        return r;
+    rights = imapd_rights(s, *entry_r);
+    if (need ? (rights & need) != need
+             : !(rights & (ACL_LOOKUP | ACL_READ | ACL_INSERT | ACL_CREATE
+                           | ACL_DELETEMBOX | ACL_ADMIN))) {
+        free(*intname_r);
+        *intname_r = NULL;
+        mboxlist_entry_free(entry_r);
+        return (rights & ACL_LOOKUP) ? ERR_PERMISSION : ERR_NOMAILBOX;
+    }
+    if (rights_r)
+        *rights_r = rights;
+    return 0;
+}
+
 char *
 imapd_extname(struct imapd_session *s, const char *intname)
 {
@@ -360,7 +385,10 @@ dispatch(struct imapd_session *s, const char *cmd, size_t len)
     /* the handler sees the arguments after one SP (if any) */
     if (imaptok_peek(&t) == ' ')
         imaptok_sp(&t);
-    c->fn(s, tag, &t);
+    if (c->vfn != NULL)
+        c->vfn(s, tag, &t, c->variant);
+    else
+        c->fn(s, tag, &t);
 done:
     free(tag);
 }

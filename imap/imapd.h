@@ -108,6 +108,15 @@ int imapd_lookup(struct imapd_session *s, const char *extname,
 /* The session user's effective rights on an entry. */
 uint32_t imapd_rights(struct imapd_session *s,
                       const struct mboxlist_entry *entry);
+/* imapd_lookup(), then a rights check: the user must hold all of need, or
+ * with need 0 any one of l r i k x a (RFC 4314 MYRIGHTS). Lacking
+ * them gives ERR_PERMISSION if the user may look the mailbox up, else
+ * ERR_NOMAILBOX. On success *intname_r and *entry_r (both required; the
+ * caller frees them) and *rights_r (may be NULL) are set; on failure
+ * nothing is returned to free. */
+int imapd_lookup_rights(struct imapd_session *s, const char *extname,
+                        uint32_t need, char **intname_r,
+                        struct mboxlist_entry **entry_r, uint32_t *rights_r);
 /* Internal -> external name for this session (caller frees), NULL if the
  * session cannot express it. */
 char *imapd_extname(struct imapd_session *s, const char *intname);
@@ -184,10 +193,22 @@ void cmd_append_flush(struct imapd_session *s);
 typedef void imapd_cmd_fn(struct imapd_session *s, const char *tag,
                           struct imaptok *t);
 
+/* A handler that serves several table entries (FETCH and UID FETCH,
+ * SEARCH and SORT, ...): variant is the entry's IMAPD_CMD_* bits. */
+typedef void imapd_cmd_variant_fn(struct imapd_session *s, const char *tag,
+                                  struct imaptok *t, unsigned variant);
+
+#define IMAPD_CMD_UID  (1u << 0) /* "UID ..." form: arguments are UIDs */
+#define IMAPD_CMD_SORT (1u << 1) /* SEARCH handler: SORT (RFC 5256) */
+#define IMAPD_CMD_MOVE (1u << 2) /* COPY handler: MOVE (RFC 6851) */
+
+/* Exactly one of fn and vfn is set. */
 struct imapd_command {
     const char *name;
     imapd_cmd_fn *fn;
     unsigned states; /* enum imapd_state bits in which it is allowed */
+    imapd_cmd_variant_fn *vfn;
+    unsigned variant; /* passed to vfn */
 };
 
 /* Find a command by name (case-insensitive); NULL if unknown. */
@@ -199,11 +220,11 @@ imapd_cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_id, cmd_enable,
 imapd_cmd_fn cmd_select, cmd_examine, cmd_close, cmd_unselect, cmd_check;
 imapd_cmd_fn cmd_create, cmd_delete, cmd_rename;
 imapd_cmd_fn cmd_list, cmd_lsub, cmd_status;
-imapd_cmd_fn cmd_append, cmd_idle, cmd_fetch, cmd_store, cmd_search,
-    cmd_sort, cmd_expunge, cmd_copy, cmd_move, cmd_uid_fetch, cmd_uid_store,
-    cmd_uid_search, cmd_uid_sort, cmd_uid_expunge, cmd_uid_copy, cmd_uid_move;
+imapd_cmd_fn cmd_append, cmd_idle;
+/* variants: UID (all), SORT (cmd_search), MOVE (cmd_copy) */
+imapd_cmd_variant_fn cmd_fetch, cmd_store, cmd_search, cmd_expunge, cmd_copy;
 imapd_cmd_fn cmd_compress; /* RFC 4978, imap/cmd_compress.c */
-imapd_cmd_fn cmd_thread, cmd_uid_thread; /* RFC 5256, imap/cmd_thread.c */
+imapd_cmd_variant_fn cmd_thread; /* RFC 5256, imap/cmd_thread.c */
 imapd_cmd_fn cmd_getacl, cmd_setacl, cmd_deleteacl, cmd_listrights,
     cmd_myrights;
 imapd_cmd_fn cmd_getquota, cmd_getquotaroot, cmd_setquota;

@@ -3,6 +3,14 @@
 
 #include "imapquote.h"
 
+/* Not imaptok_quote() (lib/imaptok.c), on purpose: the rules differ in
+ * every branch. That one escapes '"' and '\\' inside quotes, sends any
+ * other control byte as a literal and quotes up to 1024 bytes; Cyrus's
+ * ENVELOPE and BODYSTRUCTURE never escape ('"', '\\' and '%' force a
+ * literal), keep TAB and the other controls except CR, LF and NUL in
+ * quotes, and quote only below 1024 bytes. Our ENVELOPE must be
+ * byte-identical to a Cyrus backend's (imapquote.h), so one routine with
+ * a flag would be two routines in one body. */
 void
 imapquote_string_map(struct buf *out, const char *s, size_t len)
 {

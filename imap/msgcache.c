@@ -171,14 +171,14 @@ get_varint(struct reader *r)
     }
 }
 
-/* A string without NULs, as a new allocation; NULL (and r->bad) on
- * error. */
-static char *
-get_str(struct reader *r)
+/* A string of the record as a span (no copy); r->bad on error. */
+static const char *
+get_span(struct reader *r, size_t *len_r)
 {
     uint64_t n = get_varint(r);
     const char *s;
 
+    *len_r = 0;
     if (r->bad || n > remaining(r)) {
         r->bad = 1;
         return NULL;
@@ -189,7 +189,19 @@ get_str(struct reader *r)
         return NULL;
     }
     r->off += (size_t)n;
-    return xstrndup(s, (size_t)n);
+    *len_r = (size_t)n;
+    return s;
+}
+
+/* A string without NULs, as a new allocation; NULL (and r->bad) on
+ * error. */
+static char *
+get_str(struct reader *r)
+{
+    size_t n;
+    const char *s = get_span(r, &n);
+
+    return s != NULL ? xstrndup(s, n) : NULL;
 }
 
 static char *
@@ -279,35 +291,13 @@ msgcache_record_size(const char *p, size_t len, size_t *size_r)
     return 0;
 }
 
-/* A string of the record as a span (no copy); r->bad on error. */
-static const char *
-get_span(struct reader *r, size_t *len_r)
-{
-    uint64_t n = get_varint(r);
-    const char *s;
-
-    *len_r = 0;
-    if (r->bad || n > remaining(r)) {
-        r->bad = 1;
-        return NULL;
-    }
-    s = (const char *)r->p + r->off;
-    if (memchr(s, '\0', (size_t)n) != NULL) {
-        r->bad = 1;
-        return NULL;
-    }
-    r->off += (size_t)n;
-    *len_r = (size_t)n;
-    return s;
-}
-
-int
-msgcache_strings(const char *p, size_t len, struct msgcache_strings *out)
+/* Check that p is one whole record with a good checksum and set r to
+ * read its body (after the header, before the checksum). */
+static int
+reader_start(struct reader *r, const char *p, size_t len)
 {
     const unsigned char *u = (const unsigned char *)p;
-    struct reader r;
     size_t total;
-    unsigned has_date;
     int rc = msgcache_record_size(p, len, &total);
 
     if (rc < 0)
@@ -315,10 +305,22 @@ msgcache_strings(const char *p, size_t len, struct msgcache_strings *out)
     if (total != len
         || read_u32(u + len - CRC_LEN) != checksum(u, len - CRC_LEN))
         return ERR_BADMSG;
-    r.p = u;
-    r.len = len - CRC_LEN;
-    r.off = HEADER_LEN;
-    r.bad = 0;
+    r->p = u;
+    r->len = len - CRC_LEN;
+    r->off = HEADER_LEN;
+    r->bad = 0;
+    return 0;
+}
+
+int
+msgcache_strings(const char *p, size_t len, struct msgcache_strings *out)
+{
+    struct reader r;
+    unsigned has_date;
+    int rc = reader_start(&r, p, len);
+
+    if (rc < 0)
+        return rc;
     (void)get_varint(&r); /* size */
     has_date = get_u8(&r);
     if (has_date > 1)
@@ -334,22 +336,13 @@ msgcache_strings(const char *p, size_t len, struct msgcache_strings *out)
 int
 msgcache_decode(const char *p, size_t len, struct message **msg_r)
 {
-    const unsigned char *u = (const unsigned char *)p;
     struct reader r;
     struct message *m;
-    size_t total;
     uint64_t nfields, i;
-    int rc = msgcache_record_size(p, len, &total);
+    int rc = reader_start(&r, p, len);
 
     if (rc < 0)
         return rc;
-    if (total != len
-        || read_u32(u + len - CRC_LEN) != checksum(u, len - CRC_LEN))
-        return ERR_BADMSG;
-    r.p = u;
-    r.len = len - CRC_LEN;
-    r.off = HEADER_LEN;
-    r.bad = 0;
 
     m = xzmalloc(sizeof(*m));
     m->size = get_varint(&r);

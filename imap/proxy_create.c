@@ -21,6 +21,31 @@
 #include "util.h"
 #include "xmalloc.h"
 
+/* Cyrus keeps a user's mailboxes on one backend: a personal mailbox
+ * below an INBOX that lives on another server than the requested one is
+ * refused (3.6 answers "NO Permission denied"). 1 when refused. */
+static int
+other_users_server(struct imapd_session *s, const char *intname,
+                   const char *server)
+{
+    struct mboxlist_entry *e = NULL;
+    char *user, *inbox = NULL;
+    int refused = 0;
+
+    if (mboxname_is_inbox(intname) || !mboxname_is_user(intname))
+        return 0;
+    user = mboxname_to_userid(intname);
+    if (user)
+        inbox = mboxname_user_inbox(s->proc->ns, user);
+    if (inbox && mboxlist_lookup(s->proc->mboxlist, inbox, &e, NULL) == 0
+        && e->server && !(e->mbtype & MBTYPE_DELETED))
+        refused = strcmp(e->server, server) != 0;
+    mboxlist_entry_free(&e);
+    free(inbox);
+    free(user);
+    return refused;
+}
+
 /* The server of the nearest existing ancestor of intname, or NULL. */
 static char *
 parent_server(struct imapd_session *s, const char *intname)
@@ -112,6 +137,13 @@ proxy_create_place(struct imapd_session *s, const char *extname,
         } else {
             *part_r = xstrdup(partarg);
         }
+    }
+    if (*server_r && other_users_server(s, intname, *server_r)) {
+        free(*server_r);
+        free(*part_r);
+        *server_r = *part_r = NULL;
+        free(intname);
+        return ERR_PERMISSION;
     }
     if (*server_r == NULL)
         *server_r = parent_server(s, intname);

@@ -33,6 +33,10 @@ struct proxy_imap {
      * without waiting: pipelining), and the tags it owes */
     struct backend *busy;
     struct proxy_scan *scan;
+    /* a CREATE/DELETE/SETACL was answered with a referral: the client
+     * changes the mailbox on the backend itself, so the replica catches
+     * up before the next command (Cyrus's referral_kick) */
+    int kick_next;
 };
 
 struct proxy_imap *
@@ -670,12 +674,14 @@ static const char *const local_cmds[] = {
     "AUTHENTICATE", "ENABLE", "NAMESPACE", NULL};
 /* Mailbox commands after whose success the replica must catch up. */
 static const char *const mboxlist_cmds[] = {"DELETE", "RENAME", "SETACL",
-                                            "DELETEACL", NULL};
+                                            "DELETEACL", "XFER", NULL};
 /* Commands whose first argument is a mailbox, proxied to its backend. */
 static const char *const mailbox_cmds[] = {
     "STATUS",      "DELETE",      "RENAME",     "GETACL",       "SETACL",
     "DELETEACL",   "MYRIGHTS",    "LISTRIGHTS", "GETQUOTAROOT", "APPEND",
-    "GETMETADATA", "SETMETADATA", NULL};
+    "GETMETADATA", "SETMETADATA", "GETQUOTA",    "SETQUOTA",
+    /* Cyrus proxies these to the backend holding the (root) mailbox */
+    "XFER",        NULL};
 
 /* Commands answered with a referral once the client opted in (SETACL
  * only for admins, CREATE in do_create()). */
@@ -777,6 +783,7 @@ do_create(struct imapd_session *s, const char *tag, struct imaptok *t)
     }
     if (s->isadmin && want_referral(s)) {
         send_referral(s, tag, server, buf_cstring(&ext));
+        s->proxy->kick_next = 1;
         goto out;
     }
     buf_printf(&cmd, "%s CREATE {%zu+}\r\n%s", tag, buf_len(&ext),
@@ -805,6 +812,10 @@ proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
 
     if (p == NULL)
         return 0;
+    if (p->kick_next) {
+        p->kick_next = 0;
+        proxy_imap_kick();
+    }
     /* pipelined: APPEND, and what goes to the selected backend as it is;
      * anything else first waits for the replies still coming */
     if (util_strcasecmp(name, "APPEND") != 0 && !plain_selected(s, name))
@@ -826,16 +837,19 @@ proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
         r = remote_mailbox(s, tag, t, &e, &ext);
         if (r == 1 && want_referral(s)
             && (cmd_is(name, referral_cmds)
-                || (s->isadmin && util_strcasecmp(name, "SETACL") == 0)))
+                || (s->isadmin && util_strcasecmp(name, "SETACL") == 0))) {
             send_referral(s, tag, e->server, buf_cstring(&ext));
-        else if (r == 1 && util_strcasecmp(name, "APPEND") == 0)
+            /* the client changes the mailbox list on the backend */
+            p->kick_next = cmd_is(name, mboxlist_cmds);
+        } else if (r == 1 && util_strcasecmp(name, "APPEND") == 0) {
             forward_async(s, tag, e->server, raw, rawlen);
-        else if (r == 1 && util_strcasecmp(name, "RENAME") == 0
-                 && proxy_rename_location(s, tag, t, e->server))
+        } else if (r == 1 && util_strcasecmp(name, "RENAME") == 0
+                   && proxy_rename_location(s, tag, t, e->server)) {
             ; /* RENAME old old location: answered */
-        else if (r == 1 && forward(s, tag, e->server, raw, rawlen)
-                 && cmd_is(name, mboxlist_cmds))
+        } else if (r == 1 && forward(s, tag, e->server, raw, rawlen)
+                   && cmd_is(name, mboxlist_cmds)) {
             proxy_imap_kick();
+        }
         goto done;
     }
     if (util_strcasecmp(name, "CREATE") == 0) {

@@ -122,8 +122,10 @@ int proxy_create_place(struct imapd_session *s, const char *extname,
  * the arguments, server holding the old name: 0 when there is no
  * location (the caller proxies the plain RENAME); else 1 after
  * answering: NO unless admin and old == new; then "RENAME old old part"
- * to server when the location names no other server, else "XFER old
- * destserver [part]" to server, and a replica kick after OK. */
+ * to server when the location names no other server and a partition,
+ * else "XFER old destserver [part]" to server, and a replica kick after
+ * OK. A location without '!' is a partition if this node configures
+ * one of that name, else a server (Cyrus 3.6). */
 int proxy_rename_location(struct imapd_session *s, const char *tag,
                           struct imaptok *t, const char *server);
 

@@ -1,10 +1,13 @@
 /* proxy_rename.c: RENAME with a location on a frontend (MURDER.md
  * section 5): a partition move on the mailbox's backend, or XFER from
- * it to another backend. */
+ * it to another backend. The location is "server!partition", "server!",
+ * or a bare word: a partition when this node configures one of that
+ * name, else a server (as Cyrus 3.6 reads it). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "config.h"
 #include "errors.h"
 #include "imapd.h"
 #include "imaptok.h"
@@ -51,11 +54,18 @@ proxy_rename_location(struct imapd_session *s, const char *tag,
     if (bang) {
         dest = xstrndup(buf_cstring(&loc), (size_t)(bang - buf_cstring(&loc)));
         part = bang + 1;
+    } else if (config_partition_dir(config, buf_cstring(&loc)) == NULL) {
+        /* Cyrus 3.6: a bare location that is no partition here names a
+         * server ("renm box box backend2" in cyradm) */
+        dest = xstrdup(buf_cstring(&loc));
+        part = "";
     } else {
         part = buf_cstring(&loc);
     }
-    if (dest == NULL || *dest == '\0' || strcmp(dest, server) == 0) {
-        /* same server: a partition move there */
+    if (dest == NULL || *dest == '\0'
+        || (strcmp(dest, server) == 0 && *part)) {
+        /* same server: a partition move there (no partition: XFER, which
+         * the backend refuses as Cyrus does, "Invalid server") */
         buf_printf(&cmd, "%s RENAME", tag);
         arg(&cmd, buf_cstring(&oldname));
         arg(&cmd, buf_cstring(&oldname));

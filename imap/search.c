@@ -6,7 +6,6 @@
 
 #include "imaptok.h"
 #include "search_priv.h"
-#include "seqset.h"
 
 void
 search_program_free(struct search_program **progp)
@@ -18,6 +17,24 @@ search_program_free(struct search_program **progp)
     *progp = NULL;
     search_node_free(&prog->root);
     free(prog);
+}
+
+/* " ALL" of RFC 4731, as ranges of consecutive numbers in the order given
+ * (for ascending matches that is the sequence set; a sorted result keeps
+ * its order) */
+static void
+format_all(const uint32_t *matches, size_t n, struct buf *out)
+{
+    size_t i, j;
+
+    buf_appendcstr(out, " ALL ");
+    for (i = 0; i < n; i = j) {
+        for (j = i + 1; j < n && matches[j] == matches[j - 1] + 1; j++)
+            ;
+        buf_printf(out, "%s%" PRIu32, i ? "," : "", matches[i]);
+        if (j - i > 1)
+            buf_printf(out, ":%" PRIu32, matches[j - 1]);
+    }
 }
 
 static void
@@ -39,19 +56,14 @@ format_esearch(const struct search_return *ret, const char *tag,
         buf_printf(out, " MAX %" PRIu32, matches[n - 1]);
     if (ret->options & SEARCH_RETURN_COUNT)
         buf_printf(out, " COUNT %zu", n);
-    if (n > 0 && (ret->options & SEARCH_RETURN_ALL)) {
-        struct seqset *set = seqset_from_list(matches, n);
-
-        buf_appendcstr(out, " ALL ");
-        seqset_format(set, out);
-        seqset_free(&set);
-    }
+    if (n > 0 && (ret->options & SEARCH_RETURN_ALL))
+        format_all(matches, n, out);
 }
 
 void
-search_format(const struct search_return *ret, const char *tag,
-              const uint32_t *matches, size_t n, uint64_t highestmodseq,
-              struct buf *out)
+search_format_reply(const char *name, const struct search_return *ret,
+                    const char *tag, const uint32_t *matches, size_t n,
+                    uint64_t highestmodseq, struct buf *out)
 {
     size_t i;
 
@@ -61,7 +73,7 @@ search_format(const struct search_return *ret, const char *tag,
         if (highestmodseq != 0)
             buf_printf(out, " MODSEQ %" PRIu64, highestmodseq);
     } else {
-        buf_appendcstr(out, "* SEARCH");
+        buf_printf(out, "* %s", name);
         for (i = 0; i < n; i++)
             buf_printf(out, " %" PRIu32, matches[i]);
         /* RFC 7162 3.1.5: "(MODSEQ n)" only when something matched */
@@ -69,4 +81,12 @@ search_format(const struct search_return *ret, const char *tag,
             buf_printf(out, " (MODSEQ %" PRIu64 ")", highestmodseq);
     }
     buf_appendcstr(out, "\r\n");
+}
+
+void
+search_format(const struct search_return *ret, const char *tag,
+              const uint32_t *matches, size_t n, uint64_t highestmodseq,
+              struct buf *out)
+{
+    search_format_reply("SEARCH", ret, tag, matches, n, highestmodseq, out);
 }

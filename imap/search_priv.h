@@ -1,6 +1,7 @@
 /* search_priv.h: the compiled form of a search, shared by
- * search_parse.c (builds it), search_eval.c (runs it) and search.c
- * (frees and formats). Not for other modules. */
+ * search_parse.c (builds it), search_eval.c (runs it), search.c (frees
+ * and formats) and sort.c (runs and formats a sorted search). Not for
+ * other modules. */
 #ifndef SEARCH_PRIV_H
 #define SEARCH_PRIV_H
 
@@ -96,5 +97,14 @@ int search_parse_charset_keys(struct imaptok *t,
 int search_run_as(struct index_view *v, const struct search_program *prog,
                   int uid, uint32_t **matches_r, size_t *n_r,
                   uint64_t *highestmodseq_r);
+
+/* The untagged reply to SEARCH (name "SEARCH") or SORT ("SORT"): "* name
+ * n1 n2 ... [(MODSEQ m)]\r\n", or "* ESEARCH ...\r\n" when ret->esearch.
+ * matches are in reply order (ascending for SEARCH, sort order for SORT);
+ * MIN/MAX are the first/last of them and ALL keeps their order. Appends
+ * to out. */
+void search_format_reply(const char *name, const struct search_return *ret,
+                         const char *tag, const uint32_t *matches, size_t n,
+                         uint64_t highestmodseq, struct buf *out);
 
 #endif

@@ -434,42 +434,5 @@ sort_format(const struct search_return *ret, const char *tag,
             const uint32_t *matches, size_t n, uint64_t highestmodseq,
             struct buf *out)
 {
-    size_t i, j;
-
-    if (!ret->esearch) {
-        buf_appendcstr(out, "* SORT");
-        for (i = 0; i < n; i++)
-            buf_printf(out, " %" PRIu32, matches[i]);
-        if (highestmodseq != 0 && n > 0)
-            buf_printf(out, " (MODSEQ %" PRIu64 ")", highestmodseq);
-        buf_appendcstr(out, "\r\n");
-        return;
-    }
-    buf_appendcstr(out, "* ESEARCH");
-    if (tag != NULL) {
-        buf_appendcstr(out, " (TAG ");
-        imaptok_quote(out, tag, strlen(tag));
-        buf_putc(out, ')');
-    }
-    if (ret->uid)
-        buf_appendcstr(out, " UID");
-    if (n > 0 && (ret->options & SEARCH_RETURN_MIN))
-        buf_printf(out, " MIN %" PRIu32, matches[0]);
-    if (n > 0 && (ret->options & SEARCH_RETURN_MAX))
-        buf_printf(out, " MAX %" PRIu32, matches[n - 1]);
-    if (ret->options & SEARCH_RETURN_COUNT)
-        buf_printf(out, " COUNT %zu", n);
-    if (n > 0 && (ret->options & SEARCH_RETURN_ALL)) {
-        buf_appendcstr(out, " ALL ");
-        for (i = 0; i < n; i = j) {
-            for (j = i + 1; j < n && matches[j] == matches[j - 1] + 1; j++)
-                ;
-            buf_printf(out, "%s%" PRIu32, i ? "," : "", matches[i]);
-            if (j - i > 1)
-                buf_printf(out, ":%" PRIu32, matches[j - 1]);
-        }
-    }
-    if (highestmodseq != 0)
-        buf_printf(out, " MODSEQ %" PRIu64, highestmodseq);
-    buf_appendcstr(out, "\r\n");
+    search_format_reply("SORT", ret, tag, matches, n, highestmodseq, out);
 }

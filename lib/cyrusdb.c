@@ -640,10 +640,15 @@ done:
     return r;
 }
 
-int
-cyrusdb_commit(struct cyrusdb *db, struct cyrusdb_txn *tid)
+/* End tid: commit it (commit != 0) or abort it. A transaction that died
+ * with its environment (reopened since, or DB_RUNRECOVERY now) cannot
+ * commit, so a commit returns ERR_AGAIN; for an abort that is the outcome
+ * asked for, so it returns 0. */
+static int
+txn_finish(struct cyrusdb *db, struct cyrusdb_txn *tid, int commit)
 {
     struct cyrusdb_env *env = db->env;
+    int lost = commit ? ERR_AGAIN : 0;
     int r;
 
     ASSERT(env->pid == getpid());
@@ -653,35 +658,25 @@ cyrusdb_commit(struct cyrusdb *db, struct cyrusdb_txn *tid)
     if (tid->gen != env->gen) {
         /* the env was reopened since: BDB already aborted it */
         free(tid);
-        return ERR_AGAIN;
+        return lost;
     }
-    r = txn_end(db, tid, 1);
+    r = txn_end(db, tid, commit);
     if (r == DB_RUNRECOVERY) {
+        /* the transaction dies with the environment */
         cyrusdb_bdb_env_restart(env);
-        return ERR_AGAIN;
+        return lost;
     }
-    return op_result(db, "commit", r);
+    return op_result(db, commit ? "commit" : "abort", r);
+}
+
+int
+cyrusdb_commit(struct cyrusdb *db, struct cyrusdb_txn *tid)
+{
+    return txn_finish(db, tid, 1);
 }
 
 int
 cyrusdb_abort(struct cyrusdb *db, struct cyrusdb_txn *tid)
 {
-    struct cyrusdb_env *env = db->env;
-    int r;
-
-    ASSERT(env->pid == getpid());
-    if (tid == NULL)
-        return 0; /* the begin failed: nothing to finish */
-    ASSERT(tid->env == env);
-    if (tid->gen != env->gen) {
-        free(tid);
-        return 0;
-    }
-    r = txn_end(db, tid, 0);
-    if (r == DB_RUNRECOVERY) {
-        /* the transaction dies with the environment */
-        cyrusdb_bdb_env_restart(env);
-        return 0;
-    }
-    return op_result(db, "abort", r);
+    return txn_finish(db, tid, 0);
 }

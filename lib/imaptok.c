@@ -718,6 +718,9 @@ imaptok_datetime(struct imaptok *t, time_t *time_r, int *tzoff_r)
     return 0;
 }
 
+/* The general rule for our responses. ENVELOPE and BODYSTRUCTURE use
+ * imap/imapquote.c instead, which reproduces Cyrus's different choice of
+ * quoted vs literal byte for byte (see the comment there). */
 void
 imaptok_quote(struct buf *out, const char *p, size_t len)
 {

@@ -33,24 +33,6 @@ struct daemon {
     struct daemon *next;
 };
 
-static void daemons_fail(struct master *m, const char *fmt, ...)
-    ATTR_FORMAT(2, 3);
-
-/* Startup failures go to the log and to stderr (the admin is watching). */
-static void
-daemons_fail(struct master *m, const char *fmt, ...)
-{
-    struct buf msg = BUF_INITIALIZER;
-    va_list ap;
-
-    va_start(ap, fmt);
-    buf_vprintf(&msg, fmt, ap);
-    va_end(ap);
-    log_msg(LOG_ERR, "%s", buf_cstring(&msg));
-    fprintf(stderr, "master: %s\n", buf_cstring(&msg));
-    buf_free(&msg);
-}
-
 int
 daemons_run_start(struct master *m)
 {
@@ -66,8 +48,8 @@ daemons_run_start(struct master *m)
 
         c = children_spawn(m, &spec, &err);
         if (c == NULL) {
-            daemons_fail(m, "can't run startup: %s:%u: START %s: %s",
-                         m->cyrus_conf, e->line, e->name, err);
+            master_startup_error("can't run startup: %s:%u: START %s: %s",
+                                 m->cyrus_conf, e->line, e->name, err);
             free(err);
             return -1;
         }
@@ -81,9 +63,9 @@ daemons_run_start(struct master *m)
                     e->name);
             continue;
         }
-        daemons_fail(m, "can't run startup: %s:%u: START %s (%s) %s",
-                     m->cyrus_conf, e->line, e->name, e->cmd,
-                     children_status_text(status, text, sizeof(text)));
+        master_startup_error("can't run startup: %s:%u: START %s (%s) %s",
+                             m->cyrus_conf, e->line, e->name, e->cmd,
+                             children_status_text(status, text, sizeof(text)));
         return -1;
     }
     return 0;
@@ -202,15 +184,16 @@ daemons_start(struct master *m)
         d->m = m;
         daemons_append(m, d);
         if (d->wait && pipe2(fds, O_CLOEXEC) < 0) {
-            daemons_fail(m, "DAEMON %s: pipe: %s", d->name, strerror(errno));
+            master_startup_error("DAEMON %s: pipe: %s", d->name,
+                                 strerror(errno));
             return -1;
         }
         r = daemon_spawn(m, d, fds[1], &err);
         if (fds[1] >= 0)
             close(fds[1]);
         if (r < 0) {
-            daemons_fail(m, "%s:%u: DAEMON %s: %s", m->cyrus_conf, e->line,
-                         d->name, err);
+            master_startup_error("%s:%u: DAEMON %s: %s", m->cyrus_conf, e->line,
+                                 d->name, err);
             free(err);
             if (fds[0] >= 0)
                 close(fds[0]);
@@ -220,10 +203,9 @@ daemons_start(struct master *m)
             r = daemon_wait_ok(fds[0]);
             close(fds[0]);
             if (r < 0) {
-                daemons_fail(m,
-                             "%s:%u: DAEMON %s (wait=y) did not write "
-                             "\"ok\" to fd 3",
-                             m->cyrus_conf, e->line, d->name);
+                master_startup_error("%s:%u: DAEMON %s (wait=y) did not write "
+                                     "\"ok\" to fd 3",
+                                     m->cyrus_conf, e->line, d->name);
                 return -1;
             }
             log_msg(LOG_DEBUG, "DAEMON %s is ready", d->name);

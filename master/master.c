@@ -125,19 +125,39 @@ master_parse_opts(int argc, char **argv, struct master_opts *o)
 static void master_fail(int code, const char *fmt, ...)
     ATTR_FORMAT(2, 3) ATTR_NORETURN;
 
-/* Startup errors: to stderr and the log, then exit. */
+static void master_vstartup_error(const char *fmt, va_list ap)
+    ATTR_FORMAT(1, 0);
+
 static void
-master_fail(int code, const char *fmt, ...)
+master_vstartup_error(const char *fmt, va_list ap)
 {
     struct buf msg = BUF_INITIALIZER;
-    va_list ap;
 
-    va_start(ap, fmt);
     buf_vprintf(&msg, fmt, ap);
-    va_end(ap);
     log_msg(LOG_ERR, "%s", buf_cstring(&msg));
     fprintf(stderr, "master: %s\n", buf_cstring(&msg));
     buf_free(&msg);
+}
+
+void
+master_startup_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    master_vstartup_error(fmt, ap);
+    va_end(ap);
+}
+
+/* A startup error that ends master with exit code code. */
+static void
+master_fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    master_vstartup_error(fmt, ap);
+    va_end(ap);
     exit(code);
 }
 

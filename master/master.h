@@ -141,5 +141,8 @@ void events_free_all(struct master *m);
 /* master.c: called by children.c when the last child is gone during
  * shutdown. */
 void master_check_done(struct master *m);
+/* master.c: report a startup error to the log and, since the admin who
+ * starts master is watching, to stderr ("master: ..."). */
+void master_startup_error(const char *fmt, ...) ATTR_FORMAT(1, 2);
 
 #endif

@@ -12,6 +12,7 @@ the admin cyrus, each with an INBOX) and stops it afterwards. Passwords are
 """
 import imaplib
 import os
+import re
 import subprocess
 
 import harness
@@ -33,6 +34,35 @@ def make_sasldb(path, users, realm):
             raise RuntimeError("saslpasswd2: %s" % p.stderr.decode())
 
 
+def node_opts(servername):
+    """The imapd.conf options every test node starts from: plaintext
+    logins checked against its sasldb, the admin, the standard namespace
+    with "." as separator, no pause after a failed login."""
+    return {
+        "servername": servername,
+        "admins": ADMIN,
+        "allowplaintext": "yes",
+        "unixhierarchysep": "no",
+        "altnamespace": "no",
+        "sasl_pwcheck_method": "auxprop",
+        "sasl_auxprop_plugin": "sasldb",
+        "sasl_mech_list": "PLAIN LOGIN",
+        "failedloginpause": "0",
+    }
+
+
+def frontend_opts(servername, proxy):
+    """node_opts() for a frontend that logs in to its backends as the
+    proxy user proxy."""
+    opts = node_opts(servername)
+    opts.update({
+        "proxy_authname": proxy,
+        "proxy_password": password(proxy),
+        "client_timeout": "2s",
+    })
+    return opts
+
+
 class Backend:
     """A master running imapd (and pop3d/lmtpd when built) on free ports."""
 
@@ -40,17 +70,7 @@ class Backend:
                  services=("imap",)):
         self.name = name
         self.ports = {"imap": harness.free_port()}
-        opts = {
-            "servername": name,
-            "admins": ADMIN,
-            "allowplaintext": "yes",
-            "unixhierarchysep": "no",
-            "altnamespace": "no",
-            "sasl_pwcheck_method": "auxprop",
-            "sasl_auxprop_plugin": "sasldb",
-            "sasl_mech_list": "PLAIN LOGIN",
-            "failedloginpause": "0",
-        }
+        opts = node_opts(name)
         opts.update(imapd or {})
         svcs = [("imap", {"cmd": "imapd",
                           "listen": "127.0.0.1:%d" % self.ports["imap"],
@@ -80,9 +100,7 @@ class Backend:
         return imaplib.IMAP4("127.0.0.1", self.ports["imap"], timeout=15)
 
     def login(self, user):
-        c = self.connect()
-        c.login(user, password(user))
-        return c
+        return harness.imap_login(self.ports["imap"], user, password(user))
 
     def stop(self):
         self.master.stop()
@@ -109,12 +127,17 @@ class BackendTestCase(harness.TestCase):
 
     def login(self, user):
         c = self.backend.login(user)
-        self.addCleanup(self._logout, c)
+        self.addCleanup(harness.logout_quietly, c)
         return c
 
-    @staticmethod
-    def _logout(c):
-        try:
-            c.logout()
-        except Exception:
-            pass
+    def server_has(self, cmd):
+        """Whether the backend knows the IMAP command cmd (sent as the
+        admin; only a BAD "unrecognized" reply says no)."""
+        c = self.login("cyrus")
+        tag = c._new_tag().decode()
+        c.send(("%s %s\r\n" % (tag, cmd)).encode())
+        while True:
+            line = c.readline().decode()
+            if line.startswith(tag + " "):
+                break
+        return not re.match(r"\S+ BAD .*(Unrecognized|unknown)", line, re.I)

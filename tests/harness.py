@@ -30,10 +30,16 @@ What it gives you:
   pre-filled), a cyrus.conf written from section lists, CYRUS_LOGFILE in the
   directory, a pid file, start/stop/reload, process-tree inspection, kill
   helpers and log access. Failures carry the log tail and master's stderr.
-* LineClient: a tiny CRLF line client over TCP or a UNIX socket.
+* LineClient: a tiny CRLF line client over TCP or a UNIX socket (on
+  SocketClient, the connection other protocol clients build on).
 * wait_for(predicate, timeout): poll until true, with a message on timeout.
 * TestCase: unittest.TestCase whose self.master(...) registers cleanup, so
   a failing test still stops its master and removes its files.
+* NodesTestCase: a TestCase whose nodes start once per class (its
+  start_nodes() appends each to cls.nodes) and are cleaned up after it,
+  or at once when one fails to start; cleanup_nodes() does that part.
+* imap_login(port, user, password) and logout_quietly(c): the IMAP
+  clients (imaplib) tests open and close.
 
 The sections of cyrus.conf are lists of (name, {key: value}) pairs; values
 are quoted when they contain spaces. Commands named without a path are
@@ -42,6 +48,7 @@ Note that master passes "-C <imapd.conf>" to every command it runs, as
 Cyrus does; Master.script() writes shell scripts that accept and drop it.
 """
 
+import imaplib
 import os
 import re
 import shutil
@@ -151,14 +158,35 @@ def _connect(addr, timeout):
     return socket.create_connection(addr, timeout=timeout)
 
 
-class LineClient:
-    """A CRLF line client. addr: port (on 127.0.0.1), (host, port) or a
-    UNIX socket path. Reads the greeting line unless greeting=False."""
+class SocketClient:
+    """A connected socket (self.sock) with a buffered binary reader
+    (self.file), usable as a context manager. addr: port (on 127.0.0.1),
+    (host, port) or a UNIX socket path."""
 
-    def __init__(self, addr, timeout=DEFAULT_TIMEOUT, greeting=True):
+    def __init__(self, addr, timeout=DEFAULT_TIMEOUT):
         self.sock = _connect(addr, timeout)
         self.sock.settimeout(timeout)
         self.file = self.sock.makefile("rb")
+
+    def close(self):
+        try:
+            self.file.close()
+        finally:
+            self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class LineClient(SocketClient):
+    """A CRLF line client (see SocketClient for addr). Reads the greeting
+    line unless greeting=False."""
+
+    def __init__(self, addr, timeout=DEFAULT_TIMEOUT, greeting=True):
+        super().__init__(addr, timeout)
         self.greeting = self.readline() if greeting else None
 
     def readline(self):
@@ -173,18 +201,6 @@ class LineClient:
         """Send a line and return the next line read."""
         self.send(line)
         return self.readline()
-
-    def close(self):
-        try:
-            self.file.close()
-        finally:
-            self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def _proc_stat(pid):
@@ -564,3 +580,57 @@ class TestCase(unittest.TestCase):
         m = Master(name=kwargs.pop("name", self._testMethodName), **kwargs)
         self.addCleanup(m.cleanup)
         return m
+
+
+def cleanup_nodes(nodes):
+    """Clean up what a test class started, last started first: each node
+    is a Master or has a cleanup() or a .master. Errors are ignored, so
+    every node gets its turn."""
+    for n in reversed(nodes):
+        f = getattr(n, "cleanup", None) or n.master.cleanup
+        try:
+            f()
+        except Exception:
+            pass
+
+
+class NodesTestCase(TestCase):
+    """A TestCase whose nodes start once per class: a subclass defines the
+    classmethod start_nodes(), which appends each node to cls.nodes as it
+    creates it; they are cleaned up after the class (or at once, when
+    start_nodes() fails)."""
+
+    nodes = []
+
+    @classmethod
+    def start_nodes(cls):
+        raise NotImplementedError
+
+    @classmethod
+    def setUpClass(cls):
+        cls.nodes = []
+        try:
+            cls.start_nodes()
+        except BaseException:
+            cleanup_nodes(cls.nodes)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cleanup_nodes(cls.nodes)
+
+
+def imap_login(port, user, password, timeout=15):
+    """An imaplib client on 127.0.0.1:port, logged in as user."""
+    c = imaplib.IMAP4("127.0.0.1", port, timeout=timeout)
+    c.login(user, password)
+    return c
+
+
+def logout_quietly(c):
+    """Log an imaplib client out, ignoring errors (the server or the
+    connection may already be gone); for addCleanup()."""
+    try:
+        c.logout()
+    except Exception:
+        pass

@@ -47,21 +47,8 @@ def replicate(src, server, dst):
 class MailFrontend:
     def __init__(self, backends):
         self.ports = {"pop3": harness.free_port(), "lmtp": harness.free_port()}
-        opts = {
-            "servername": "frontend1",
-            "mupdate_server": "127.0.0.1:1",
-            "admins": backend.ADMIN,
-            "allowplaintext": "yes",
-            "unixhierarchysep": "no",
-            "altnamespace": "no",
-            "sasl_pwcheck_method": "auxprop",
-            "sasl_auxprop_plugin": "sasldb",
-            "sasl_mech_list": "PLAIN LOGIN",
-            "failedloginpause": "0",
-            "proxy_authname": PROXY,
-            "proxy_password": backend.password(PROXY),
-            "client_timeout": "2s",
-        }
+        opts = backend.frontend_opts("frontend1", PROXY)
+        opts["mupdate_server"] = "127.0.0.1:1"
         for b in backends:
             opts["%s_pop3_addr" % b.name] = "127.0.0.1:%d" % b.ports["pop3"]
             opts["%s_lmtp_addr" % b.name] = "127.0.0.1:%d" % b.ports["lmtp"]
@@ -83,29 +70,18 @@ class MailFrontend:
         self.master.start(ports=list(self.ports.values()))
 
 
-class MailFrontendCase(harness.TestCase):
+class MailFrontendCase(harness.NodesTestCase):
     """b1 (alice, bob), b2 (carol) and fe, started once per class."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.nodes = []
-        try:
-            cls.b1 = start_backend("backend1", ("alice", "bob"))
-            cls.nodes.append(cls.b1)
-            cls.b2 = start_backend("backend2", ("carol",))
-            cls.nodes.append(cls.b2)
-            cls.fe = MailFrontend([cls.b1, cls.b2])
-            cls.nodes.append(cls.fe)
-            cls.fe.start()
-        except Exception:
-            for n in cls.nodes:
-                n.master.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        for n in reversed(cls.nodes):
-            n.master.cleanup()
+    def start_nodes(cls):
+        cls.b1 = start_backend("backend1", ("alice", "bob"))
+        cls.nodes.append(cls.b1)
+        cls.b2 = start_backend("backend2", ("carol",))
+        cls.nodes.append(cls.b2)
+        cls.fe = MailFrontend([cls.b1, cls.b2])
+        cls.nodes.append(cls.fe)
+        cls.fe.start()
 
     def count(self, node, user):
         """Messages in user's INBOX, asked over IMAP on the backend itself."""

@@ -8,18 +8,15 @@ speaks it, shared/docs/MUPDATE.md) for the e2e tests.
 """
 import base64
 import re
-import socket
+
+import harness
 
 _TOKEN = re.compile(rb'\s*(?:"((?:[^"\\]|\\.)*)"|\{(\d+)\+?\}$|([^\s"{]+))')
 
 
-class MupdateClient:
+class MupdateClient(harness.SocketClient):
     def __init__(self, addr, timeout=15):
-        if isinstance(addr, int):
-            addr = ("127.0.0.1", addr)
-        self.sock = socket.create_connection(addr, timeout=timeout)
-        self.sock.settimeout(timeout)
-        self.file = self.sock.makefile("rb")
+        super().__init__(addr, timeout)
         self.ntag = 0
         self.caps = []
         self.banner = None
@@ -31,18 +28,6 @@ class MupdateClient:
                 self.banner = [w.decode() for w in words[3:]]
                 break
             self.caps.append([w.decode() for w in words[1:]])
-
-    def close(self):
-        try:
-            self.file.close()
-        finally:
-            self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def readline(self):
         line = self.file.readline()

@@ -7,7 +7,6 @@ found by asking the server, so the tests run as soon as they land.
 """
 import imaplib
 import os
-import re
 import socket
 import subprocess
 import threading
@@ -33,18 +32,6 @@ class CyradmTest(backend.BackendTestCase):
         rc, out, err = self.cyradm(script, **kw)
         self.assertEqual((rc, err), (0, ""), "script %r: %s" % (script, err))
         return out
-
-    def server_has(self, cmd):
-        """Whether the backend knows the IMAP command (SETACL, QUOTA and
-        METADATA are being added on another branch)."""
-        c = self.login("cyrus")
-        tag = c._new_tag().decode()
-        c.send(("%s %s\r\n" % (tag, cmd)).encode())
-        while True:
-            line = c.readline().decode()
-            if line.startswith(tag + " "):
-                break
-        return not re.match(r"\S+ BAD .*(Unrecognized|unknown)", line, re.I)
 
     def require(self, cmd, script, name):
         """Until the server has cmd, cyradm must report its refusal as a
@@ -367,6 +354,35 @@ class MaintenanceToolsTest(backend.BackendTestCase):
         p = subprocess.run([harness.bin_path("mbpath"), "-C", "/nonexistent",
                             "user.alice"], stderr=subprocess.PIPE, timeout=10)
         self.assertEqual(p.returncode, 78)
+
+    def test_common_options(self):
+        """The set-up every tool shares (tools/toolutil.c): --help, a bad
+        option, a missing configuration file."""
+        for name in ("mbpath", "quota", "reconstruct", "ctl_cyrusdb",
+                     "ctl_mboxlist", "cyradm"):
+            exe = harness.bin_path(name)
+            p = subprocess.run([exe, "--help"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=10)
+            self.assertEqual((p.returncode, p.stderr), (0, b""), name)
+            self.assertTrue(p.stdout.startswith(b"usage: " + name.encode()),
+                            p.stdout)
+            self.assertIn(b"-h, --help", p.stdout, name)
+            p = subprocess.run([exe, "-Z"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=10)
+            self.assertEqual((p.returncode, p.stdout), (64, b""), name)
+            self.assertIn(b"\nusage: " + name.encode(), p.stderr)
+            self.assertIn(("Try '%s --help' for more." % name).encode(),
+                          p.stderr)
+            if name == "cyradm":
+                continue
+            args = {"ctl_cyrusdb": ["-c"], "ctl_mboxlist": ["-d"]}
+            p = subprocess.run([exe, "-C", "/nonexistent"]
+                               + args.get(name, ["user.alice"]),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=10)
+            self.assertEqual(p.returncode, 78, name)
+            self.assertTrue(p.stderr.startswith(name.encode() + b": "),
+                            p.stderr)
 
     def dbtool(self, *args):
         p = subprocess.run([harness.bin_path("dbtool"), "-C",

@@ -66,21 +66,8 @@ class Frontend:
     def __init__(self, backends, master):
         self.port = harness.free_port()
         self.mupdate_port = harness.free_port()
-        opts = {
-            "servername": "frontend1",
-            "admins": backend.ADMIN,
-            "allowplaintext": "yes",
-            "unixhierarchysep": "no",
-            "altnamespace": "no",
-            "sasl_pwcheck_method": "auxprop",
-            "sasl_auxprop_plugin": "sasldb",
-            "sasl_mech_list": "PLAIN LOGIN",
-            "failedloginpause": "0",
-            "proxy_authname": PROXY,
-            "proxy_password": backend.password(PROXY),
-            "serverlist": " ".join(b.name for b in backends),
-            "client_timeout": "2s",
-        }
+        opts = backend.frontend_opts("frontend1", PROXY)
+        opts["serverlist"] = " ".join(b.name for b in backends)
         opts.update(ACL_OPTS)
         opts.update(mupdate_opts(master))
         for b in backends:
@@ -100,9 +87,7 @@ class Frontend:
         self.master.start(ports=[self.mupdate_port, self.port])
 
     def login(self, user):
-        c = imaplib.IMAP4("127.0.0.1", self.port, timeout=15)
-        c.login(user, backend.password(user))
-        return c
+        return harness.imap_login(self.port, user, backend.password(user))
 
     def names(self):
         """Every name of the replica (LIST as the admin)."""
@@ -119,49 +104,31 @@ class Frontend:
                          what="%s in the frontend's replica" % " ".join(names))
 
 
-class TestFrontendImap(harness.TestCase):
+class TestFrontendImap(harness.NodesTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.nodes = []
-        try:
-            cls.mupdate = MupdateNode("mmaster", admins=(backend.ADMIN,))
-            cls.nodes.append(cls.mupdate)
-            cls.mupdate.start()
-            cls.b1 = start_backend("backend1", ("alice", "bob"), cls.mupdate)
-            cls.nodes.append(cls.b1)
-            cls.b2 = start_backend("backend2", ("carol",), cls.mupdate)
-            cls.nodes.append(cls.b2)
-            admin = cls.b2.login(backend.ADMIN)
-            for name in ("user.alice.Remote", "shared.b2"):
-                typ, data = admin.create(name)
-                if typ != "OK":
-                    raise RuntimeError("CREATE %s: %s" % (name, data))
-            admin.logout()
-            cls.fe = Frontend([cls.b1, cls.b2], cls.mupdate)
-            cls.nodes.append(cls.fe)
-            cls.fe.start()
-            cls.fe.wait_replica(FIXTURE)
-        except Exception:
-            for n in cls.nodes:
-                n.master.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        for n in reversed(cls.nodes):
-            n.master.cleanup()
+    def start_nodes(cls):
+        cls.mupdate = MupdateNode("mmaster", admins=(backend.ADMIN,))
+        cls.nodes.append(cls.mupdate)
+        cls.mupdate.start()
+        cls.b1 = start_backend("backend1", ("alice", "bob"), cls.mupdate)
+        cls.nodes.append(cls.b1)
+        cls.b2 = start_backend("backend2", ("carol",), cls.mupdate)
+        cls.nodes.append(cls.b2)
+        admin = cls.b2.login(backend.ADMIN)
+        for name in ("user.alice.Remote", "shared.b2"):
+            typ, data = admin.create(name)
+            if typ != "OK":
+                raise RuntimeError("CREATE %s: %s" % (name, data))
+        admin.logout()
+        cls.fe = Frontend([cls.b1, cls.b2], cls.mupdate)
+        cls.nodes.append(cls.fe)
+        cls.fe.start()
+        cls.fe.wait_replica(FIXTURE)
 
     def login(self, user):
         c = self.fe.login(user)
-        self.addCleanup(self._logout, c)
+        self.addCleanup(harness.logout_quietly, c)
         return c
-
-    @staticmethod
-    def _logout(c):
-        try:
-            c.logout()
-        except Exception:
-            pass
 
     def fresh(self, c, mailbox, server):
         """Create a mailbox directly on a backend as the admin; the backend

@@ -11,9 +11,8 @@ import test_frontend_imap as tfi
 from test_cyradm import run_cyradm
 
 
-class TestFrontendReferrals(tfi.harness.TestCase):
-    setUpClass = classmethod(tfi.TestFrontendImap.setUpClass.__func__)
-    tearDownClass = classmethod(tfi.TestFrontendImap.tearDownClass.__func__)
+class TestFrontendReferrals(tfi.harness.NodesTestCase):
+    start_nodes = classmethod(tfi.TestFrontendImap.start_nodes.__func__)
 
     def raw(self, user):
         r = rawimap.Raw(self.fe.port)

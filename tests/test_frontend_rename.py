@@ -13,43 +13,32 @@ import harness
 ADMIN = backend.ADMIN
 
 
-class TestFrontendRename(harness.TestCase):
+class TestFrontendRename(harness.NodesTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.nodes = []
-        try:
-            cls.mupdate = MupdateNode("rmaster", admins=(ADMIN,))
-            cls.nodes.append(cls.mupdate)
-            cls.mupdate.start()
-            cls.be = []
-            for name, users in (("backend1", ("alice", "bob")),
-                                ("backend2", ("carol",))):
-                o = dict(BACKEND_OPTS, **mupdate_opts(cls.mupdate))
-                o.update({"proxy_authname": ADMIN,
-                          "proxy_password": backend.password(ADMIN),
-                          "proxyservers": "%s %s" % (PROXY, ADMIN)})
-                b = backend.Backend(name=name, users=users, imapd=o)
-                backend.make_sasldb(b.sasldb, [PROXY], name)
-                cls.be.append(b)
-                cls.nodes.append(b)
-            for b in cls.be:
-                b.master.write_imapd_conf(dict(
-                    ("%s_imap_addr" % o.name, "127.0.0.1:%d" % o.ports["imap"])
-                    for o in cls.be))
-                b.start()
-            cls.fe = Frontend(cls.be, cls.mupdate)
-            cls.nodes.append(cls.fe)
-            cls.fe.start()
-            cls.fe.wait_replica(["user.alice", "user.carol"])
-        except Exception:
-            for n in cls.nodes:
-                n.master.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        for n in reversed(cls.nodes):
-            n.master.cleanup()
+    def start_nodes(cls):
+        cls.mupdate = MupdateNode("rmaster", admins=(ADMIN,))
+        cls.nodes.append(cls.mupdate)
+        cls.mupdate.start()
+        cls.be = []
+        for name, users in (("backend1", ("alice", "bob")),
+                            ("backend2", ("carol",))):
+            o = dict(BACKEND_OPTS, **mupdate_opts(cls.mupdate))
+            o.update({"proxy_authname": ADMIN,
+                      "proxy_password": backend.password(ADMIN),
+                      "proxyservers": "%s %s" % (PROXY, ADMIN)})
+            b = backend.Backend(name=name, users=users, imapd=o)
+            backend.make_sasldb(b.sasldb, [PROXY], name)
+            cls.be.append(b)
+            cls.nodes.append(b)
+        for b in cls.be:
+            b.master.write_imapd_conf(dict(
+                ("%s_imap_addr" % o.name, "127.0.0.1:%d" % o.ports["imap"])
+                for o in cls.be))
+            b.start()
+        cls.fe = Frontend(cls.be, cls.mupdate)
+        cls.nodes.append(cls.fe)
+        cls.fe.start()
+        cls.fe.wait_replica(["user.alice", "user.carol"])
 
     def admin(self):
         c = self.fe.login(ADMIN)

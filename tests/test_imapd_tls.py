@@ -64,7 +64,7 @@ class TestTLS(backend.BackendTestCase):
 
     def test_plaintext_refused_before_tls(self):
         c = imaplib.IMAP4("127.0.0.1", self.backend.ports["imap"], timeout=15)
-        self.addCleanup(self._logout, c)
+        self.addCleanup(harness.logout_quietly, c)
         self.assertIn("STARTTLS", c.capabilities)
         self.assertIn("LOGINDISABLED", c.capabilities)
         # imaplib itself refuses LOGIN once LOGINDISABLED is advertised
@@ -84,7 +84,7 @@ class TestTLS(backend.BackendTestCase):
 
     def test_starttls_then_login(self):
         c = imaplib.IMAP4("127.0.0.1", self.backend.ports["imap"], timeout=15)
-        self.addCleanup(self._logout, c)
+        self.addCleanup(harness.logout_quietly, c)
         typ, _ = c.starttls(ssl_context=client_context())
         self.assertEqual(typ, "OK")
         self.assertNotIn("STARTTLS", c.capabilities)
@@ -109,7 +109,7 @@ class TestTLS(backend.BackendTestCase):
 
     def test_imaps(self):
         c = self.backend.login("bob")
-        self.addCleanup(self._logout, c)
+        self.addCleanup(harness.logout_quietly, c)
         self.assertEqual(c.select("INBOX")[0], "OK")
         typ, data = c.capability()
         self.assertIn(b"COMPRESS=DEFLATE", data[0])
@@ -160,7 +160,7 @@ class TestTLS(backend.BackendTestCase):
 
     def test_compress_plain_connection(self):
         c = imaplib.IMAP4("127.0.0.1", self.backend.ports["imap"], timeout=15)
-        self.addCleanup(self._logout, c)
+        self.addCleanup(harness.logout_quietly, c)
         c.starttls(ssl_context=client_context())
         c.login("alice", "alice-pw")
         imaplib.Commands.setdefault("COMPRESS", ("AUTH", "SELECTED"))

@@ -9,7 +9,6 @@
 Skipped when the Debian packages are missing or not running as root.
 """
 import base64
-import imaplib
 import os
 import poplib
 import smtplib
@@ -43,45 +42,53 @@ def msg(subject):
     return (MSG % (subject, subject.replace(" ", "."))).encode()
 
 
-class OurBackend:
+class OurNode:
+    """One master of ours: services [(service, command, extra cyrus.conf
+    keys)] each on a free loopback port (self.ports), imapd options opts,
+    and a sasldb holding sasl_users."""
+
+    def __init__(self, name, opts, services, sasl_users):
+        self.name = name
+        self.ports = {svc: harness.free_port() for svc, _, _ in services}
+        svcs = [(svc, dict(extra, cmd=cmd,
+                           listen="127.0.0.1:%d" % self.ports[svc]))
+                for svc, cmd, extra in services]
+        self.master = harness.Master(name=name, imapd=opts, services=svcs)
+        self.sasldb = self.master.path("sasldb2")
+        self.master.write_imapd_conf({"sasl_sasldb_path": self.sasldb})
+        backend.make_sasldb(self.sasldb, sasl_users, name)
+
+    def start(self):
+        self.master.start(ports=list(self.ports.values()))
+        return self
+
+    def login(self, user):
+        return harness.imap_login(self.ports["imap"], user,
+                                  backend.password(user))
+
+
+class OurBackend(OurNode):
     """Our imapd, pop3d and lmtpd (AUTH required, for frontends) on one node
     that registers its mailboxes with the mupdate master at master_port."""
 
     def __init__(self, name, master_port, users=USERS):
-        self.name = name
         self.users = list(users)
-        self.ports = {s: harness.free_port() for s in ("imap", "pop3", "lmtp")}
-        opts = {
-            "servername": name,
-            "admins": ADMIN[0],
+        opts = backend.node_opts(name)
+        opts.update({
             "proxyservers": PROXY[0],
             "lmtp_admins": PROXY[0],
-            "allowplaintext": "yes",
-            "unixhierarchysep": "no",
-            "altnamespace": "no",
-            "sasl_pwcheck_method": "auxprop",
-            "sasl_auxprop_plugin": "sasldb",
-            "sasl_mech_list": "PLAIN LOGIN",
-            "failedloginpause": "0",
             "mupdate_server": "127.0.0.1:%d" % master_port,
             "mupdate_authname": PROXY[0],
             "mupdate_password": PROXY[1],
             "popminpoll": "0",
-        }
-        svcs = [("imap", {"cmd": "imapd",
-                          "listen": "127.0.0.1:%d" % self.ports["imap"]}),
-                ("pop3", {"cmd": "pop3d",
-                          "listen": "127.0.0.1:%d" % self.ports["pop3"]}),
-                ("lmtp", {"cmd": "lmtpd",
-                          "listen": "127.0.0.1:%d" % self.ports["lmtp"]})]
-        self.master = harness.Master(name=name, imapd=opts, services=svcs)
-        self.sasldb = self.master.path("sasldb2")
-        self.master.write_imapd_conf({"sasl_sasldb_path": self.sasldb})
-        backend.make_sasldb(self.sasldb,
-                            self.users + [ADMIN[0], PROXY[0]], name)
+        })
+        super().__init__(name, opts,
+                         [("imap", "imapd", {}), ("pop3", "pop3d", {}),
+                          ("lmtp", "lmtpd", {})],
+                         self.users + [ADMIN[0], PROXY[0]])
 
     def start(self):
-        self.master.start(ports=list(self.ports.values()))
+        super().start()
         c = self.login(ADMIN[0])
         for u in self.users:
             typ, data = c.create("user.%s" % u)
@@ -90,58 +97,33 @@ class OurBackend:
         c.logout()
         return self
 
-    def login(self, user):
-        c = imaplib.IMAP4("127.0.0.1", self.ports["imap"], timeout=15)
-        c.login(user, backend.password(user))
-        return c
-
-
-def _logout(c):
-    try:
-        c.logout()
-    except Exception:
-        pass
-
 
 @unittest.skipUnless(HAVE_CYRUS, "Debian Cyrus murder packages not installed "
                      "(or not root)")
-class TestCyrusFrontendOurBackend(harness.TestCase):
+class TestCyrusFrontendOurBackend(harness.NodesTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.cleanups = []
-        try:
-            cls.mm = MupdateNode("mixmaster", admins=(ADMIN[0], PROXY[0]),
-                                 users=())
-            cls.cleanups.append(cls.mm.master.cleanup)
-            cls.mm.start()
-            cls.be = OurBackend("ourbe", cls.mm.port)
-            cls.cleanups.append(cls.be.master.cleanup)
-            cls.be.start()
-            cls.fe = CyrusFrontend(
-                cls.mm.port, {"ourbe": cls.be.ports},
-                users={u: backend.password(u) for u in USERS},
-                proxy=PROXY, admin=ADMIN)
-            cls.cleanups.append(cls.fe.cleanup)
-            cls.fe.start()
-            if not cls.fe.wait_replica("user.alice"):
-                raise RuntimeError("Cyrus slave never learned user.alice:\n%s"
-                                   % cls.mm.master.log_tail())
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        for f in reversed(cls.cleanups):
-            try:
-                f()
-            except Exception:
-                pass
+    def start_nodes(cls):
+        cls.mm = MupdateNode("mixmaster", admins=(ADMIN[0], PROXY[0]),
+                             users=())
+        cls.nodes.append(cls.mm)
+        cls.mm.start()
+        cls.be = OurBackend("ourbe", cls.mm.port)
+        cls.nodes.append(cls.be)
+        cls.be.start()
+        cls.fe = CyrusFrontend(
+            cls.mm.port, {"ourbe": cls.be.ports},
+            users={u: backend.password(u) for u in USERS},
+            proxy=PROXY, admin=ADMIN)
+        cls.nodes.append(cls.fe)
+        cls.fe.start()
+        if not cls.fe.wait_replica("user.alice"):
+            raise RuntimeError("Cyrus slave never learned user.alice:\n%s"
+                               % cls.mm.master.log_tail())
 
     def login(self, user):
-        c = imaplib.IMAP4("127.0.0.1", self.fe.ports["imap"], timeout=15)
-        c.login(user, backend.password(user))
-        self.addCleanup(_logout, c)
+        c = harness.imap_login(self.fe.ports["imap"], user,
+                               backend.password(user))
+        self.addCleanup(harness.logout_quietly, c)
         return c
 
     def fail_with_logs(self, what):
@@ -177,7 +159,7 @@ class TestCyrusFrontendOurBackend(harness.TestCase):
         self.assertIn(b"\\Seen", data[0])
         # the message really is on our backend
         direct = self.be.login("alice")
-        self.addCleanup(_logout, direct)
+        self.addCleanup(harness.logout_quietly, direct)
         typ, data = direct.select("INBOX", readonly=True)
         self.assertEqual(typ, "OK")
         typ, data = direct.search(None, "SUBJECT", '"via cyrus fe"')
@@ -217,7 +199,7 @@ class TestCyrusFrontendOurBackend(harness.TestCase):
         if typ != "OK":
             self.fail_with_logs("CREATE: %s %s" % (typ, data))
         direct = self.be.login("alice")
-        self.addCleanup(_logout, direct)
+        self.addCleanup(harness.logout_quietly, direct)
         names = b"\n".join(direct.list('""', "*")[1])
         self.assertIn(b"INBOX.mixsub", names)
         with self.mm.client() as m:
@@ -232,7 +214,7 @@ class TestCyrusFrontendOurBackend(harness.TestCase):
                                  msg("lmtp via cyrus"))
             self.assertEqual(refused, {})
         direct = self.be.login("bob")
-        self.addCleanup(_logout, direct)
+        self.addCleanup(harness.logout_quietly, direct)
         direct.select("INBOX", readonly=True)
         typ, data = direct.search(None, "SUBJECT", '"lmtp via cyrus"')
         if not data[0].split():
@@ -241,7 +223,7 @@ class TestCyrusFrontendOurBackend(harness.TestCase):
     def test_pop3_via_cyrus_proxy(self):
         # put a message in bob's INBOX directly, read it through Cyrus
         direct = self.be.login("bob")
-        self.addCleanup(_logout, direct)
+        self.addCleanup(harness.logout_quietly, direct)
         self.assertEqual(direct.append("INBOX", None, None,
                                        msg("pop via cyrus"))[0], "OK")
         p = poplib.POP3("127.0.0.1", self.fe.ports["pop3"], timeout=30)
@@ -263,24 +245,13 @@ class TestCyrusFrontendOurBackend(harness.TestCase):
             p.quit()
 
 
-class OurFrontend:
+class OurFrontend(OurNode):
     """Our mupdate slave + imapd/pop3d/lmtpd in frontend role, in front of
     the backends {name: {"imap": port, "pop3": port, "lmtp": port}}."""
 
     def __init__(self, name, master_port, backends, users=USERS):
-        self.name = name
-        self.ports = {s: harness.free_port()
-                      for s in ("imap", "pop3", "lmtp", "mupdate")}
-        opts = {
-            "servername": name,
-            "admins": ADMIN[0],
-            "allowplaintext": "yes",
-            "unixhierarchysep": "no",
-            "altnamespace": "no",
-            "sasl_pwcheck_method": "auxprop",
-            "sasl_auxprop_plugin": "sasldb",
-            "sasl_mech_list": "PLAIN LOGIN",
-            "failedloginpause": "0",
+        opts = backend.node_opts(name)
+        opts.update({
             "mupdate_server": "127.0.0.1:%d" % master_port,
             "mupdate_authname": PROXY[0],
             "mupdate_password": PROXY[1],
@@ -289,61 +260,40 @@ class OurFrontend:
             "proxy_password": PROXY[1],
             "serverlist": " ".join(sorted(backends)),
             "client_timeout": "5s",
-        }
+        })
         for b, p in backends.items():
             for svc in ("imap", "pop3", "lmtp"):
                 opts["%s_%s_addr" % (b, svc)] = "127.0.0.1:%d" % p[svc]
-        svcs = [("mupdate", {"cmd": "mupdate", "prefork": 1, "listen":
-                             "127.0.0.1:%d" % self.ports["mupdate"]}),
-                ("imap", {"cmd": "imapd",
-                          "listen": "127.0.0.1:%d" % self.ports["imap"]}),
-                ("pop3", {"cmd": "pop3d",
-                          "listen": "127.0.0.1:%d" % self.ports["pop3"]}),
-                ("lmtp", {"cmd": "lmtpd -a",
-                          "listen": "127.0.0.1:%d" % self.ports["lmtp"]})]
-        self.master = harness.Master(name=name, imapd=opts, services=svcs)
-        self.sasldb = self.master.path("sasldb2")
-        self.master.write_imapd_conf({"sasl_sasldb_path": self.sasldb})
-        backend.make_sasldb(self.sasldb, list(users) + [ADMIN[0]], name)
-
-    def start(self):
-        self.master.start(ports=list(self.ports.values()))
-        return self
-
-    def login(self, user):
-        c = imaplib.IMAP4("127.0.0.1", self.ports["imap"], timeout=15)
-        c.login(user, backend.password(user))
-        return c
+        super().__init__(name, opts,
+                         [("mupdate", "mupdate", {"prefork": 1}),
+                          ("imap", "imapd", {}), ("pop3", "pop3d", {}),
+                          ("lmtp", "lmtpd -a", {})],
+                         list(users) + [ADMIN[0]])
 
 
 @unittest.skipUnless(HAVE_CYRUS, "Debian Cyrus murder packages not installed "
                      "(or not root)")
-class TestOurFrontendCyrusBackend(harness.TestCase):
+class TestOurFrontendCyrusBackend(harness.NodesTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.cleanups = []
-        try:
-            cls.mm = MupdateNode("mixmaster2", admins=(ADMIN[0], PROXY[0]),
-                                 users=())
-            cls.cleanups.append(cls.mm.master.cleanup)
-            cls.mm.start()
-            cls.be = CyrusBackend(
-                cls.mm.port, {}, users={u: backend.password(u) for u in USERS},
-                proxy=PROXY, admin=ADMIN)
-            cls.cleanups.append(cls.be.cleanup)
-            cls.be.start()
-            cls.be.create_users()
-            cls.fe = OurFrontend("ourfe", cls.mm.port, {
-                cls.be.name: {"imap": cls.be.ports["imap"],
-                              "pop3": cls.be.ports["pop3"],
-                              "lmtp": cls.be.ports["lmtpauth"]}})
-            cls.cleanups.append(cls.fe.master.cleanup)
-            cls.fe.start()
-            harness.wait_for(cls._replica_has_alice, timeout=20,
-                             what="our replica learns user.alice")
-        except BaseException:
-            cls.tearDownClass()
-            raise
+    def start_nodes(cls):
+        cls.mm = MupdateNode("mixmaster2", admins=(ADMIN[0], PROXY[0]),
+                             users=())
+        cls.nodes.append(cls.mm)
+        cls.mm.start()
+        cls.be = CyrusBackend(
+            cls.mm.port, {}, users={u: backend.password(u) for u in USERS},
+            proxy=PROXY, admin=ADMIN)
+        cls.nodes.append(cls.be)
+        cls.be.start()
+        cls.be.create_users()
+        cls.fe = OurFrontend("ourfe", cls.mm.port, {
+            cls.be.name: {"imap": cls.be.ports["imap"],
+                          "pop3": cls.be.ports["pop3"],
+                          "lmtp": cls.be.ports["lmtpauth"]}})
+        cls.nodes.append(cls.fe)
+        cls.fe.start()
+        harness.wait_for(cls._replica_has_alice, timeout=20,
+                         what="our replica learns user.alice")
 
     @classmethod
     def _replica_has_alice(cls):
@@ -354,25 +304,17 @@ class TestOurFrontendCyrusBackend(harness.TestCase):
         try:
             return c.select("INBOX")[0] == "OK"
         finally:
-            _logout(c)
-
-    @classmethod
-    def tearDownClass(cls):
-        for f in reversed(cls.cleanups):
-            try:
-                f()
-            except Exception:
-                pass
+            harness.logout_quietly(c)
 
     def login(self, user):
         c = self.fe.login(user)
-        self.addCleanup(_logout, c)
+        self.addCleanup(harness.logout_quietly, c)
         return c
 
     def cyrus_login(self, user):
-        c = imaplib.IMAP4("127.0.0.1", self.be.ports["imap"], timeout=15)
-        c.login(user, backend.password(user))
-        self.addCleanup(_logout, c)
+        c = harness.imap_login(self.be.ports["imap"], user,
+                               backend.password(user))
+        self.addCleanup(harness.logout_quietly, c)
         return c
 
     def fail_with_logs(self, what):

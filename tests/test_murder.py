@@ -104,6 +104,29 @@ def murder(*args):
     return p.stdout.decode()
 
 
+def murder_info(murder_dir):
+    """murder.json of a started murder, and its users' passwords."""
+    with open(os.path.join(murder_dir, "murder.json")) as f:
+        info = json.load(f)
+    return info, {u["user"]: u["password"] for u in info["users"]}
+
+
+def check_sanitizer_reports(murder_dir):
+    """Fail if a node's log under murder_dir or a file in SAN_DIR holds a
+    sanitizer report (call after "murder stop")."""
+    bad = []
+    for n in os.listdir(murder_dir):
+        log = os.path.join(murder_dir, n, "log")
+        if os.path.exists(log):
+            with open(log, errors="replace") as f:
+                text = f.read()
+            if "AddressSanitizer" in text or "runtime error" in text:
+                bad.append(log)
+    bad += [os.path.join(SAN_DIR, f) for f in os.listdir(SAN_DIR)]
+    if bad:
+        raise AssertionError("sanitizer reports in %s" % bad)
+
+
 class TestMurder(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -111,42 +134,22 @@ class TestMurder(unittest.TestCase):
         cls.dir = os.path.join(cls.tmp, "m")
         cls.out = murder("start", cls.dir, "--base-port", str(free_base()),
                          "--frontends", "2")
-        with open(os.path.join(cls.dir, "murder.json")) as f:
-            cls.info = json.load(f)
-        cls.pw = {u["user"]: u["password"] for u in cls.info["users"]}
+        cls.info, cls.pw = murder_info(cls.dir)
 
     @classmethod
     def tearDownClass(cls):
         try:
             murder("stop", cls.dir)
-            bad = []
-            for n in os.listdir(cls.dir):
-                log = os.path.join(cls.dir, n, "log")
-                if os.path.exists(log):
-                    with open(log, errors="replace") as f:
-                        text = f.read()
-                    if "AddressSanitizer" in text or "runtime error" in text:
-                        bad.append(log)
-            bad += [os.path.join(SAN_DIR, f) for f in os.listdir(SAN_DIR)]
-            if bad:
-                raise AssertionError("sanitizer reports in %s" % bad)
+            check_sanitizer_reports(cls.dir)
         finally:
             if not os.environ.get("KEEP"):
                 subprocess.call(["rm", "-rf", cls.tmp, SAN_DIR])
 
     def login(self, user, fe=0):
         port = self.info["frontends"][fe]["imap"]
-        c = imaplib.IMAP4("127.0.0.1", port, timeout=15)
-        c.login(user, self.pw[user])
-        self.addCleanup(self._logout, c)
+        c = harness.imap_login(port, user, self.pw[user])
+        self.addCleanup(harness.logout_quietly, c)
         return c
-
-    @staticmethod
-    def _logout(c):
-        try:
-            c.logout()
-        except Exception:
-            pass
 
     def names(self, c, pattern="*"):
         typ, data = c.list('""', pattern)
@@ -345,6 +348,44 @@ class TestMurder(unittest.TestCase):
             murder("start", self.dir, "backend2")
         self.assertEqual(b.select("INBOX")[0], "OK")
         self.assertEqual(a.status("shared.team", "(MESSAGES)")[0], "OK")
+
+    def test_mupdate_down_reads_keep_working(self):
+        a = self.login("alice", 0)
+        self.assertEqual(a.append("INBOX", None, None, msg("before down"))[0],
+                         "OK")
+        murder("stop", self.dir, "mupdate")
+        try:
+            # the replicas keep serving the last list
+            for fe in (0, 1):
+                c = self.login("alice", fe)
+                self.assertIn("INBOX", self.names(c))
+                self.assertIn("shared.team", self.names(c))
+                self.assertEqual(c.select("INBOX")[0], "OK")
+                typ, data = c.search(None, "SUBJECT", '"before down"')
+                self.assertEqual(typ, "OK")
+                self.assertTrue(data[0].split())
+            b = self.login("bob", 1)
+            self.assertEqual(b.select("INBOX")[0], "OK")
+            # a change that needs the master fails cleanly, promptly, and
+            # leaves nothing behind
+            t0 = time.time()
+            typ, data = a.create("INBOX.whilemasterdown")
+            self.assertLess(time.time() - t0, 10.0)
+            self.assertEqual(typ, "NO", data)
+            self.assertNotIn("INBOX.whilemasterdown", self.names(a))
+        finally:
+            murder("start", self.dir, "mupdate")
+        # back: the same create now works and reaches the other frontend
+        a = self.login("alice", 0)
+        harness.wait_for(
+            lambda: a.create("INBOX.aftermasterup")[0] == "OK",
+            timeout=20, interval=0.5, what="create after master restart")
+        other = self.login("alice", 1)
+        harness.wait_for(
+            lambda: "INBOX.aftermasterup" in self.names(other),
+            timeout=10, interval=0.1, what="replica after master restart")
+        self.assertNotIn("INBOX.whilemasterdown", self.names(other))
+        self.assertEqual(a.delete("INBOX.aftermasterup")[0], "OK")
 
     def test_zz_stop_leaves_nothing(self):
         # last (alphabetical order): stop everything, then start again so

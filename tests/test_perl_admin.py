@@ -8,7 +8,6 @@ being added on another branch) are checked to fail cleanly instead, until
 they land.
 """
 import os
-import re
 import subprocess
 import tempfile
 
@@ -54,16 +53,6 @@ class PerlAdminTest(backend.BackendTestCase):
         rc, out, err = self.perl(body)
         self.assertEqual(rc, 0, err)
         return out
-
-    def server_has(self, cmd):
-        c = self.login("cyrus")
-        tag = c._new_tag().decode()
-        c.send(("%s %s\r\n" % (tag, cmd)).encode())
-        while True:
-            line = c.readline().decode()
-            if line.startswith(tag + " "):
-                break
-        return not re.match(r"\S+ BAD .*(Unrecognized|unknown)", line, re.I)
 
     def test_create_list_rename_delete(self):
         out = self.ok(r"""

@@ -7,7 +7,6 @@
  * Exit status: 0 on success, 64 (EX_USAGE) for bad arguments, 78
  * (EX_CONFIG) when the configuration cannot be loaded, 74 (EX_IOERR) when
  * the environment cannot be opened, recovered or checkpointed. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "cyrusdb.h"
 #include "errors.h"
 #include "log.h"
+#include "toolutil.h"
 
 static const char usage_text[] =
     "usage: ctl_cyrusdb [-C imapd.conf] -r | -c\n"
@@ -37,20 +37,6 @@ enum ctl_action {
     CTL_RECOVER,
     CTL_CHECKPOINT
 };
-
-/* --help: the whole text on stdout; after a usage error: the first line
- * and a hint on stderr. */
-static void
-usage(int code)
-{
-    if (code == 0) {
-        fputs(usage_text, stdout);
-    } else {
-        fprintf(stderr, "%.*s\nTry 'ctl_cyrusdb --help' for more.\n",
-                (int)strcspn(usage_text, "\n"), usage_text);
-    }
-    exit(code);
-}
 
 static int
 run(enum ctl_action action, const char *envdir)
@@ -86,60 +72,29 @@ run(enum ctl_action action, const char *envdir)
 int
 main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {NULL,   0,           NULL, 0  },
-    };
     enum ctl_action action = CTL_NONE;
-    const char *conf_path = NULL;
-    struct config *loaded;
+    struct toolutil tu;
     struct buf envdir = BUF_INITIALIZER;
-    char *error = NULL;
     int opt, r;
 
-    log_init("ctl_cyrusdb");
-    while ((opt = getopt_long(argc, argv, "C:rch", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'C':
-            conf_path = optarg;
-            break;
-        case 'r':
-        case 'c':
-            if (action != CTL_NONE) {
-                fprintf(stderr, "ctl_cyrusdb: give only one of -r, -c\n");
-                usage(EX_USAGE);
-            }
-            action = opt == 'r' ? CTL_RECOVER : CTL_CHECKPOINT;
-            break;
-        case 'h':
-            usage(0);
-            break;
-        default:
-            usage(EX_USAGE);
-        }
+    toolutil_init(&tu, "ctl_cyrusdb", usage_text);
+    while ((opt = toolutil_getopt(&tu, argc, argv, "C:rch", NULL)) != -1) {
+        if (opt != 'r' && opt != 'c')
+            continue;
+        if (action != CTL_NONE)
+            toolutil_usage_error(&tu, "give only one of -r, -c");
+        action = opt == 'r' ? CTL_RECOVER : CTL_CHECKPOINT;
     }
-    if (optind < argc) {
-        fprintf(stderr, "ctl_cyrusdb: unexpected argument '%s'\n",
-                argv[optind]);
-        usage(EX_USAGE);
-    }
-    if (action == CTL_NONE) {
-        fprintf(stderr, "ctl_cyrusdb: one of -r, -c is required\n");
-        usage(EX_USAGE);
-    }
-
-    loaded = config_load(conf_path, "ctl_cyrusdb", &error);
-    if (loaded == NULL) {
-        fprintf(stderr, "ctl_cyrusdb: %s\n", error ? error : "no config");
-        log_msg(LOG_ERR, "%s", error ? error : "no config");
-        free(error);
-        return EX_CONFIG;
-    }
-    config = loaded;
-    buf_printf(&envdir, "%s/db", config_str(config, CFG_CONFIGDIRECTORY));
+    if (optind < argc)
+        toolutil_usage_error(&tu, "unexpected argument '%s'", argv[optind]);
+    if (action == CTL_NONE)
+        toolutil_usage_error(&tu, "one of -r, -c is required");
+    r = toolutil_config_load(&tu);
+    if (r)
+        return r;
+    toolutil_envdir(&envdir);
     r = run(action, buf_cstring(&envdir));
     buf_free(&envdir);
-    config = NULL;
-    config_free(&loaded);
+    toolutil_fini(&tu);
     return r;
 }

@@ -15,7 +15,6 @@
  * name unknown to our list is first looked up with FIND, unless -a, and
  * left alone with a warning if another server holds it). -w prints the
  * actions and changes nothing. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -30,19 +29,19 @@
 #include "mupdate_client.h"
 #include "mupdate_server.h"
 #include "strarray.h"
+#include "toolutil.h"
 #include "xmalloc.h"
 
 
-static void
-usage(FILE *f)
-{
-    fprintf(f, "usage: ctl_mboxlist [-C imapd.conf] -d | -u | -m [-a] [-w]\n"
-               "  -d  dump the mailbox list (one entry per line)\n"
-               "  -u  undump: read entries in -d format from stdin\n"
-               "  -m  push the local list to the mupdate master\n"
-               "  -a  with -m: authoritative, push without FIND\n"
-               "  -w  with -m: print what would be done, change nothing\n");
-}
+static const char usage_text[] =
+    "usage: ctl_mboxlist [-C imapd.conf] -d | -u | -m [-a] [-w]\n"
+    "  -C FILE  read FILE instead of $CYRUS_CONF or /etc/imapd.conf\n"
+    "  -d  dump the mailbox list (one entry per line)\n"
+    "  -u  undump: read entries in -d format from stdin\n"
+    "  -m  push the local list to the mupdate master\n"
+    "  -a  with -m: authoritative, push without FIND\n"
+    "  -w  with -m: print what would be done, change nothing\n"
+    "  -h, --help  show this text\n";
 
 static int
 dump_cb(void *ctx, const struct mboxlist_entry *e)
@@ -328,28 +327,21 @@ done:
 int
 main(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    const char *conf = getenv("CYRUS_CONF");
-    struct config *cfg;
+    struct toolutil tu;
     struct cyrusdb_env *env;
     struct mboxlist *ml = NULL;
     struct buf path = BUF_INITIALIZER;
     char *err = NULL;
     int opt, mode = 0, dryrun = 0, auth = 0, r;
 
-    while ((opt = getopt_long(argc, argv, "C:dumawh", longopts, NULL)) != -1) {
+    toolutil_init(&tu, "ctl_mboxlist", usage_text);
+    while ((opt = toolutil_getopt(&tu, argc, argv, "C:dumawh", NULL)) != -1) {
         switch (opt) {
-        case 'C':
-            conf = optarg;
-            break;
         case 'd':
         case 'u':
         case 'm':
-            if (mode != 0 && mode != opt) {
-                usage(stderr);
-                return 64;
-            }
+            if (mode != 0 && mode != opt)
+                toolutil_usage_error(&tu, "give only one of -d, -u, -m");
             mode = opt;
             break;
         case 'a':
@@ -358,27 +350,16 @@ main(int argc, char **argv)
         case 'w':
             dryrun = 1;
             break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 64;
         }
     }
-    if (mode == 0 || optind != argc) {
-        usage(stderr);
-        return 64;
-    }
-    log_init("ctl_mboxlist");
-    cfg = config_load(conf ? conf : "/etc/imapd.conf", "ctl_mboxlist", &err);
-    if (cfg == NULL) {
-        fprintf(stderr, "ctl_mboxlist: %s\n", err);
-        free(err);
-        return 78;
-    }
-    config = cfg;
-    buf_printf(&path, "%s/db", config_str(cfg, CFG_CONFIGDIRECTORY));
+    if (mode == 0)
+        toolutil_usage_error(&tu, "one of -d, -u, -m is required");
+    if (optind != argc)
+        toolutil_usage_error(&tu, "unexpected argument '%s'", argv[optind]);
+    r = toolutil_config_load(&tu);
+    if (r)
+        return r;
+    toolutil_envdir(&path);
     env = cyrusdb_env_open(buf_cstring(&path), 0, &err);
     if (env == NULL) {
         fprintf(stderr, "ctl_mboxlist: %s\n", err);
@@ -386,7 +367,7 @@ main(int argc, char **argv)
         r = ERR_IO;
         goto out;
     }
-    r = mboxlist_open(env, config_str(cfg, CFG_MBOXLIST_DB_PATH), &ml);
+    r = mboxlist_open(env, config_str(config, CFG_MBOXLIST_DB_PATH), &ml);
     if (r < 0) {
         fprintf(stderr, "ctl_mboxlist: cannot open mailboxes.db: %s\n",
                 error_text(r));
@@ -403,8 +384,7 @@ main(int argc, char **argv)
 out:
     mboxlist_close(&ml);
     cyrusdb_env_close(&env);
-    config = NULL;
-    config_free(&cfg);
+    toolutil_fini(&tu);
     buf_free(&path);
     fflush(stdout);
     return r < 0 ? 1 : 0;

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "saslglue.h"
 #include "tls.h"
+#include "toolutil.h"
 #include "xmalloc.h"
 
 static const char usage_text[] =
@@ -48,18 +49,6 @@ static const char usage_text[] =
     "\n"
     "Commands are read from stdin when it is not a terminal; the exit\n"
     "status is then 1 if any command failed. Type 'help' for commands.\n";
-
-static void
-usage(int code)
-{
-    if (code == 0) {
-        fputs(usage_text, stdout);
-    } else {
-        fprintf(stderr, "%.*s\nTry 'cyradm --help' for more.\n",
-                (int)strcspn(usage_text, "\n"), usage_text);
-    }
-    exit(code);
-}
 
 /* Read a password from the terminal without echo. NULL if there is no
  * terminal. Caller frees. */
@@ -290,6 +279,7 @@ main(int argc, char **argv)
         {"help",     no_argument,       NULL, 'h'         },
         {NULL,       0,                 NULL, 0           },
     };
+    struct toolutil tu;
     struct cyradm a;
     struct tls_config tlscfg;
     char *password = NULL, *tlserr = NULL;
@@ -300,8 +290,9 @@ main(int argc, char **argv)
     memset(&tlscfg, 0, sizeof(tlscfg));
     a.out = stdout;
     a.err = stderr;
-    log_init("cyradm");
-    while ((opt = getopt_long(argc, argv, "u:w:p:h", longopts, NULL)) != -1) {
+    toolutil_init(&tu, "cyradm", usage_text);
+    while ((opt = toolutil_getopt(&tu, argc, argv, "u:w:p:h", longopts))
+           != -1) {
         switch (opt) {
         case 'u':
             a.login.user = optarg;
@@ -333,22 +324,13 @@ main(int argc, char **argv)
         case OPT_INSECURE:
             insecure = 1;
             break;
-        case 'h':
-            usage(0);
-            break;
-        default:
-            usage(EX_USAGE);
         }
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, optind >= argc ? "cyradm: no host given\n"
-                                       : "cyradm: too many arguments\n");
-        usage(EX_USAGE);
-    }
-    if (a.login.implicit_tls && a.login.starttls) {
-        fprintf(stderr, "cyradm: give only one of --tls, --starttls\n");
-        usage(EX_USAGE);
-    }
+    if (optind != argc - 1)
+        toolutil_usage_error(&tu, optind >= argc ? "no host given"
+                                                 : "too many arguments");
+    if (a.login.implicit_tls && a.login.starttls)
+        toolutil_usage_error(&tu, "give only one of --tls, --starttls");
     a.host = argv[optind];
     if (a.login.user == NULL)
         a.login.user = getenv("USER");

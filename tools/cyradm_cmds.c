@@ -343,8 +343,11 @@ cmd_delete(struct cyradm *a, const char *name, int argc, char **argv)
     return r;
 }
 
+/* RENAME and XFER: [--partition p] mailbox target [partition], where
+ * target is the new name or the destination server. */
 static int
-cmd_rename(struct cyradm *a, const char *name, int argc, char **argv)
+move_cmd(struct cyradm *a, const char *name, const char *verb, int argc,
+         char **argv)
 {
     const char *partition = NULL;
     struct arg args[3];
@@ -358,25 +361,19 @@ cmd_rename(struct cyradm *a, const char *name, int argc, char **argv)
     args[0] = (struct arg){argv[i], 0};
     args[1] = (struct arg){argv[i + 1], 0};
     args[2] = (struct arg){partition, 0};
-    return send_cmd(a, name, "RENAME", args, partition ? 3 : 2, NULL, NULL);
+    return send_cmd(a, name, verb, args, partition ? 3 : 2, NULL, NULL);
+}
+
+static int
+cmd_rename(struct cyradm *a, const char *name, int argc, char **argv)
+{
+    return move_cmd(a, name, "RENAME", argc, argv);
 }
 
 static int
 cmd_xfer(struct cyradm *a, const char *name, int argc, char **argv)
 {
-    struct arg args[3];
-    int i;
-    const char *partition = NULL;
-
-    if (create_opts(argc, argv, &partition, NULL, &i) < 0 || argc - i < 2
-        || argc - i > 3)
-        return usage_error(a, name);
-    if (argc - i == 3)
-        partition = argv[i + 2];
-    args[0] = (struct arg){argv[i], 0};
-    args[1] = (struct arg){argv[i + 1], 0};
-    args[2] = (struct arg){partition, 0};
-    return send_cmd(a, name, "XFER", args, partition ? 3 : 2, NULL, NULL);
+    return move_cmd(a, name, "XFER", argc, argv);
 }
 
 /* ---- ACLs ---- */
@@ -456,23 +453,29 @@ cmd_deleteacl(struct cyradm *a, const char *name, int argc, char **argv)
     return r;
 }
 
-struct acl_ctx {
+/* Untagged replies that carry a mailbox and name/value pairs (ACL,
+ * METADATA): each pair becomes a line "<indent><name><sep><value>". */
+struct pairs_ctx {
+    int (*parse)(const char *resp, size_t len, struct buf *mailbox_r,
+                 struct strarray *pairs_r);
+    const char *indent; /* "  " under a mailbox header, or "" */
+    const char *sep;
     struct buf out;
-    const char *indent; /* before each line: "  " under a mailbox header */
 };
 
 static void
-acl_cb(void *ctx, const char *resp, size_t len)
+pairs_cb(void *ctx, const char *resp, size_t len)
 {
-    struct acl_ctx *l = ctx;
+    struct pairs_ctx *p = ctx;
     struct strarray pairs = {0};
     struct buf mb = BUF_INITIALIZER;
     size_t i;
 
-    if (imapclient_resp_acl(resp, len, &mb, &pairs) == 0) {
+    if (p->parse(resp, len, &mb, &pairs) == 0) {
         for (i = 0; i + 1 < pairs.count; i += 2)
-            buf_printf(&l->out, "%s%s %s\n", l->indent,
-                       strarray_nth(&pairs, i), strarray_nth(&pairs, i + 1));
+            buf_printf(&p->out, "%s%s%s%s\n", p->indent,
+                       strarray_nth(&pairs, i), p->sep,
+                       strarray_nth(&pairs, i + 1));
     }
     strarray_fini(&pairs);
     buf_free(&mb);
@@ -484,7 +487,7 @@ static int
 cmd_listacl(struct cyradm *a, const char *name, int argc, char **argv)
 {
     struct strarray boxes = {0};
-    struct acl_ctx l = {BUF_INITIALIZER, ""};
+    struct pairs_ctx l = {imapclient_resp_acl, "", " ", BUF_INITIALIZER};
     int many;
     size_t k;
     int r;
@@ -498,7 +501,7 @@ cmd_listacl(struct cyradm *a, const char *name, int argc, char **argv)
         struct arg arg = {strarray_nth(&boxes, k), 0};
 
         buf_reset(&l.out);
-        r = send_cmd(a, name, "GETACL", &arg, 1, acl_cb, &l);
+        r = send_cmd(a, name, "GETACL", &arg, 1, pairs_cb, &l);
         if (r == 0 && many)
             fprintf(a->out, "%s:\n", arg.s);
         if (r == 0)
@@ -641,31 +644,11 @@ bad:
 
 /* ---- info (metadata), reconstruct, subscribe, version ---- */
 
-struct meta_ctx {
-    struct buf out;
-};
-
-static void
-meta_cb(void *ctx, const char *resp, size_t len)
-{
-    struct meta_ctx *m = ctx;
-    struct strarray pairs = {0};
-    struct buf mb = BUF_INITIALIZER;
-    size_t i;
-
-    if (imapclient_resp_metadata(resp, len, &mb, &pairs) == 0) {
-        for (i = 0; i + 1 < pairs.count; i += 2)
-            buf_printf(&m->out, "  %s: %s\n", strarray_nth(&pairs, i),
-                       strarray_nth(&pairs, i + 1));
-    }
-    strarray_fini(&pairs);
-    buf_free(&mb);
-}
-
 static int
 cmd_info(struct cyradm *a, const char *name, int argc, char **argv)
 {
-    struct meta_ctx m = {0};
+    struct pairs_ctx m = {imapclient_resp_metadata, "  ", ": ",
+                          BUF_INITIALIZER};
     const char *mb = argc > 1 ? argv[1] : "";
     struct arg args[2] = {
         {mb,                0},
@@ -675,10 +658,10 @@ cmd_info(struct cyradm *a, const char *name, int argc, char **argv)
 
     if (argc > 2)
         return usage_error(a, name);
-    r = send_cmd(a, name, "GETMETADATA", args, 2, meta_cb, &m);
+    r = send_cmd(a, name, "GETMETADATA", args, 2, pairs_cb, &m);
     if (r == 0) {
         args[1].s = "(/shared/*)";
-        r = send_cmd(a, name, "GETMETADATA", args, 2, meta_cb, &m);
+        r = send_cmd(a, name, "GETMETADATA", args, 2, pairs_cb, &m);
     }
     if (r == 0) {
         fprintf(a->out, "{%s}:\n", mb);

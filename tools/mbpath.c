@@ -6,7 +6,6 @@
  * Exit status: 0 when every path was printed, 1 when a mailbox was not
  * found or is not local, 64 (EX_USAGE), 78 (EX_CONFIG), 74 (EX_IOERR)
  * when the databases cannot be opened. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "log.h"
 #include "mboxlist.h"
 #include "mboxops.h"
+#include "toolutil.h"
 
 static const char usage_text[] =
     "usage: mbpath [-C imapd.conf] [-q] mailbox...\n"
@@ -29,18 +29,6 @@ static const char usage_text[] =
     "  -C FILE   read FILE instead of $CYRUS_CONF or /etc/imapd.conf\n"
     "  -q        quiet: no error messages (the exit status still says)\n"
     "  -h, --help  show this text\n";
-
-static void
-usage(int code)
-{
-    if (code == 0) {
-        fputs(usage_text, stdout);
-    } else {
-        fprintf(stderr, "%.*s\nTry 'mbpath --help' for more.\n",
-                (int)strcspn(usage_text, "\n"), usage_text);
-    }
-    exit(code);
-}
 
 /* Print the path of name; 0, or 1 after a message (unless quiet). */
 static int
@@ -83,47 +71,25 @@ print_path(struct mboxops *ops, const char *name, int quiet)
 int
 main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {NULL,   0,           NULL, 0  },
-    };
-    const char *conf_path = NULL;
-    struct config *loaded;
+    struct toolutil tu;
     struct cyrusdb_env *env = NULL;
     struct mboxops ops;
     struct buf envdir = BUF_INITIALIZER;
     char *error = NULL;
     int opt, quiet = 0, r = 0, i;
 
-    log_init("mbpath");
-    while ((opt = getopt_long(argc, argv, "C:qh", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'C':
-            conf_path = optarg;
-            break;
-        case 'q':
+    toolutil_init(&tu, "mbpath", usage_text);
+    while ((opt = toolutil_getopt(&tu, argc, argv, "C:qh", NULL)) != -1) {
+        if (opt == 'q')
             quiet = 1;
-            break;
-        case 'h':
-            usage(0);
-            break;
-        default:
-            usage(EX_USAGE);
-        }
     }
-    if (optind >= argc) {
-        fprintf(stderr, "mbpath: no mailbox given\n");
-        usage(EX_USAGE);
-    }
-    loaded = config_load(conf_path, "mbpath", &error);
-    if (loaded == NULL) {
-        fprintf(stderr, "mbpath: %s\n", error ? error : "no config");
-        free(error);
-        return EX_CONFIG;
-    }
-    config = loaded;
+    if (optind >= argc)
+        toolutil_usage_error(&tu, "no mailbox given");
+    r = toolutil_config_load(&tu);
+    if (r)
+        return r;
     memset(&ops, 0, sizeof(ops));
-    buf_printf(&envdir, "%s/db", config_str(config, CFG_CONFIGDIRECTORY));
+    toolutil_envdir(&envdir);
     env = cyrusdb_env_open(buf_cstring(&envdir), 0, &error);
     if (env == NULL || mboxlist_open(env, "mailboxes.db", &ops.ml) < 0) {
         fprintf(stderr, "mbpath: cannot open mailboxes.db in %s: %s\n",
@@ -138,7 +104,6 @@ done:
     mboxlist_close(&ops.ml);
     cyrusdb_env_close(&env);
     buf_free(&envdir);
-    config = NULL;
-    config_free(&loaded);
+    toolutil_fini(&tu);
     return r;
 }

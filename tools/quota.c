@@ -13,7 +13,6 @@
  *
  * Exit status: 0, 1 when a mailbox could not be read or a root could not
  * be fixed, 64 (EX_USAGE), 78 (EX_CONFIG), 74 (EX_IOERR). */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +29,7 @@
 #include "mboxops.h"
 #include "quota.h"
 #include "strarray.h"
+#include "toolutil.h"
 #include "xmalloc.h"
 
 static const char usage_text[] =
@@ -58,18 +58,6 @@ struct quota_tool {
     size_t nroots, alloc;
     int quiet;
 };
-
-static void
-usage(int code)
-{
-    if (code == 0) {
-        fputs(usage_text, stdout);
-    } else {
-        fprintf(stderr, "%.*s\nTry 'quota --help' for more.\n",
-                (int)strcspn(usage_text, "\n"), usage_text);
-    }
-    exit(code);
-}
 
 /* Whether name is one of the prefixes or below one (all when none). */
 static int
@@ -279,12 +267,7 @@ fix(struct quota_tool *t)
 int
 main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {NULL,   0,           NULL, 0  },
-    };
-    const char *conf_path = NULL;
-    struct config *loaded;
+    struct toolutil tu;
     struct cyrusdb_env *env = NULL;
     struct quota_tool t;
     struct strarray prefixes = {0};
@@ -294,37 +277,20 @@ main(int argc, char **argv)
     size_t k;
 
     memset(&t, 0, sizeof(t));
-    log_init("quota");
-    while ((opt = getopt_long(argc, argv, "C:fqh", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'C':
-            conf_path = optarg;
-            break;
-        case 'f':
+    toolutil_init(&tu, "quota", usage_text);
+    while ((opt = toolutil_getopt(&tu, argc, argv, "C:fqh", NULL)) != -1) {
+        if (opt == 'f')
             dofix = 1;
-            break;
-        case 'q':
+        else if (opt == 'q')
             t.quiet = 1;
-            break;
-        case 'h':
-            usage(0);
-            break;
-        default:
-            usage(EX_USAGE);
-        }
     }
+    r = toolutil_config_load(&tu);
+    if (r)
+        return r;
     for (i = optind; i < argc; i++)
         strarray_append(&prefixes, argv[i]);
     t.prefixes = &prefixes;
-    loaded = config_load(conf_path, "quota", &error);
-    if (loaded == NULL) {
-        fprintf(stderr, "quota: %s\n", error ? error : "no config");
-        free(error);
-        strarray_fini(&prefixes);
-        return EX_CONFIG;
-    }
-    config = loaded;
-    buf_printf(&envdir, "%s/db", config_str(config, CFG_CONFIGDIRECTORY));
+    toolutil_envdir(&envdir);
     env = cyrusdb_env_open(buf_cstring(&envdir), 0, &error);
     if (env == NULL || mboxlist_open(env, "mailboxes.db", &t.ops.ml) < 0
         || quota_db_open(env, "quotas.db", &t.qdb) < 0) {
@@ -352,7 +318,6 @@ done:
     cyrusdb_env_close(&env);
     buf_free(&envdir);
     strarray_fini(&prefixes);
-    config = NULL;
-    config_free(&loaded);
+    toolutil_fini(&tu);
     return r;
 }

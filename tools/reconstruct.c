@@ -11,7 +11,6 @@
  * bad arguments, 78 (EX_CONFIG) when the configuration cannot be loaded,
  * 74 (EX_IOERR) when the databases cannot be opened, 1 when a mailbox
  * does not exist or could not be rebuilt (the others are still done). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include "mboxops.h"
 #include "reconstruct.h"
 #include "strarray.h"
+#include "toolutil.h"
 #include "xmalloc.h"
 
 static const char usage_text[] =
@@ -41,18 +41,6 @@ static const char usage_text[] =
     "  -r        also every mailbox below each named one\n"
     "  -q        quiet: print only errors\n"
     "  -h, --help  show this text\n";
-
-static void
-usage(int code)
-{
-    if (code == 0) {
-        fputs(usage_text, stdout);
-    } else {
-        fprintf(stderr, "%.*s\nTry 'reconstruct --help' for more.\n",
-                (int)strcspn(usage_text, "\n"), usage_text);
-    }
-    exit(code);
-}
 
 /* Cyrus pattern match: '*' anything, '%' anything but '.'. */
 static int
@@ -168,7 +156,7 @@ run(const struct strarray *patterns, int recursive, int quiet)
     size_t i;
     int rc = 0;
 
-    buf_printf(&envdir, "%s/db", config_str(config, CFG_CONFIGDIRECTORY));
+    toolutil_envdir(&envdir);
     env = cyrusdb_env_open(buf_cstring(&envdir), 0, &error);
     buf_free(&envdir);
     if (env == NULL) {
@@ -207,52 +195,26 @@ run(const struct strarray *patterns, int recursive, int quiet)
 int
 main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {NULL,   0,           NULL, 0  },
-    };
-    const char *conf_path = NULL;
-    struct config *loaded;
+    struct toolutil tu;
     struct strarray patterns = STRARRAY_INITIALIZER;
-    char *error = NULL;
     int opt, recursive = 0, quiet = 0, r;
 
-    log_init("reconstruct");
-    while ((opt = getopt_long(argc, argv, "C:rqh", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'C':
-            conf_path = optarg;
-            break;
-        case 'r':
+    toolutil_init(&tu, "reconstruct", usage_text);
+    while ((opt = toolutil_getopt(&tu, argc, argv, "C:rqh", NULL)) != -1) {
+        if (opt == 'r')
             recursive = 1;
-            break;
-        case 'q':
+        else if (opt == 'q')
             quiet = 1;
-            break;
-        case 'h':
-            usage(0);
-            break;
-        default:
-            usage(EX_USAGE);
-        }
     }
-    if (optind >= argc) {
-        fprintf(stderr, "reconstruct: no mailbox given\n");
-        usage(EX_USAGE);
-    }
+    if (optind >= argc)
+        toolutil_usage_error(&tu, "no mailbox given");
+    r = toolutil_config_load(&tu);
+    if (r)
+        return r;
     for (; optind < argc; optind++)
         strarray_append(&patterns, argv[optind]);
-    loaded = config_load(conf_path, "reconstruct", &error);
-    if (loaded == NULL) {
-        fprintf(stderr, "reconstruct: %s\n", error ? error : "no config");
-        free(error);
-        strarray_fini(&patterns);
-        return EX_CONFIG;
-    }
-    config = loaded;
     r = run(&patterns, recursive, quiet);
     strarray_fini(&patterns);
-    config = NULL;
-    config_free(&loaded);
+    toolutil_fini(&tu);
     return r;
 }
