@@ -1,19 +1,32 @@
 /* cmd_xappend.c: XAPPEND, the XFER destination's upload that keeps UIDs
- * (MURDER.md §7, our replacement for Cyrus's UNDUMP).
+ * and modseqs (MURDER.md §7, our replacement for Cyrus's UNDUMP).
  *
- *   XAPPEND name 1*(SP uid SP flag-list SP date-time SP literal)
- *   XAPPEND name SP "UIDNEXT" SP uid
+ *   XAPPEND name 1*(SP uid SP flag-list SP date-time SP [ext SP] literal)
+ *   XAPPEND name SP "UIDNEXT" SP uid [SP "HIGHESTMODSEQ" SP n]
+ *                                    [SP "DELETEDMODSEQ" SP n]
+ *   ext = "(" "MODSEQ" SP n ")"
  *
  * Admins only. All messages go into name in one batch (one lock, one
  * commit: durable before the OK), each with exactly the given UID, flags
- * (system flags and keywords, \Deleted included) and internal date. UIDs
- * must be ascending and above the mailbox's last UID (ERR_INVALID
- * otherwise: "NO UID out of order"); the mailbox's UIDNEXT then follows
- * the last one. Quota is charged but not enforced (the source already
- * accepted these messages). Literals are streamed to the partition's
- * staging directory as for APPEND (imapd_literal.c). The UIDNEXT form
- * raises the mailbox's UIDNEXT to uid (a no-op when it is not below),
- * so UIDs of messages expunged at the source are never reused. */
+ * (system flags and keywords, \Deleted included), internal date and,
+ * with ext, modseq (else a fresh one). UIDs must be ascending and above
+ * the mailbox's last UID (ERR_INVALID otherwise: "NO UID out of order");
+ * the mailbox's UIDNEXT then follows the last one. Quota is charged but
+ * not enforced (the source already accepted these messages). Literals are
+ * streamed to the partition's staging directory as for APPEND
+ * (imapd_literal.c) and renamed into the mailbox; their fsyncs are left
+ * to the batch's commit, so a batch pays for one journal commit, not one
+ * per message.
+ *
+ * The UIDNEXT form ends a mailbox's upload: it raises UIDNEXT to uid (a
+ * no-op when it is not below), so UIDs of messages expunged at the source
+ * are never reused; HIGHESTMODSEQ raises the mailbox's highest modseq to
+ * the source's (RFC 7162: a client's CONDSTORE/QRESYNC state stays
+ * valid); DELETEDMODSEQ records the highest modseq of the expunges the
+ * source does not send (imap/vanished.h), so a QRESYNC client that knew
+ * the mailbox from before that modseq is told VANISHED (EARLIER) for
+ * UIDs without a record, and one from after it nothing. All optional:
+ * without them the upload behaves as before (fresh modseqs). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +39,7 @@
 #include "mboxlist.h"
 #include "mboxname.h"
 #include "util.h"
+#include "vanished.h"
 #include "xmalloc.h"
 
 static const struct {
@@ -83,7 +97,18 @@ open_local(struct imapd_session *s, const char *extname,
     return r;
 }
 
-/* One message: uid SP flag-list SP date-time SP literal. */
+/* "(MODSEQ n)" before a message's literal. */
+static int
+parse_ext(struct imaptok *t, uint64_t *modseq_r)
+{
+    if (imaptok_lparen(t) < 0 || imaptok_keyword(t, "MODSEQ") < 0
+        || imaptok_sp(t) < 0 || imaptok_number64(t, modseq_r) < 0
+        || *modseq_r == 0 || imaptok_rparen(t) < 0 || imaptok_sp(t) < 0)
+        return -1;
+    return 0;
+}
+
+/* One message: uid SP flag-list SP date-time SP [ext SP] literal. */
 static int
 add_one(struct imapd_session *s, struct imaptok *t, struct mailbox *mb,
         struct append_batch *batch, const char *stagedir, int *bad_r)
@@ -94,6 +119,7 @@ add_one(struct imapd_session *s, struct imaptok *t, struct mailbox *mb,
     struct append_stage *st = NULL;
     struct append_meta meta;
     uint32_t uid, got = 0;
+    uint64_t modseq = 0;
     time_t when;
     int tz, r;
 
@@ -101,6 +127,7 @@ add_one(struct imapd_session *s, struct imaptok *t, struct mailbox *mb,
     if (imaptok_nz_number(t, &uid) < 0 || imaptok_sp(t) < 0
         || imaptok_flag_list(t, &flags) < 0 || imaptok_sp(t) < 0
         || imaptok_datetime(t, &when, &tz) < 0 || imaptok_sp(t) < 0
+        || (imaptok_peek(t) == '(' && parse_ext(t, &modseq) < 0)
         || imaptok_literal(t, &lit) < 0) {
         *bad_r = 1;
         strarray_fini(&flags);
@@ -112,21 +139,55 @@ add_one(struct imapd_session *s, struct imaptok *t, struct mailbox *mb,
     meta.internaldate = (int64_t)when;
     if (lit.spooled) {
         st = imapd_literal_take(s, lit.index);
-        r = st ? append_stage_finish(st) : ERR_IO;
+        r = ERR_IO;
     } else {
-        r = append_stage_from_memory(stagedir, 0, lit.p, lit.len, &st);
+        r = append_stage_new(stagedir, 0, &st);
     }
-    /* the batch holds the exclusive lock: the next append gets uid */
+    if (st) {
+        /* the batch's commit fsyncs the files (once per batch) */
+        append_stage_defer_fsync(st);
+        r = lit.spooled ? 0 : append_stage_write(st, lit.p, lit.len);
+        if (r == 0)
+            r = append_stage_finish(st);
+    }
+    /* the batch holds the exclusive lock: the next append gets uid (and
+     * modseq) */
     if (r == 0)
         r = mailbox_set_next_uid(mb, uid);
+    if (r == 0 && modseq)
+        mailbox_set_next_modseq(mb, modseq);
     if (r == 0)
-        r = append_batch_add(batch, st, &meta, &got);
+        r = append_batch_take(batch, st, &meta, &got);
     if (r == 0 && got != uid)
         r = ERR_IO;
     append_stage_free(&st);
     strarray_fini(&flags);
     strarray_fini(&keywords);
     return r;
+}
+
+/* [SP "HIGHESTMODSEQ" SP n] [SP "DELETEDMODSEQ" SP n] */
+static int
+parse_modseqs(struct imaptok *t, uint64_t *highest_r, uint64_t *deleted_r)
+{
+    while (imaptok_peek(t) == ' ') {
+        uint64_t *dst;
+
+        if (imaptok_sp(t) < 0)
+            return -1;
+        if (imaptok_peek_keyword(t, "HIGHESTMODSEQ")) {
+            dst = highest_r;
+            imaptok_keyword(t, "HIGHESTMODSEQ");
+        } else if (imaptok_peek_keyword(t, "DELETEDMODSEQ")) {
+            dst = deleted_r;
+            imaptok_keyword(t, "DELETEDMODSEQ");
+        } else {
+            return -1;
+        }
+        if (imaptok_sp(t) < 0 || imaptok_number64(t, dst) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 void
@@ -157,15 +218,24 @@ cmd_xappend(struct imapd_session *s, const char *tag, struct imaptok *t)
         goto done;
     }
     if (imaptok_peek_keyword(t, "UIDNEXT")) {
+        uint64_t highest = 0, deleted = 0;
         uint32_t next;
 
         if (imaptok_keyword(t, "UIDNEXT") < 0 || imaptok_sp(t) < 0
-            || imaptok_nz_number(t, &next) < 0 || imaptok_end(t) < 0) {
+            || imaptok_nz_number(t, &next) < 0
+            || parse_modseqs(t, &highest, &deleted) < 0
+            || imaptok_end(t) < 0) {
             imapd_bad(s, tag, "Invalid Xappend UIDNEXT");
             goto done;
         }
         if (next > mailbox_counts(mb)->last_uid + 1)
             r = mailbox_set_next_uid(mb, next);
+        if (r == 0 && highest)
+            mailbox_raise_highestmodseq(mb, highest);
+        /* before the commit makes the records visible: a QRESYNC client
+         * must never see the mailbox without it */
+        if (r == 0 && deleted)
+            r = vanished_note(mailbox_path(mb), deleted);
         if (r == 0)
             r = append_batch_commit(&batch, &res);
         if (r)

@@ -33,6 +33,7 @@ cmd_xfer(struct imapd_session *s, const char *tag, struct imaptok *t)
     struct buf part = BUF_INITIALIZER;
     struct xfer_env env = {config, s->proc->ops, NULL, s->proc->seen};
     struct xfer_stats st;
+    struct strarray trash = STRARRAY_INITIALIZER;
     char *intname = NULL, *error = NULL, *user = NULL;
     int r;
 
@@ -64,7 +65,8 @@ cmd_xfer(struct imapd_session *s, const char *tag, struct imaptok *t)
     }
     memset(&st, 0, sizeof(st));
     r = xfer_move(&env, intname, buf_cstring(&server),
-                  buf_len(&part) ? buf_cstring(&part) : NULL, &st, &error);
+                  buf_len(&part) ? buf_cstring(&part) : NULL, &st, &trash,
+                  &error);
     user = mboxname_is_inbox(intname) ? mboxname_to_userid(intname) : NULL;
     if (r == 0) {
         log_msg(LOG_NOTICE,
@@ -81,6 +83,9 @@ cmd_xfer(struct imapd_session *s, const char *tag, struct imaptok *t)
         }
         stream_write(s->s, buf_base(&s->out), buf_len(&s->out));
         imapd_ok(s, tag, NULL, "Completed");
+        /* the move is complete: the old spool files go after the reply */
+        stream_flush(s->s);
+        xfer_remove_trash(&trash);
         goto done;
     }
     log_msg(LOG_ERR, "xfer: %s to %s failed: %s", intname,
@@ -100,6 +105,7 @@ cmd_xfer(struct imapd_session *s, const char *tag, struct imaptok *t)
     else
         imapd_error(s, tag, r);
 done:
+    xfer_remove_trash(&trash);
     free(intname);
     free(error);
     free(user);

@@ -178,6 +178,14 @@ int imapd_literal_decide(struct imapd_session *s);
  * append_stage_free()). */
 struct append_stage *imapd_literal_take(struct imapd_session *s,
                                         unsigned index);
+/* Frontend role: the current command (cmd, len as dispatched) with its
+ * spooled literals put back in place, for forwarding to a backend: each
+ * spooled literal's header becomes "{n+}" with n the staged size, then
+ * its bytes (the stage's; CRLF line ends). Without spooled literals out
+ * is cmd as it is. 0, or ERR_BADMSG (NUL bytes, bad header), ERR_TOOBIG
+ * or ERR_IO from staging: the command is then to be refused. */
+int imapd_literal_inline(struct imapd_session *s, const char *cmd, size_t len,
+                         struct buf *out);
 /* Drop the current command's stages (after every command). */
 void imapd_literal_reset(struct imapd_session *s);
 void imapd_literal_free(struct imapd_session *s);

@@ -232,6 +232,47 @@ imapd_literal_take(struct imapd_session *s, unsigned index)
     return st;
 }
 
+int
+imapd_literal_inline(struct imapd_session *s, const char *cmd, size_t len,
+                     struct buf *out)
+{
+    const struct imaptok_spooled *sp;
+    size_t n, i, pos = 0;
+    int r = 0;
+
+    sp = imapreader_spooled(s->reader, &n);
+    buf_reset(out);
+    for (i = 0; i < n && r == 0; i++) {
+        struct append_stage *st = imapd_literal_take(s, sp[i].index);
+        size_t brace = sp[i].offset, datalen = 0;
+        const char *data;
+
+        /* the header "{N}" / "{N+}" / "~{N}" ends just before the CRLF
+         * that precedes offset */
+        while (brace > pos && cmd[brace - 1] != '{')
+            brace--;
+        if (st == NULL || sp[i].offset < 2 || sp[i].offset > len
+            || brace <= pos) {
+            append_stage_free(&st);
+            return ERR_IO;
+        }
+        /* no fsync: the stage only carries the bytes to the backend */
+        append_stage_defer_fsync(st);
+        r = append_stage_finish(st);
+        if (r == 0) {
+            data = append_stage_data(st, &datalen);
+            buf_appendmap(out, cmd + pos, brace - pos);
+            buf_printf(out, "%zu+}\r\n", datalen);
+            buf_appendmap(out, data, datalen);
+            pos = sp[i].offset;
+        }
+        append_stage_free(&st);
+    }
+    if (r == 0)
+        buf_appendmap(out, cmd + pos, len - pos);
+    return r;
+}
+
 void
 imapd_literal_reset(struct imapd_session *s)
 {

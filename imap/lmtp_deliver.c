@@ -341,6 +341,13 @@ lmtp_target_deliver(const struct lmtp_deliver_env *env, struct lmtp_target *t,
         duplicate_mark(env->ddb, &key, time(NULL), uid, NULL);
     }
 done:
+    /* The recipient resolved at RCPT time; a mailbox that vanished since
+     * was moved away (XFER renames the spool aside) or deleted meanwhile.
+     * A 550 would make the MTA bounce mail for a user who exists on
+     * another backend: answer 451 so it retries and the next RCPT finds
+     * where the mailbox is now (or that it is really gone). */
+    if (err == ERR_NOMAILBOX)
+        err = ERR_MOVED;
     mailbox_close(&mb);
     buf_free(&path);
     buf_free(&msgid);

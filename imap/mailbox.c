@@ -72,6 +72,7 @@ struct mailbox {
     int dirty;             /* header needs writing at commit */
     struct strarray sync_paths; /* message files to fsync at commit */
     int dir_dirty;
+    uint64_t next_modseq;  /* the next append's modseq (XFER), or 0 */
 };
 
 static void
@@ -486,6 +487,7 @@ mailbox_unlock(struct mailbox *mb)
         return;
     fcntl(mb->index_fd, F_OFD_SETLK, &fl);
     mb->lock = MAILBOX_UNLOCKED;
+    mb->next_modseq = 0;
     strarray_fini(&mb->sync_paths);
 }
 
@@ -732,7 +734,15 @@ append_record(struct mailbox *mb, const char *cache, size_t cachelen,
                != (ssize_t)cachelen)
         return ERR_IO;
     mb->cache_end += cachelen;
-    rec->modseq = ++mb->counts.highestmodseq;
+    if (mb->next_modseq) {
+        /* XFER keeps the source's modseq (mailbox_set_next_modseq()) */
+        rec->modseq = mb->next_modseq;
+        mb->next_modseq = 0;
+        if (rec->modseq > mb->counts.highestmodseq)
+            mb->counts.highestmodseq = rec->modseq;
+    } else {
+        rec->modseq = ++mb->counts.highestmodseq;
+    }
     if (rec->savedate == 0)
         rec->savedate = time(NULL);
     record_encode(raw, rec);
@@ -866,6 +876,23 @@ mailbox_set_next_uid(struct mailbox *mb, uint32_t uid)
 }
 
 void
+mailbox_set_next_modseq(struct mailbox *mb, uint64_t modseq)
+{
+    ASSERT(mb->lock == MAILBOX_EXCLUSIVE);
+    mb->next_modseq = modseq;
+}
+
+void
+mailbox_raise_highestmodseq(struct mailbox *mb, uint64_t modseq)
+{
+    ASSERT(mb->lock == MAILBOX_EXCLUSIVE);
+    if (modseq > mb->counts.highestmodseq) {
+        mb->counts.highestmodseq = modseq;
+        mb->dirty = 1;
+    }
+}
+
+void
 mailbox_set_recent_uid(struct mailbox *mb, uint32_t uid)
 {
     ASSERT(mb->lock == MAILBOX_EXCLUSIVE);
@@ -883,23 +910,48 @@ mailbox_set_pop3_last_login(struct mailbox *mb, int64_t when)
     mb->dirty = 1;
 }
 
-int
-mailbox_commit(struct mailbox *mb)
+/* From this many deferred message files on, one syncfs() of the
+ * partition replaces their fsyncs: each fsync costs a device cache flush
+ * (ext4 issues one even when the journal has nothing to commit), so 500
+ * files of an XFER batch took 1.5 s one by one and 0.02-0.05 s with one
+ * syncfs() (measured here, ext4 on virtio). syncfs() also writes other
+ * processes' dirty data on that filesystem, which is why a commit of a
+ * few messages keeps the per-file fsyncs. */
+#define MAILBOX_SYNCFS_MIN 16
+
+/* Make the files of mailbox_fsync_at_commit() durable. 0 or -1 (logged). */
+static int
+sync_deferred(struct mailbox *mb)
 {
     size_t i;
 
+    if (mb->sync_paths.count >= MAILBOX_SYNCFS_MIN) {
+        /* Linux 5.8+ reports writeback errors of the filesystem here */
+        if (syncfs(mb->index_fd) == 0)
+            return 0;
+        log_msg(LOG_WARNING, "mailbox %s: syncfs: %s; fsync each file",
+                mb->path, strerror(errno));
+    }
+    for (i = 0; i < mb->sync_paths.count; i++) {
+        if (fsync_path(mb->sync_paths.data[i], 0) < 0) {
+            log_msg(LOG_ERR, "mailbox %s: fsync %s: %s", mb->path,
+                    mb->sync_paths.data[i], strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+mailbox_commit(struct mailbox *mb)
+{
     ASSERT(mb->lock == MAILBOX_EXCLUSIVE);
     if (!mb->dirty)
         return 0;
     /* order matters: data first, then the header that makes it visible.
      * Written together, the files cost one journal commit, not one each. */
-    for (i = 0; i < mb->sync_paths.count; i++) {
-        if (fsync_path(mb->sync_paths.data[i], 0) < 0) {
-            log_msg(LOG_ERR, "mailbox %s: fsync %s: %s", mb->path,
-                    mb->sync_paths.data[i], strerror(errno));
-            return ERR_IO;
-        }
-    }
+    if (sync_deferred(mb) < 0)
+        return ERR_IO;
     strarray_fini(&mb->sync_paths);
     if (mb->dir_dirty && fsync_path(mb->path, 1) < 0)
         return ERR_IO;
@@ -973,8 +1025,6 @@ mailbox_commit_unlock(struct mailbox *mb)
 {
     uint64_t seq;
 
-    size_t i;
-
     ASSERT(mb->lock == MAILBOX_EXCLUSIVE);
     if (!mb->dirty) {
         mailbox_unlock(mb);
@@ -983,13 +1033,9 @@ mailbox_commit_unlock(struct mailbox *mb)
     /* message files whose fsync was deferred (mailbox_fsync_at_commit())
      * go first, under the lock, so that the header never reaches the
      * disk before them (one journal commit for all of them) */
-    for (i = 0; i < mb->sync_paths.count; i++) {
-        if (fsync_path(mb->sync_paths.data[i], 0) < 0) {
-            log_msg(LOG_ERR, "mailbox %s: fsync %s: %s", mb->path,
-                    mb->sync_paths.data[i], strerror(errno));
-            mailbox_unlock(mb);
-            return ERR_IO;
-        }
+    if (sync_deferred(mb) < 0) {
+        mailbox_unlock(mb);
+        return ERR_IO;
     }
     if (write_index_header(mb) < 0) {
         mailbox_unlock(mb);

@@ -153,6 +153,15 @@ int mailbox_rewrite_record(struct mailbox *mb, uint32_t idx,
  * files are named after): uid must be above last_uid; last_uid becomes
  * uid - 1. 0, or ERR_INVALID when uid <= last_uid or uid is 0. */
 int mailbox_set_next_uid(struct mailbox *mb, uint32_t uid);
+/* Give the next appended record exactly this modseq instead of
+ * highestmodseq + 1 (XFER keeps the source's modseqs; 0: back to a fresh
+ * one). highestmodseq rises to it when below, never falls. Applies to
+ * one append only and is forgotten at unlock. Only for a mailbox nobody
+ * else writes to yet (the XFER destination): a modseq below
+ * highestmodseq breaks CONDSTORE's ordering for other sessions. */
+void mailbox_set_next_modseq(struct mailbox *mb, uint64_t modseq);
+/* Raise highestmodseq to modseq (nothing when it is not below). */
+void mailbox_raise_highestmodseq(struct mailbox *mb, uint64_t modseq);
 /* Announce \Recent up to uid. */
 void mailbox_set_recent_uid(struct mailbox *mb, uint32_t uid);
 void mailbox_set_pop3_last_login(struct mailbox *mb, int64_t when);

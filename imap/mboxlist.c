@@ -324,6 +324,18 @@ mboxlist_foreach(struct mboxlist *ml, const char *prefix,
                            tid);
 }
 
+int
+mboxlist_foreach_after(struct mboxlist *ml, const char *prefix,
+                       const char *start, mboxlist_foreach_cb *cb, void *ctx,
+                       struct cyrusdb_txn **tid)
+{
+    struct foreach_ctx fc = {cb, ctx};
+
+    return cyrusdb_foreach_after(ml->db, prefix, strlen(prefix), start,
+                                 start ? strlen(start) : 0, foreach_cb, &fc,
+                                 tid);
+}
+
 static int
 stop_cb(void *ctx, const char *key, size_t keylen, const char *data,
         size_t datalen)

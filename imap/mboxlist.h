@@ -60,6 +60,12 @@ typedef int mboxlist_foreach_cb(void *ctx, const struct mboxlist_entry *e);
 int mboxlist_foreach(struct mboxlist *ml, const char *prefix,
                      mboxlist_foreach_cb *cb, void *ctx,
                      struct cyrusdb_txn **tid);
+/* The same over names that sort strictly after start (NULL: all), so a
+ * long walk can be done in chunks: stop the callback after a chunk and
+ * resume with start = the last name seen. */
+int mboxlist_foreach_after(struct mboxlist *ml, const char *prefix,
+                           const char *start, mboxlist_foreach_cb *cb,
+                           void *ctx, struct cyrusdb_txn **tid);
 /* Whether name has at least one child entry (name + "."). */
 int mboxlist_has_children(struct mboxlist *ml, const char *name);
 int mboxlist_commit(struct mboxlist *ml, struct cyrusdb_txn *tid);

@@ -399,6 +399,12 @@ msgno_arg(struct pop3d_session *sess, const struct pop3_command *cmd,
         err(sess, "Invalid message number");
         return -1;
     }
+    /* RFC 1939: one argument (TOP's line count is its own to check);
+     * "RETR 1 2" must not pass for "RETR 1" */
+    if (cmd->nargs > 1 && cmd->verb != POP3_TOP) {
+        err(sess, "Unexpected extra argument");
+        return -1;
+    }
     if (pop3_maildrop_msg(sess->md, *msgno_r, uid_r, size_r) < 0) {
         err(sess, "No such message");
         return -1;

@@ -590,6 +590,7 @@ do_idle(struct imapd_session *s, const char *tag)
     struct stream *bs = backend_stream(be);
     struct buf line = BUF_INITIALIZER;
     int done_sent = 0, r;
+    enum imapreader_state st;
 
     stream_printf(bs, "%s IDLE\r\n", tag);
     stream_flush(bs);
@@ -627,16 +628,20 @@ do_idle(struct imapd_session *s, const char *tag)
                 goto gone;
             continue;
         }
-        if (imapreader_feed(s->reader, cp, len, &used) == IMAPREADER_LINE) {
-            stream_skip(s->s, used);
-            cp = imapreader_line(s->reader, &len);
-            /* whatever the client said ends IDLE; the backend judges it */
+        st = imapreader_feed(s->reader, cp, len, &used);
+        stream_skip(s->s, used);
+        if (st == IMAPREADER_LINE || st == IMAPREADER_ERROR
+            || st == IMAPREADER_CLOSE) {
+            /* whatever the client said ends IDLE; the backend judges it
+             * (a line over the limit was dropped: an empty one stands
+             * for it, else the session hung in IDLE) */
+            cp = st == IMAPREADER_LINE ? imapreader_line(s->reader, &len) : "";
+            if (st != IMAPREADER_LINE)
+                len = 0;
             stream_write(bs, cp, len);
             stream_puts(bs, "\r\n");
             stream_flush(bs);
             done_sent = 1;
-        } else {
-            stream_skip(s->s, used);
         }
     }
 gone:
@@ -714,6 +719,30 @@ forward_async(struct imapd_session *s, const char *tag, const char *server,
 
     if (be != NULL)
         send_cmd(s, be, tag, raw, rawlen, 1);
+}
+
+/* APPEND: literals from 64 KiB on were spooled to a stage file on the
+ * way in (imapd_literal.c), the command holds only their headers; put
+ * the bytes back before forwarding (else the backend waits forever for
+ * a literal that never comes). */
+static void
+forward_append(struct imapd_session *s, const char *tag, const char *server,
+               const char *raw, size_t rawlen)
+{
+    struct buf full = BUF_INITIALIZER;
+    int r = imapd_literal_inline(s, raw, rawlen, &full);
+
+    if (r < 0) {
+        relay(s, 0); /* the pipelined APPENDs' replies go first */
+        if (r == ERR_BADMSG)
+            imapd_no(s, tag, "PARSE",
+                     "Message contains invalid header or NUL bytes");
+        else
+            imapd_error(s, tag, r);
+    } else {
+        forward_async(s, tag, server, buf_base(&full), buf_len(&full));
+    }
+    buf_free(&full);
 }
 
 static void
@@ -842,7 +871,7 @@ proxy_imap_dispatch(struct imapd_session *s, const char *tag, const char *name,
             /* the client changes the mailbox list on the backend */
             p->kick_next = cmd_is(name, mboxlist_cmds);
         } else if (r == 1 && util_strcasecmp(name, "APPEND") == 0) {
-            forward_async(s, tag, e->server, raw, rawlen);
+            forward_append(s, tag, e->server, raw, rawlen);
         } else if (r == 1 && util_strcasecmp(name, "RENAME") == 0
                    && proxy_rename_location(s, tag, t, e->server)) {
             ; /* RENAME old old location: answered */

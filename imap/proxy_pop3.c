@@ -1,6 +1,7 @@
 /* proxy_pop3.c: where a POP3 user's maildrop lives, and the connection
  * to it (proxy_pop3.h). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "backend.h"
 #include "errors.h"
@@ -39,8 +40,15 @@ proxy_pop3_open(const struct config *cfg, struct mboxlist *ml,
     if (r < 0) {
         log_msg(LOG_ERR, "pop3d: backend %s for %s: %s", e->server, userid,
                 why ? why : error_text(r));
-        free(why);
         mboxlist_entry_free(&e);
+        /* the backend's maildrop lock is held by another session: keep
+         * RFC 2449's IN-USE (the client retries later, does not give up) */
+        if (r == ERR_AUTH && why && strstr(why, "[IN-USE]")) {
+            free(why);
+            *reply_r = "[IN-USE] Unable to lock maildrop";
+            return ERR_LOCKED;
+        }
+        free(why);
         *reply_r = "[SYS/TEMP] Server(s) unavailable to complete operation";
         return ERR_UNAVAILABLE;
     }

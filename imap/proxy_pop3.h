@@ -16,6 +16,7 @@ struct namespace;
  * must not expunge), or:
  *   ERR_NOUSER      no INBOX (or a deleted/intermediate entry),
  *   ERR_MOVED       the INBOX is reserved or being moved (XFER),
+ *   ERR_LOCKED      the backend's maildrop is locked by another session,
  *   ERR_UNAVAILABLE the backend cannot be reached or refused us,
  * with *reply_r the text for "-ERR " (static, with its RFC 3206 code). */
 int proxy_pop3_open(const struct config *cfg, struct mboxlist *ml,

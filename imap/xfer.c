@@ -1,10 +1,12 @@
 /* xfer.c: the source side of XFER (contract in xfer.h). */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "config.h"
@@ -22,7 +24,9 @@
 #include "strarray.h"
 #include "subs.h"
 #include "util.h"
+#include "vanished.h"
 #include "xfer.h"
+#include "xfer_seen.h"
 #include "xmalloc.h"
 
 #define XFER_BATCH_MSGS  500              /* < the reader's 1000 literals */
@@ -34,6 +38,7 @@ struct xfer_item {
     char *extname;            /* admin form on the wire */
     struct mailbox *mb;       /* open; locked from marking to the end */
     int deactivated, marked, created, pushed;
+    uint64_t deletedmodseq;   /* highest modseq of an expunge not sent */
 };
 
 struct xfer {
@@ -45,6 +50,7 @@ struct xfer {
     struct xfer_item *items;
     size_t n;
     char *user; /* owner when moving a user */
+    struct strarray uniqueids; /* of the items: their seen.db entries */
     unsigned tagno;
     int literalplus;
     struct buf tag, line, err;
@@ -237,6 +243,8 @@ collect(struct xfer *x, const char *intname)
                                                it->e->name);
         if (r == 0 && it->extname == NULL)
             r = ERR_BADNAME;
+        if (r == 0 && it->e->uniqueid)
+            strarray_append(&x->uniqueids, it->e->uniqueid);
     }
     strarray_fini(&c.names);
     return r;
@@ -363,8 +371,13 @@ send_batch(struct xfer *x, struct xfer_item *it, uint32_t *idx)
         r = mailbox_read_record(it->mb, *idx, &rec);
         if (r)
             break;
-        if (rec.system_flags & FLAG_INT_EXPUNGED)
+        if (rec.system_flags & FLAG_INT_EXPUNGED) {
+            /* not sent: the destination learns it as its deleted
+             * modseq (QRESYNC VANISHED, imap/vanished.h) */
+            if (rec.modseq > it->deletedmodseq)
+                it->deletedmodseq = rec.modseq;
             continue;
+        }
         r = mailbox_map_message(it->mb, rec.uid, &base, &len);
         if (r) {
             set_err(x, "cannot read message %u of %s", rec.uid, it->e->name);
@@ -379,6 +392,9 @@ send_batch(struct xfer *x, struct xfer_item *it, uint32_t *idx)
         put_flags(x, it->mb, &rec);
         stream_puts(x->bs, " ");
         put_datetime(x, rec.internaldate);
+        if (rec.modseq)
+            stream_printf(x->bs, " (MODSEQ %llu)",
+                          (unsigned long long)rec.modseq);
         stream_puts(x->bs, " ");
         r = put_literal_header(x, len, "XAPPEND");
         if (r == 0)
@@ -404,17 +420,27 @@ static int
 copy_messages(struct xfer *x, struct xfer_item *it)
 {
     const struct mailbox_counts *c = mailbox_counts(it->mb);
+    uint64_t gone = vanished_deletedmodseq(mailbox_path(it->mb));
     uint32_t idx = 0;
     int r = 0;
 
+    if (gone > it->deletedmodseq)
+        it->deletedmodseq = gone;
     while (r == 0 && idx < c->num_records)
         r = send_batch(x, it, &idx);
-    if (r == 0 && c->last_uid > 0) {
-        /* UIDs above the last message (expunged ones) stay used */
+    if (r == 0) {
+        /* UIDs above the last message (expunged ones) stay used; the
+         * modseqs go on from where they were (RFC 7162 CONDSTORE) */
         begin_cmd(x);
         stream_puts(x->bs, "XAPPEND ");
         put_astring(x, it->extname);
-        stream_printf(x->bs, " UIDNEXT %u\r\n", c->last_uid + 1);
+        stream_printf(x->bs, " UIDNEXT %u HIGHESTMODSEQ %llu",
+                      c->last_uid + 1,
+                      (unsigned long long)c->highestmodseq);
+        if (it->deletedmodseq)
+            stream_printf(x->bs, " DELETEDMODSEQ %llu",
+                          (unsigned long long)it->deletedmodseq);
+        stream_puts(x->bs, "\r\n");
         r = read_reply(x, "XAPPEND UIDNEXT", 0);
     }
     return r;
@@ -442,13 +468,14 @@ subs_cb(void *ctx, const char *mboxname)
 }
 
 static int
-seen_cb(void *ctx, const char *uniqueid, const struct seen_data *sd)
+seen_cb(void *ctx, const char *user, const char *uniqueid,
+        const struct seen_data *sd)
 {
     struct xfer *x = ctx;
 
     begin_cmd(x);
     stream_puts(x->bs, "LOCALSEEN ");
-    put_astring(x, x->user);
+    put_astring(x, user);
     stream_puts(x->bs, " ");
     put_astring(x, uniqueid);
     stream_printf(x->bs, " %lld %u %lld ",
@@ -476,8 +503,8 @@ copy_all(struct xfer *x)
     }
     if (r == 0 && x->user && x->env->ops->subs)
         r = subs_foreach(x->env->ops->subs, x->user, subs_cb, x, NULL);
-    if (r == 0 && x->user && x->env->seen)
-        r = seen_foreach(x->env->seen, x->user, seen_cb, x, NULL);
+    if (r == 0 && x->env->seen)
+        r = xfer_seen_foreach(x->env->seen, &x->uniqueids, seen_cb, x);
     return r;
 }
 
@@ -516,29 +543,65 @@ push_all(struct xfer *x)
     return any ? 0 : r;
 }
 
+/* Out of the way at once, removed later: the spool directory loses its
+ * header (no longer a mailbox for anyone) and is renamed to a sibling
+ * the caller removes after its reply (xfer_remove_trash()); unlinking
+ * 10,000 message files one by one took seconds. Without trash, or when
+ * the rename fails, it is destroyed here. */
+static void
+discard_spool(struct xfer_item *it, struct strarray *trash)
+{
+    struct buf path = BUF_INITIALIZER, gone = BUF_INITIALIZER;
+
+    buf_setcstr(&path, mailbox_path(it->mb));
+    if (trash) {
+        buf_printf(&gone, "%s/cyrus.header", buf_cstring(&path));
+        unlink(buf_cstring(&gone));
+        buf_reset(&gone);
+        buf_printf(&gone, "%s.XFERGONE", buf_cstring(&path));
+        if (rename(buf_cstring(&path), buf_cstring(&gone)) == 0) {
+            strarray_append(trash, buf_cstring(&gone));
+            goto done;
+        }
+    }
+    if (mailbox_destroy(buf_cstring(&path)) != 0)
+        log_msg(LOG_ERR, "xfer: cannot remove %s", buf_cstring(&path));
+done:
+    buf_free(&path);
+    buf_free(&gone);
+}
+
 /* Step 6: the local copies go (under the lock), then the user's data. */
 static void
-remove_local(struct xfer *x)
+remove_local(struct xfer *x, struct strarray *trash)
 {
     const struct mboxops *ops = x->env->ops;
     size_t i;
 
     for (i = x->n; i-- > 0;) {
         struct xfer_item *it = &x->items[i];
-        struct buf path = BUF_INITIALIZER;
 
-        buf_setcstr(&path, mailbox_path(it->mb));
-        if (mailbox_destroy(buf_cstring(&path)) != 0)
-            log_msg(LOG_ERR, "xfer: cannot remove %s", buf_cstring(&path));
+        discard_spool(it, trash);
         mboxlist_remove(ops->ml, it->e->name, NULL);
-        buf_free(&path);
     }
     if (x->user && ops->subs)
         subs_delete_user(ops->subs, x->user, NULL);
-    if (x->user && x->env->seen)
-        seen_delete_user(x->env->seen, x->user, NULL);
+    if (x->env->seen)
+        xfer_seen_delete(x->env->seen, &x->uniqueids);
     if (x->user && ops->qdb)
         quota_remove(ops->qdb, x->items[0].e->name, NULL);
+}
+
+void
+xfer_remove_trash(struct strarray *trash)
+{
+    size_t i;
+
+    for (i = 0; i < trash->count; i++) {
+        if (mailbox_destroy(trash->data[i]) != 0)
+            log_msg(LOG_ERR, "xfer: cannot remove %s", trash->data[i]);
+    }
+    strarray_fini(trash);
 }
 
 /* Failure before the commit point: undo on both sides. */
@@ -661,6 +724,7 @@ xfer_fini(struct xfer *x)
     }
     free(x->items);
     free(x->user);
+    strarray_fini(&x->uniqueids);
     if (x->mc) {
         mupdate_logout(x->mc);
         mupdate_client_free(&x->mc);
@@ -675,7 +739,8 @@ xfer_fini(struct xfer *x)
 
 int
 xfer_move(const struct xfer_env *env, const char *intname, const char *server,
-          const char *partition, struct xfer_stats *stats_r, char **error_r)
+          const char *partition, struct xfer_stats *stats_r,
+          struct strarray *trash_r, char **error_r)
 {
     struct xfer x;
     int r;
@@ -709,7 +774,7 @@ xfer_move(const struct xfer_env *env, const char *intname, const char *server,
         if (buf_len(&x.err))
             *error_r = buf_release(&x.err);
     } else {
-        remove_local(&x);
+        remove_local(&x, trash_r);
         if (stats_r)
             *stats_r = x.stats;
     }

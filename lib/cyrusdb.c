@@ -600,6 +600,15 @@ int
 cyrusdb_foreach(struct cyrusdb *db, const char *prefix, size_t prefixlen,
                 cyrusdb_foreach_cb *cb, void *ctx, struct cyrusdb_txn **tid)
 {
+    return cyrusdb_foreach_after(db, prefix, prefixlen, NULL, 0, cb, ctx, tid);
+}
+
+int
+cyrusdb_foreach_after(struct cyrusdb *db, const char *prefix,
+                      size_t prefixlen, const char *start, size_t startlen,
+                      cyrusdb_foreach_cb *cb, void *ctx,
+                      struct cyrusdb_txn **tid)
+{
     struct batch batch = {BUF_INITIALIZER, 0, 0};
     struct buf after = BUF_INITIALIZER;
     struct batch_arg ba = {prefix, prefixlen, &after, 0, &batch};
@@ -610,8 +619,14 @@ cyrusdb_foreach(struct cyrusdb *db, const char *prefix, size_t prefixlen,
     size_t i;
     int r;
 
-    if (!SIZE_OK(prefixlen))
+    if (!SIZE_OK(prefixlen) || !SIZE_OK(startlen))
         return ERR_INVALID;
+    /* a start before the prefix's range would begin the walk outside it */
+    if (start != NULL && startlen >= prefixlen
+        && (prefixlen == 0 || memcmp(start, prefix, prefixlen) >= 0)) {
+        buf_setmap(&after, start, startlen);
+        ba.have_after = 1;
+    }
     for (;;) {
         r = run_op(db, tid, &op);
         if (r != 0)

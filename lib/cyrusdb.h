@@ -134,6 +134,15 @@ int cyrusdb_foreach(struct cyrusdb *db, const char *prefix, size_t prefixlen,
                     cyrusdb_foreach_cb *cb, void *ctx,
                     struct cyrusdb_txn **tid);
 
+/* The same, visiting only keys that sort strictly after
+ * start[0..startlen) (start NULL: from the first key of the prefix; a
+ * start below the prefix is ignored): resumes a walk that stopped at
+ * start, e.g. one chunk of a long listing at a time. */
+int cyrusdb_foreach_after(struct cyrusdb *db, const char *prefix,
+                          size_t prefixlen, const char *start,
+                          size_t startlen, cyrusdb_foreach_cb *cb, void *ctx,
+                          struct cyrusdb_txn **tid);
+
 /* Finish a transaction begun through a tid argument of an operation on db
  * or on another db of the same env. Commit is durable (log flushed) unless
  * db was opened CYRUSDB_NOSYNC. Both free tid whatever they return; a

@@ -21,6 +21,16 @@
 #define MUPDATE_VERSION "3.6.1-cyrmurder"
 #define MAX_PARTIAL_HOSTS 30
 
+/* A LIST or UPDATE dump is read from the table in chunks of at most this
+ * many entries or bytes, and a chunk is made only while less than
+ * DUMP_LOW_WATER bytes wait in the connection's output; one loop
+ * callback makes at most DUMP_ROUNDS chunks, so other connections are
+ * served between them whatever the size of the table. */
+#define DUMP_CHUNK_ENTRIES 2000
+#define DUMP_CHUNK_BYTES   (128 * 1024)
+#define DUMP_LOW_WATER     (256 * 1024)
+#define DUMP_ROUNDS        4
+
 enum cstate {
     C_PREAUTH,
     C_SASL,      /* waiting for a raw SASL response line */
@@ -28,6 +38,16 @@ enum cstate {
     C_AUTHED,
     C_STREAMING,
     C_CLOSING    /* flush what is queued, then close */
+};
+
+/* A LIST or UPDATE reply being sent (MUPDATE.md 7): the walk over the
+ * table resumes after the last name written. */
+struct dump {
+    char *tag;
+    char *prefix;   /* LIST: location prefix; NULL: UPDATE (hosts filter) */
+    struct buf after; /* last name read; empty: not started */
+    struct buf out;   /* the chunk being made */
+    size_t nchunk;    /* entries read into this chunk */
 };
 
 struct mconn {
@@ -46,7 +66,7 @@ struct mconn {
     struct strarray pending; /* names to send, in order */
     struct hash *pendset;    /* the same names, for coalescing */
     long timer;
-    size_t dump_left;        /* UPDATE dump bytes exempt from max_output */
+    struct dump *dump;       /* LIST/UPDATE reply in progress, or NULL */
     char remote[64];
 };
 
@@ -56,6 +76,7 @@ struct mupdate_server {
     struct mboxlist *ml;
     int readonly;
     int ready;
+    int held;                /* listening socket not polled */
     char *role;
     size_t max_output;
     struct tls_ctx *tls;     /* STARTTLS, or NULL */
@@ -209,6 +230,10 @@ mupdate_server_changed(struct mupdate_server *srv, const char *name)
     for (c = srv->conns; c; c = c->next) {
         if (c->state == C_STREAMING)
             conn_queue(c, name);
+        else if (c->dump != NULL && c->dump->prefix == NULL
+                 && strcmp(name, buf_cstring(&c->dump->after)) <= 0)
+            conn_queue(c, name); /* already dumped: send it after the OK;
+                                  * a later name is read by the dump */
     }
     if (srv->drain_timer == 0)
         srv->drain_timer = loop_add_timer(srv->loop, 0, drain_cb, srv);
@@ -334,47 +359,115 @@ cmd_set(struct mconn *c, const struct cmdargs *ca, const char *word)
     buf_free(&loc);
 }
 
-struct listctx {
-    struct mconn *c;
-    const char *tag;
-    const char *prefix;
-    struct buf out;
-};
-
-static int
-list_cb(void *ctx, const struct mboxlist_entry *e)
+static void
+dump_free(struct dump **dp)
 {
-    struct listctx *lc = ctx;
-    struct buf loc = BUF_INITIALIZER;
+    struct dump *d = *dp;
 
-    if (lc->prefix != NULL) {
+    if (d == NULL)
+        return;
+    *dp = NULL;
+    free(d->tag);
+    free(d->prefix);
+    buf_free(&d->after);
+    buf_free(&d->out);
+    free(d);
+}
+
+/* One entry of a dump: written into the chunk unless filtered out;
+ * returns 1 (stop this chunk) when the chunk is full. */
+static int
+dump_cb(void *ctx, const struct mboxlist_entry *e)
+{
+    struct mconn *c = ctx;
+    struct dump *d = c->dump;
+    struct buf loc = BUF_INITIALIZER;
+    int keep = !(e->mbtype & MBTYPE_DELETED);
+
+    buf_setcstr(&d->after, e->name);
+    if (keep && d->prefix != NULL) {
         mupdate_server_location(e, &loc);
-        if (strncmp(buf_cstring(&loc), lc->prefix, strlen(lc->prefix)) != 0) {
-            buf_free(&loc);
-            return 0;
-        }
-    } else if (!host_matches(lc->c, e)) {
-        return 0;
+        keep = strncmp(buf_cstring(&loc), d->prefix, strlen(d->prefix)) == 0;
+        buf_free(&loc);
+    } else if (keep) {
+        keep = host_matches(c, e);
     }
-    buf_free(&loc);
-    if (e->mbtype & MBTYPE_DELETED)
-        return 0;
-    write_entry(&lc->out, lc->tag, e->name, e);
-    if (buf_len(&lc->out) > 65536) {
-        stream_write(lc->c->s, buf_base(&lc->out), buf_len(&lc->out));
-        buf_reset(&lc->out);
+    if (keep)
+        write_entry(&d->out, d->tag, e->name, e);
+    return ++d->nchunk >= DUMP_CHUNK_ENTRIES
+           || buf_len(&d->out) >= DUMP_CHUNK_BYTES;
+}
+
+static int conn_process(struct mconn *c);
+
+/* The dump is complete (or failed: r < 0): send the tagged reply; an
+ * UPDATE then streams, starting with the names changed behind the walk. */
+static void
+dump_finish(struct mconn *c, int r)
+{
+    struct dump *d = c->dump;
+
+    if (r < 0) {
+        log_msg(LOG_ERR, "mupdate: %s dump: %s", c->remote, error_text(r));
+        reply(c, d->tag, "NO", "database error");
+    } else if (d->prefix != NULL) {
+        reply(c, d->tag, "OK", "list complete");
+    } else {
+        reply(c, d->tag, "OK", "streaming starts");
+        c->state = C_STREAMING;
+        if (c->pending.count > 0)
+            conn_drain(c);
+    }
+    dump_free(&c->dump);
+}
+
+/* Make dump chunks while the output is short; at most DUMP_ROUNDS. At the
+ * end, reply and go on with the commands pipelined behind. Returns 0, or
+ * -1 when c must be closed. */
+static int
+dump_step(struct mconn *c)
+{
+    struct mupdate_server *srv = c->srv;
+    unsigned round;
+    int r;
+
+    /* reads never join the write transaction (see dispatch()) */
+    if (table_commit(srv) != 0)
+        return -1;
+    for (round = 0; round < DUMP_ROUNDS && c->dump != NULL; round++) {
+        struct dump *d = c->dump;
+
+        if (stream_out_pending(c->s) >= DUMP_LOW_WATER)
+            return 0;
+        d->nchunk = 0;
+        r = mboxlist_foreach_after(srv->ml, "",
+                                   buf_len(&d->after) ? buf_cstring(&d->after)
+                                                      : NULL,
+                                   dump_cb, c, NULL);
+        stream_write(c->s, buf_base(&d->out), buf_len(&d->out));
+        buf_reset(&d->out);
+        if (r == 0 || r < 0) {
+            dump_finish(c, r);
+            if (conn_process(c) < 0)
+                return -1;
+            return table_commit(srv) != 0 ? -1 : 0;
+        }
+        if (stream_flush(c->s) < 0)
+            return -1;
     }
     return 0;
 }
 
+/* Start a LIST (prefix) or UPDATE (prefix NULL) reply; the entries are
+ * sent by dump_step() as the client reads. */
 static void
-dump(struct mconn *c, const char *tag, const char *prefix)
+dump_start(struct mconn *c, const char *tag, const char *prefix)
 {
-    struct listctx lc = {c, tag, prefix, BUF_INITIALIZER};
+    struct dump *d = xzmalloc(sizeof(*d));
 
-    mboxlist_foreach(c->srv->ml, "", list_cb, &lc, NULL);
-    stream_write(c->s, buf_base(&lc.out), buf_len(&lc.out));
-    buf_free(&lc.out);
+    d->tag = xstrdup(tag);
+    d->prefix = prefix ? xstrdup(prefix) : NULL;
+    c->dump = d;
 }
 
 static void
@@ -407,14 +500,9 @@ cmd_update(struct mconn *c, const struct cmdargs *ca)
         strarray_append(&c->hosts, ca->a[i]);
     free(c->updtag);
     c->updtag = xstrdup(ca->tag);
-    dump(c, ca->tag, NULL);
-    /* the initial dump may be larger than max_output by itself (about
-     * 100 bytes an entry: 1,000,000 entries is ~95 MB): exempt it, so a
-     * fresh replica of a big master is not cut off as "too far behind";
-     * the exemption shrinks as the dump drains */
-    c->dump_left = stream_out_pending(c->s);
-    reply(c, ca->tag, "OK", "streaming starts");
-    c->state = C_STREAMING;
+    /* the dump is read in chunks as the client takes it (1,000,000
+     * entries are ~95 MB on the wire); the OK and the stream follow */
+    dump_start(c, ca->tag, NULL);
 }
 
 static void
@@ -693,8 +781,7 @@ dispatch(struct mconn *c, struct mupdate_parser *p)
     } else if (!strcmp(word, "FIND")) {
         cmd_find(c, &ca);
     } else if (!strcmp(word, "LIST")) {
-        dump(c, ca.tag, ca.n ? ca.a[0] : "");
-        reply(c, ca.tag, "OK", "list complete");
+        dump_start(c, ca.tag, ca.n ? ca.a[0] : "");
     } else {
         cmd_update(c, &ca);
     }
@@ -718,9 +805,7 @@ conn_update_events(struct mconn *c)
         conn_close(c);
         return;
     }
-    if (c->dump_left > stream_out_pending(c->s))
-        c->dump_left = stream_out_pending(c->s);
-    if (stream_out_pending(c->s) - c->dump_left > c->srv->max_output) {
+    if (stream_out_pending(c->s) > c->srv->max_output) {
         /* too far behind: the stream may be mid-line, but the peer is
          * being dropped anyway */
         log_msg(LOG_WARNING, "mupdate: %s too far behind, dropped",
@@ -729,9 +814,11 @@ conn_update_events(struct mconn *c)
         return;
     }
     pe = stream_poll_events(c->s);
-    if (c->state != C_DELAY && c->state != C_CLOSING)
+    /* a dump answers its command before the next one is read (Cyrus
+     * answers in order); it is made as the socket takes it */
+    if (c->state != C_DELAY && c->state != C_CLOSING && c->dump == NULL)
         ev |= LOOP_READ;
-    if (pe & POLLOUT)
+    if ((pe & POLLOUT) || c->dump != NULL)
         ev |= LOOP_WRITE;
     if (c->state == C_CLOSING && stream_out_pending(c->s) > 0)
         ev |= LOOP_WRITE;
@@ -747,7 +834,8 @@ conn_process(struct mconn *c)
         const char *data = stream_peek(c->s, &avail);
         enum mupdate_parse r;
 
-        if (avail == 0 || c->state == C_DELAY || c->state == C_CLOSING)
+        if (avail == 0 || c->state == C_DELAY || c->state == C_CLOSING
+            || c->dump != NULL)
             return 0;
         if (c->state == C_SASL) {
             const char *nl = memchr(data, '\n', avail);
@@ -801,7 +889,13 @@ conn_cb(struct loop *l, int fd, unsigned events, void *ctx)
 
     (void)l;
     (void)fd;
-    if (events & (LOOP_READ | LOOP_HUP)) {
+    if (c->dump != NULL) {
+        /* writable, or a hangup that the next flush reports */
+        if (dump_step(c) < 0) {
+            conn_close(c);
+            return;
+        }
+    } else if (events & (LOOP_READ | LOOP_HUP)) {
         n = stream_fill(c->s);
         if (n < 0 && n != ERR_TOOLONG) {
             conn_close(c);
@@ -846,6 +940,7 @@ conn_close(struct mconn *c)
     strarray_fini(&c->hosts);
     strarray_fini(&c->pending);
     hash_free(&c->pendset, NULL);
+    dump_free(&c->dump);
     free(c);
 }
 
@@ -940,7 +1035,8 @@ mupdate_server_listen(struct mupdate_server *srv, int listenfd)
 {
     util_set_nonblock(listenfd, 1);
     srv->listenfd = listenfd;
-    return loop_add_fd(srv->loop, listenfd, LOOP_READ, accept_cb, srv);
+    return loop_add_fd(srv->loop, listenfd, srv->held ? 0 : LOOP_READ,
+                       accept_cb, srv);
 }
 
 struct mupdate_server *
@@ -964,6 +1060,14 @@ void
 mupdate_server_set_ready(struct mupdate_server *srv, int ready)
 {
     srv->ready = ready;
+}
+
+void
+mupdate_server_hold(struct mupdate_server *srv, int hold)
+{
+    srv->held = hold;
+    if (srv->listenfd >= 0)
+        loop_mod_fd(srv->loop, srv->listenfd, hold ? 0 : LOOP_READ);
 }
 
 size_t

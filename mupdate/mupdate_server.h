@@ -10,6 +10,15 @@
  * Durability: the commands parsed from one read of a connection run in one
  * database transaction, committed before any of their OKs is written.
  *
+ * Dumps (LIST, UPDATE): the entries are read from the table in chunks
+ * (a cursor that resumes after the last name sent), each made only when
+ * the connection's unsent output is short, a few per loop iteration: a
+ * dump of any size holds at most a few hundred KB in memory and never
+ * stalls the other connections. Commands pipelined behind it are read
+ * once its tagged OK is sent. A change to a name the UPDATE dump already
+ * passed is queued and sent after the OK; a later name is read by the
+ * dump itself.
+ *
  * Streaming (UPDATE): every change queues the changed name on each
  * streaming connection; the queues are drained at the end of the loop
  * iteration that made the change (names coalesced), sending each name's
@@ -63,6 +72,10 @@ void mupdate_server_changed(struct mupdate_server *srv, const char *name);
 /* Refuse (ready == 0: `* BYE "no longer ready for connections"`) or accept
  * new clients; a slave is unready until its first sync. */
 void mupdate_server_set_ready(struct mupdate_server *srv, int ready);
+/* hold != 0: stop accepting (new clients wait in the listen backlog), so
+ * they are answered, not refused, once a first sync in progress is
+ * complete; 0: accept again. */
+void mupdate_server_hold(struct mupdate_server *srv, int hold);
 /* Number of open client connections. */
 size_t mupdate_server_nclients(const struct mupdate_server *srv);
 

@@ -10,14 +10,15 @@
 #include <unistd.h>
 
 #include "errors.h"
-#include "hash.h"
 #include "log.h"
 #include "mupdate_client.h"
 #include "mupdate_slave.h"
+#include "mupdate_sync.h"
 #include "xmalloc.h"
 
 #define CONNECT_TIMEOUT_MS 10000
 #define MAX_KICKS          64
+#define SYNC_TAG           "U01"
 
 struct kick {
     int fd;
@@ -39,156 +40,83 @@ struct mupdate_slave {
     unsigned idle_noop; /* outstanding liveness NOOP, 0: none */
     struct kick kicks[MAX_KICKS];
     size_t nkicks;
+    struct mupdate_sync *sync; /* reading the UPDATE dump, or NULL */
+    int synced_once;
+    int64_t sync_t0;
 };
 
 static void slave_connect(struct mupdate_slave *sl);
 static void retry_cb(struct loop *l, long id, void *ctx);
 
-/* ---- applying changes ------------------------------------------------ */
-
-static int
-entry_differs(const struct mboxlist_entry *e, const struct mupdate_mailbox *mb)
-{
-    struct buf loc = BUF_INITIALIZER;
-    int diff;
-
-    mupdate_server_location(e, &loc);
-    diff = strcmp(buf_cstring(&loc), mb->location) != 0
-           || !(e->mbtype & MBTYPE_REMOTE)
-           || !!(e->mbtype & MBTYPE_RESERVE) != !!mb->reserved
-           || strcmp(e->acl ? e->acl : "", mb->reserved ? "" : mb->acl) != 0;
-    buf_free(&loc);
-    return diff;
-}
-
-static int
-apply_one(struct mupdate_slave *sl, const struct mupdate_mailbox *mb,
-          struct cyrusdb_txn **tid)
-{
-    struct mboxlist_entry *e = NULL;
-    int r = mboxlist_lookup(sl->ml, mb->name, &e, tid);
-
-    if (r == 0 && !entry_differs(e, mb)) {
-        mboxlist_entry_free(&e);
-        return 0;
-    }
-    if (e == NULL)
-        e = mboxlist_entry_new(mb->name);
-    mupdate_server_entry_set(e, mb->location, mb->reserved ? "" : mb->acl,
-                             mb->reserved);
-    r = mboxlist_store(sl->ml, e, tid);
-    mboxlist_entry_free(&e);
-    return r < 0 ? r : 1;
-}
-
-struct mergectx {
-    struct mupdate_slave *sl;
-    struct hash *remote; /* name -> struct mupdate_mailbox * */
-    struct strarray changed;
-    struct cyrusdb_txn *tid;
-    int err;
-};
+/* ---- the initial dump ---------------------------------------------- */
 
 static void
-mb_free_cb(void *v)
+sync_changed_cb(void *ctx, const char *name)
 {
-    struct mupdate_mailbox *mb = v;
+    struct mupdate_slave *sl = ctx;
 
-    mupdate_mailbox_free(&mb);
+    if (sl->srv)
+        mupdate_server_changed(sl->srv, name);
 }
 
+/* Send UPDATE; its dump is merged by sync_unit() as it arrives. */
 static int
-collect_cb(void *ctx, const struct mupdate_mailbox *mb)
+sync_start(struct mupdate_slave *sl)
 {
-    struct mergectx *m = ctx;
-    struct mupdate_mailbox *copy = xzmalloc(sizeof(*copy));
+    struct stream *s = mupdate_client_stream(sl->mc);
 
-    copy->name = xstrdup(mb->name);
-    copy->location = xstrdup(mb->location);
-    copy->acl = xstrdup(mb->acl);
-    copy->reserved = mb->reserved;
-    mb_free_cb(hash_insert(m->remote, copy->name, copy));
-    return 0;
+    stream_puts(s, SYNC_TAG " UPDATE\r\n");
+    sl->sync = mupdate_sync_new(sl->ml, sync_changed_cb, sl);
+    /* a first sync: local clients wait for it rather than get a BYE */
+    if (sl->srv && !sl->synced_once)
+        mupdate_server_hold(sl->srv, 1);
+    sl->sync_t0 = util_now_ms();
+    log_msg(LOG_NOTICE,
+            "synchronizing mailbox list with master mupdate server");
+    return stream_flush(s) < 0 ? ERR_IO : 0;
 }
 
+/* One unit while the dump is read. 0, or an error (drop the master). */
 static int
-merge_local_cb(void *ctx, const struct mboxlist_entry *e)
+sync_unit(struct mupdate_slave *sl, struct mupdate_parser *p)
 {
-    struct mergectx *m = ctx;
-    struct mupdate_mailbox *mb = hash_lookup(m->remote, e->name);
+    const char *tag = mupdate_parser_tag(p), *w = mupdate_parser_word(p);
+    struct mupdate_mailbox mb;
+    const struct mupdate_sync_stats *st;
     int r;
 
-    if (mb == NULL) {
-        r = mboxlist_remove(m->sl->ml, e->name, &m->tid);
-        if (r == 0)
-            strarray_append(&m->changed, e->name);
-    } else {
-        r = apply_one(m->sl, mb, &m->tid);
-        if (r > 0)
-            strarray_append(&m->changed, e->name);
-        mb_free_cb(hash_remove(m->remote, e->name));
-    }
-    if (r < 0) {
-        m->err = r;
-        return 1;
-    }
-    return 0;
-}
-
-static int
-merge_remote_cb(const char *key, void *value, void *ctx)
-{
-    struct mergectx *m = ctx;
-    int r = apply_one(m->sl, value, &m->tid);
-
-    (void)key;
-    if (r < 0) {
-        m->err = r;
-        return 1;
-    }
-    strarray_append(&m->changed, key);
-    return 0;
-}
-
-/* UPDATE and merge the dump in one transaction. */
-static int
-slave_sync(struct mupdate_slave *sl)
-{
-    struct mergectx m;
-    const char *st = NULL;
-    size_t i;
-    int r;
-
-    memset(&m, 0, sizeof(m));
-    m.sl = sl;
-    m.remote = hash_new(1024);
-    stream_puts(mupdate_client_stream(sl->mc), "U01 UPDATE\r\n");
-    r = stream_flush(mupdate_client_stream(sl->mc));
-    if (r == 0)
-        r = mupdate_client_response(sl->mc, collect_cb, &m, NULL, &st);
-    if (r == 0 && strcmp(st, "OK") != 0)
-        r = ERR_MUPDATE_FAIL;
-    if (r == 0) {
+    if (strcmp(tag, SYNC_TAG) == 0 && strcmp(w, "OK") == 0) {
+        r = mupdate_sync_finish(sl->sync);
+        if (r < 0)
+            return r;
+        st = mupdate_sync_stats(sl->sync);
         log_msg(LOG_NOTICE,
-                "synchronizing mailbox list with master mupdate server");
-        r = mboxlist_foreach(sl->ml, "", merge_local_cb, &m, &m.tid);
-        if (r == 0 && m.err == 0)
-            hash_foreach(m.remote, merge_remote_cb, &m);
-        if (r == 0)
-            r = m.err;
-        if (r == 0 && m.tid)
-            r = mboxlist_commit(sl->ml, m.tid);
-        else if (m.tid)
-            mboxlist_abort(sl->ml, m.tid);
+                "mailbox list synchronization complete: %zu entries, "
+                "%zu added, %zu updated, %zu removed, %lld ms",
+                st->received, st->added, st->updated, st->removed,
+                (long long)(util_now_ms() - sl->sync_t0));
+        if (st->unordered > 0)
+            log_msg(LOG_WARNING, "mupdate: %zu names of the dump were out of "
+                                 "order", st->unordered);
+        mupdate_sync_free(&sl->sync);
+        sl->synced_once = 1;
+        if (sl->srv) {
+            mupdate_server_set_ready(sl->srv, 1);
+            mupdate_server_hold(sl->srv, 0);
+        }
+        return 0;
     }
-    if (r == 0) {
-        log_msg(LOG_NOTICE, "mailbox list synchronization complete");
-        for (i = 0; sl->srv && i < m.changed.count; i++)
-            mupdate_server_changed(sl->srv, m.changed.data[i]);
-    }
-    strarray_fini(&m.changed);
-    hash_free(&m.remote, mb_free_cb);
-    return r;
+    if (strcmp(w, "NO") == 0 || strcmp(w, "BAD") == 0
+        || strcmp(w, "BYE") == 0)
+        return ERR_MUPDATE_FAIL;
+    if (strcmp(w, "OK") == 0)
+        return 0; /* a NOOP's: answered after the dump, never before */
+    r = mupdate_client_data(p, &mb);
+    if (r == 1)
+        return mupdate_sync_entry(sl->sync, &mb);
+    if (r == 2)
+        return mupdate_sync_delete(sl->sync, mb.name);
+    return r < 0 ? r : 0;
 }
 
 /* ---- kicks ----------------------------------------------------------- */
@@ -345,6 +273,11 @@ slave_drop(struct mupdate_slave *sl, const char *why)
         loop_del_fd(sl->loop, sl->fd);
         mupdate_client_free(&sl->mc);
     }
+    /* a merge cut short keeps its committed batches: the list is never
+     * emptied, the next sync completes it */
+    mupdate_sync_free(&sl->sync);
+    if (sl->srv)
+        mupdate_server_hold(sl->srv, 0); /* unready: they get the BYE */
     if (sl->idle_timer) {
         loop_cancel_timer(sl->loop, sl->idle_timer);
         sl->idle_timer = 0;
@@ -379,9 +312,15 @@ stream_unit(struct mupdate_slave *sl, struct mupdate_parser *p)
         slave_drop(sl, "error from master");
         return;
     }
+    if (sl->sync != NULL) {
+        r = sync_unit(sl, p);
+        if (r < 0)
+            slave_drop(sl, error_text(r));
+        return;
+    }
     r = mupdate_client_data(p, &mb);
     if (r == 1) {
-        r = apply_one(sl, &mb, NULL);
+        r = mupdate_sync_apply(sl->ml, &mb, NULL);
     } else if (r == 2) {
         r = mboxlist_remove(sl->ml, mb.name, NULL);
         r = (r == 0) ? 1 : (r == ERR_NOMAILBOX || r == ERR_NOTFOUND) ? 0 : r;
@@ -440,7 +379,9 @@ idle_cb(struct loop *l, long id, void *ctx)
     sl->idle_timer = 0;
     if (sl->mc == NULL)
         return;
-    if (sl->idle_noop) {
+    /* a NOOP sent during a long dump is answered after it: data still
+     * flowing means the master is alive */
+    if (!sl->heard && sl->idle_noop) {
         slave_drop(sl, "master did not answer NOOP");
         return;
     }
@@ -476,7 +417,7 @@ slave_connect(struct mupdate_slave *sl)
     if (r == 0) {
         log_msg(LOG_NOTICE, "successful mupdate connection to %s",
                 config_str(sl->cfg, CFG_MUPDATE_SERVER));
-        r = slave_sync(sl);
+        r = sync_start(sl);
         if (r < 0)
             err = error_text(r);
     }
@@ -486,8 +427,8 @@ slave_connect(struct mupdate_slave *sl)
         slave_drop(sl, err ? err : "connect failed");
         return;
     }
-    if (sl->srv)
-        mupdate_server_set_ready(sl->srv, 1);
+    /* the dump is read and merged as it arrives, between the loop's
+     * other work (kicks, the slave's own clients) */
     sl->fd = stream_fd(mupdate_client_stream(sl->mc));
     stream_set_nonblocking(mupdate_client_stream(sl->mc), 1);
     sl->heard = 1;
@@ -495,7 +436,7 @@ slave_connect(struct mupdate_slave *sl)
     loop_add_fd(sl->loop, sl->fd, LOOP_READ, master_cb, sl);
     sl->idle_timer = loop_add_timer(
         sl->loop, (unsigned)(retry < 1 ? 1 : retry) * 1000, idle_cb, sl);
-    /* anything already buffered behind the dump */
+    /* anything already buffered behind the banner */
     master_cb(sl->loop, sl->fd, LOOP_READ, sl);
 }
 
@@ -528,6 +469,7 @@ mupdate_slave_free(struct mupdate_slave **sp)
         mupdate_client_free(&sl->mc);
     }
     kick_answer(sl, 1);
+    mupdate_sync_free(&sl->sync);
     if (sl->retry_timer)
         loop_cancel_timer(sl->loop, sl->retry_timer);
     if (sl->idle_timer)

@@ -165,6 +165,28 @@ class TestLmtpd(DeliveryCase):
             self.assertTrue(m_.endswith(b"\r\n\r\nbody\r\n.stuffed\r\n"),
                             m_[-40:])
 
+    def test_mailbox_gone_between_rcpt_and_data_is_temporary(self):
+        # what XFER does to the source backend while a transaction is open:
+        # the spool goes away after RCPT was accepted; a 550 here would
+        # bounce mail for a user who now lives on another backend
+        path = subprocess.run([harness.bin_path("mbpath"), "-C",
+                               self.m.imapd_conf, "user.bob"], check=True,
+                              stdout=subprocess.PIPE).stdout.decode().strip()
+        c = self.lmtp()
+        c.ehlo("client")
+        c.mail("sender@example.org")
+        self.assertEqual(c.rcpt("alice")[0], 250)
+        self.assertEqual(c.rcpt("bob")[0], 250)
+        os.rename(path, path + ".XFERGONE")
+        self.assertEqual(c.docmd("DATA")[0], 354)
+        c.send(msg("gone") + b".\r\n")
+        r_alice, r_bob = c.getreply(), c.getreply()
+        self.assertEqual(r_alice[0], 250, r_alice)
+        self.assertEqual(r_bob[0], 451, r_bob)
+        self.assertIn(b"4.2.1", r_bob[1])
+        c.quit()
+        self.assertEqual(len(self.all_messages()), 1)
+
     def test_sendmail_refused_recipient(self):
         c = self.lmtp()
         refused = c.sendmail("s@x", ["alice", "ghost"], msg("sm"))

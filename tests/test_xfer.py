@@ -10,6 +10,7 @@ while its view of the location is a moment old) -- so a message is
 counted once it got its 250.
 """
 import imaplib
+import os
 import re
 import smtplib
 import threading
@@ -17,10 +18,11 @@ import time
 
 import backend
 import harness
+import rawimap
 from mupdatenode import MupdateNode
 
 ADMIN = backend.ADMIN
-USERS = ("alice", "bob", "carol", "dave", "erin", "frank")
+USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank")
 for _cmd in ("XFER", "LOCALCREATE", "LOCALDELETE", "MUPDATEPUSH", "IDLE"):
     imaplib.Commands.setdefault(_cmd, ("AUTH", "SELECTED"))
 
@@ -42,6 +44,69 @@ def msg(i, tag="m"):
 
 FLAGS = ["()", "(\\Seen)", "(\\Flagged \\Seen)", "(\\Answered $Label1)",
          "(\\Deleted)", "(\\Draft)"]
+
+
+def modseqs(port, user, mailbox):
+    """(uidvalidity, HIGHESTMODSEQ, {uid: modseq}) of mailbox, from a
+    CONDSTORE SELECT (RFC 7162) on a raw connection."""
+    r = rawimap.Raw(port)
+    try:
+        assert r.login(user, backend.password(user)).split()[1] == b"OK"
+        t = r.tag()
+        r.send(t + b" SELECT " + mailbox.encode() + b" (CONDSTORE)\r\n")
+        lines, done = r.read_until_tagged(t)
+        assert done.split()[1] == b"OK", done
+        text = b"\n".join(lines)
+        uv = int(re.search(rb"UIDVALIDITY (\d+)", text).group(1))
+        hms = int(re.search(rb"HIGHESTMODSEQ (\d+)", text).group(1))
+        t = r.tag()
+        r.send(t + b" UID FETCH 1:* (MODSEQ)\r\n")
+        lines, done = r.read_until_tagged(t)
+        assert done.split()[1] == b"OK", done
+        per = {}
+        for ln in lines:
+            u = re.search(rb"UID (\d+)", ln)
+            m = re.search(rb"MODSEQ \((\d+)\)", ln)
+            if u and m:
+                per[int(u.group(1))] = int(m.group(1))
+        return uv, hms, per
+    finally:
+        r.close()
+
+
+def qresync(port, user, mailbox, uv, since, known=None):
+    """Untagged lines of SELECT mailbox (QRESYNC (uv since [known]))
+    after ENABLE QRESYNC, minus the ones every SELECT sends."""
+    r = rawimap.Raw(port)
+    try:
+        assert r.login(user, backend.password(user)).split()[1] == b"OK"
+        assert r.cmd("ENABLE QRESYNC").split()[1] == b"OK"
+        arg = "%d %d" % (uv, since) + (" " + known if known else "")
+        t = r.tag()
+        r.send(t + b" SELECT %s (QRESYNC (%s))\r\n" % (mailbox.encode(),
+                                                        arg.encode()))
+        lines, done = r.read_until_tagged(t)
+        assert done.split()[1] == b"OK", done
+        return [ln for ln in lines
+                if b"FETCH" in ln or b"VANISHED" in ln]
+    finally:
+        r.close()
+
+
+def leftovers(spool, needle):
+    """Files under spool holding needle, and directories set aside by
+    XFER (".XFERGONE")."""
+    found = []
+    for top, dirs, files in os.walk(spool):
+        found += [d for d in dirs if d.endswith(".XFERGONE")]
+        for f in files:
+            try:
+                with open(os.path.join(top, f), "rb") as fh:
+                    if needle in fh.read():
+                        found.append(os.path.join(top, f))
+            except OSError:
+                pass
+    return found
 
 
 def snapshot(c, mailbox):
@@ -348,3 +413,90 @@ class TestXfer(harness.TestCase):
         typ, data = d.fetch("1:*", "(FLAGS)")
         seen = [b"Seen" in x for x in data if x]
         self.assertEqual(seen, [True, True, False], data)
+
+    def test_7_modseqs_carried(self):
+        """Each message's MODSEQ, the mailbox's HIGHESTMODSEQ and what
+        QRESYNC answers survive the move (RFC 7162)."""
+        c = self.fill("gina", "INBOX", 30, "g")
+        self.assertEqual(c.create("INBOX.Old")[0], "OK")
+        c.select("INBOX")
+        # flag changes make modseqs non-monotonic in UID order
+        c.uid("STORE", "3,7,11", "+FLAGS", "(\\Flagged)")
+        c.uid("STORE", "20:22", "+FLAGS", "(\\Deleted)")
+        p1, p2 = self.be["be1"].ports["imap"], self.be["be2"].ports["imap"]
+        before_expunge = modseqs(p1, "gina", "INBOX")[1]
+        # fill() marked every sixth message \\Deleted: 5,11,17,23,29 go too
+        c.expunge()
+        c.uid("STORE", "2", "+FLAGS", "($Later)")
+        c.close()
+        c.logout()
+        uv, hms, per = modseqs(p1, "gina", "INBOX")
+        self.assertEqual(len(per), 22)
+        self.assertGreater(per[2], per[30])  # STORE after the appends
+        old = modseqs(p1, "gina", "INBOX.Old")
+        # a QRESYNC client in sync sees nothing, before and after
+        self.assertEqual(qresync(p1, "gina", "INBOX", uv, hms), [])
+        typ, data = self.xfer("user.gina", "be2")[:2]
+        self.assertEqual(typ, "OK", data)
+        # the source's spool files were set aside and removed after the OK
+        harness.wait_for(lambda: not leftovers(self.be["be1"].master.spool,
+                                               b"<g-"),
+                         what="old spool removed")
+        self.assertEqual(modseqs(p2, "gina", "INBOX"), (uv, hms, per))
+        self.assertEqual(modseqs(p2, "gina", "INBOX.Old"), old)
+        self.assertEqual(qresync(p2, "gina", "INBOX", uv, hms), [])
+        # one that stopped before the expunge learns of it: VANISHED
+        # (EARLIER) names the expunged UIDs, and FETCH the one change
+        lines = qresync(p2, "gina", "INBOX", uv, before_expunge, "1:30")
+        van = [ln for ln in lines if b"VANISHED" in ln]
+        self.assertEqual(van, [b"* VANISHED (EARLIER) 5,11,17,20:23,29"],
+                         lines)
+        fetched = [ln for ln in lines if b"FETCH" in ln]
+        self.assertEqual(len(fetched), 1, lines)  # UID 2's later STORE
+        self.assertIn(b"UID 2 ", fetched[0] + b" ")
+        # new changes on the destination go on from the old HIGHESTMODSEQ
+        d = self.login("be2", "gina")
+        d.select("INBOX")
+        d.uid("STORE", "1", "+FLAGS", "(\\Answered)")
+        d.close()
+        uv2, hms2, per2 = modseqs(p2, "gina", "INBOX")
+        self.assertGreater(hms2, hms)
+        self.assertEqual(per2[1], hms2)
+
+    def test_8_others_seen_moves_with_mailbox(self):
+        """hank's \\Seen of a shared folder lives in seen.db of the
+        backend holding it, keyed by its uniqueid: it goes along when the
+        folder moves (uniqueid kept), and when hank himself moves his
+        entries for folders that stay on the source stay there."""
+        a = self.login("be1", ADMIN)
+        for box in ("shared.stay", "shared.go"):
+            self.assertEqual(a.create(box)[0], "OK")
+            self.assertEqual(a.setacl(box, "hank", "lrs")[0], "OK")
+            for i in range(4):
+                typ, data = a.append(box, "()", None, msg(i, "x"))
+                self.assertEqual(typ, "OK", data)
+        h = self.login("be1", "hank")
+        for box in ("shared.stay", "shared.go"):
+            self.assertEqual(h.select(box)[0], "OK")
+            self.assertEqual(h.store("1:2", "+FLAGS", "(\\Seen)")[0], "OK")
+            h.close()
+        typ, data = a._simple_command("XFER", "shared.go", "be2")
+        self.assertEqual(typ, "OK", data)
+
+        def seen(server, box):
+            c = self.login(server, "hank")
+            self.assertEqual(c.select(box, readonly=True)[0], "OK")
+            typ, data = c.fetch("1:*", "(FLAGS)")
+            c.close()
+            return [b"Seen" in x for x in data if x]
+
+        self.assertEqual(seen("be2", "shared.go"), [True, True, False, False])
+        self.assertEqual(seen("be1", "shared.stay"),
+                         [True, True, False, False])
+        # and moving hank himself leaves his \\Seen of shared.stay (still
+        # on be1) where be1 reads it
+        typ, data = a._simple_command("XFER", "user.hank", "be2")
+        self.assertEqual(typ, "OK", data)
+        self.assertEqual(seen("be1", "shared.stay"),
+                         [True, True, False, False])
+        self.assertEqual(seen("be2", "shared.go"), [True, True, False, False])
