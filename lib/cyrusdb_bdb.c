@@ -67,39 +67,116 @@ env_errcall(const DB_ENV *dbenv, const char *errpfx, const char *msg)
         buf_setcstr(&env->errmsg, msg);
 }
 
-/* A zombie still answers kill(pid, 0) but will never release anything. */
+/* The kernel's PF_EXITING task flag (linux/sched.h), field 9 of
+ * /proc/PID/stat. */
+#define PROC_PF_EXITING 0x4u
+
+/* A zombie still answers kill(pid, 0) but will never release anything; nor
+ * will a process the kernel is taking down (killed: PF_EXITING), which has
+ * already dropped its file locks, so Berkeley DB's registry sees it dead
+ * while kill(pid, 0) still finds it. */
 static int
-pid_is_zombie(pid_t pid)
+pid_is_gone(pid_t pid)
 {
     struct buf path = BUF_INITIALIZER, stat = BUF_INITIALIZER;
     const char *p;
-    int zombie = 0;
+    unsigned long flags;
+    int gone = 0;
 
     buf_printf(&path, "/proc/%ld/stat", (long)pid);
     if (buf_load_file(&stat, buf_cstring(&path)) == 0) {
-        /* "pid (comm) S ...": comm may contain ')' so use the last one */
+        /* "pid (comm) S ppid pgrp session tty tpgid flags ...": comm may
+         * contain ')' so use the last one */
         p = strrchr(buf_cstring(&stat), ')');
-        if (p != NULL && p[1] == ' ' && p[2] == 'Z')
-            zombie = 1;
+        if (p != NULL && p[1] == ' ') {
+            if (p[2] == 'Z' || p[2] == 'X')
+                gone = 1;
+            else if (sscanf(p + 3, "%*d %*d %*d %*d %*d %lu", &flags) == 1
+                     && (flags & PROC_PF_EXITING))
+                gone = 1;
+        }
     }
     buf_free(&path);
     buf_free(&stat);
-    return zombie;
+    return gone;
 }
 
-/* DB_ENV->set_isalive: our processes are single-threaded, so a thread is
- * alive exactly when its process is. */
 static int
-env_isalive(DB_ENV *dbenv, pid_t pid, db_threadid_t tid, u_int32_t flags)
+pid_is_alive(pid_t pid)
 {
-    (void)dbenv;
-    (void)tid;
-    (void)flags;
     if (pid == getpid())
         return 1;
     if (kill(pid, 0) < 0 && errno == ESRCH)
         return 0;
-    return !pid_is_zombie(pid);
+    return !pid_is_gone(pid);
+}
+
+/* DB_ENV->set_isalive: our processes are single-threaded, so a thread is
+ * alive exactly when its process is.
+ *
+ * Within one failchk run, a process once found alive stays alive. failchk
+ * cleans up in stages (threads, locks, transactions, file registrations,
+ * then the dead process's own mutexes); a process killed while the run is
+ * under way would otherwise be skipped by the early stages and have its
+ * mutexes freed by the last one, leaving its file registrations pointing at
+ * freed (soon reused) mutexes. The next failchk then waits forever on one
+ * of those (__dbreg_failchk), inside DB_ENV->open of every new process.
+ * Keeping the first answer leaves that process whole for the next run. */
+static int
+env_isalive(DB_ENV *dbenv, pid_t pid, db_threadid_t tid, u_int32_t flags)
+{
+    struct cyrusdb_env *env = dbenv->app_private;
+    size_t i;
+
+    (void)tid;
+    (void)flags;
+    if (env == NULL || !__atomic_load_n(&env->failchk_running, __ATOMIC_ACQUIRE)
+        || !pthread_equal(env->failchk_thread, pthread_self()))
+        return pid_is_alive(pid);
+    for (i = 0; i < env->failchk_nalive; i++) {
+        if (env->failchk_alive[i] == pid)
+            return 1;
+    }
+    if (!pid_is_alive(pid))
+        return 0;
+    if (env->failchk_nalive == env->failchk_alloc) {
+        env->failchk_alloc = env->failchk_alloc ? 2 * env->failchk_alloc : 16;
+        env->failchk_alive = xreallocarray(env->failchk_alive,
+                                           env->failchk_alloc, sizeof(pid_t));
+    }
+    env->failchk_alive[env->failchk_nalive++] = pid;
+    return 1;
+}
+
+/* Bracket a call that may run failchk (DB_ENV->open with DB_REGISTER,
+ * DB_ENV->failchk) in the calling thread. */
+static void
+failchk_run_begin(struct cyrusdb_env *env)
+{
+    env->failchk_thread = pthread_self();
+    env->failchk_nalive = 0;
+    __atomic_store_n(&env->failchk_running, 1, __ATOMIC_RELEASE);
+}
+
+static void
+failchk_run_end(struct cyrusdb_env *env)
+{
+    __atomic_store_n(&env->failchk_running, 0, __ATOMIC_RELEASE);
+    env->failchk_nalive = 0;
+    free(env->failchk_alive);
+    env->failchk_alive = NULL;
+    env->failchk_alloc = 0;
+}
+
+static int
+failchk_run(struct cyrusdb_env *env)
+{
+    int r;
+
+    failchk_run_begin(env);
+    r = env->dbenv->failchk(env->dbenv, 0);
+    failchk_run_end(env);
+    return r;
 }
 
 /* The watchdog thread. A process blocked on a lock held by a process that
@@ -212,7 +289,9 @@ cyrusdb_bdb_env_open(struct cyrusdb_env *env, int force_recovery)
      * DB_RECOVER when no crash is registered. */
     if (!force_recovery)
         flags |= DB_REGISTER;
+    failchk_run_begin(env);
     r = dbenv->open(dbenv, env->envdir, flags, 0);
+    failchk_run_end(env);
     if (r != 0) {
         dbenv->close(dbenv, 0);
         return r;
@@ -249,7 +328,7 @@ cyrusdb_bdb_db_open(struct cyrusdb *db)
         /* no restart from here (we may be inside one): if failchk asks
          * for recovery, the next attempt fails and our caller restarts */
         if (r == DB_LOCK_NOTGRANTED)
-            db->env->dbenv->failchk(db->env->dbenv, 0);
+            failchk_run(db->env);
     }
 }
 
@@ -304,7 +383,7 @@ cyrusdb_bdb_env_failchk(struct cyrusdb_env *env)
 
     if (env->dbenv == NULL)
         return cyrusdb_bdb_env_restart(env);
-    r = env->dbenv->failchk(env->dbenv, 0);
+    r = failchk_run(env);
     if (r == DB_RUNRECOVERY) {
         /* A process died inside Berkeley DB, maybe holding a mutex: only
          * recovery helps. Panic the environment so that every process

@@ -33,6 +33,12 @@ struct cyrusdb_env {
     pthread_cond_t watchdog_cond;
     int watchdog_stop;      /* under watchdog_mutex */
     uint64_t op_started_ms; /* atomic: 0, or when the current call began */
+    /* One failchk run sees one answer per process (see env_isalive in
+     * cyrusdb_bdb.c): the thread running it, and the pids found alive. */
+    int failchk_running;
+    pthread_t failchk_thread;
+    pid_t *failchk_alive;
+    size_t failchk_nalive, failchk_alloc;
 };
 
 struct cyrusdb {
