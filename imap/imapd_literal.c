@@ -43,10 +43,10 @@ struct imapd_literals {
     struct append_stage **stages; /* by literal index; NULL if not spooled */
     struct raw_spool *raw;        /* by literal index, the remote case */
     unsigned nstages;
-    char *stagedir;               /* for this command's APPEND, or NULL */
-    int looked_up;                /* the APPEND's mailbox was looked up */
-    int remote;                   /* ... and is on a backend */
-    int failed;                   /* a stage could not be created */
+    char *stagedir; /* for this command's APPEND, or NULL */
+    int looked_up;  /* the APPEND's mailbox was looked up */
+    int remote;     /* ... and is on a backend */
+    int failed;     /* a stage could not be created */
 };
 
 static struct imapd_literals *
@@ -296,8 +296,7 @@ imapd_literal_decide(struct imapd_session *s)
         /* RFC 7889: over APPENDLIMIT is [TOOBIG], decided before the
          * client sends the message */
         if (maxmsg && size > maxmsg) {
-            r = refuse(s, buf_cstring(&tag), 0, "TOOBIG",
-                       "Message too large");
+            r = refuse(s, buf_cstring(&tag), 0, "TOOBIG", "Message too large");
             goto done;
         }
         goto accept;
@@ -349,8 +348,8 @@ send_file(int fd, uint64_t n, struct stream *out)
     int r = 0;
 
     while (off < n) {
-        size_t want = n - off < FORWARD_CHUNK ? (size_t)(n - off)
-                                              : FORWARD_CHUNK;
+        size_t want =
+            n - off < FORWARD_CHUNK ? (size_t)(n - off) : FORWARD_CHUNK;
         ssize_t got = pread(fd, chunk, want, (off_t)off);
 
         if (got < 0 && errno == EINTR)
@@ -434,9 +433,8 @@ imapd_literal_forward(struct imapd_session *s, const char *cmd, size_t len,
     pos = 0;
     for (i = 0; i < n && r == 0; i++) {
         struct raw_spool *rs = &l->raw[sp[i].index];
-        uint64_t size = rs->fd >= 0
-                            ? rs->size
-                            : append_stage_size(l->stages[sp[i].index]);
+        uint64_t size =
+            rs->fd >= 0 ? rs->size : append_stage_size(l->stages[sp[i].index]);
 
         send_text(cmd + pos, brace[i] - pos, 0, out);
         stream_printf(out, "%llu+}\r\n", (unsigned long long)size);

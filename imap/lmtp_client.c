@@ -18,7 +18,11 @@ struct lmtp_client {
     /* the transaction between lmtp_client_begin() and _end() */
     struct lmtp_client_rcpt *rcpts;
     size_t nrcpt;
-    enum { TXN_NONE, TXN_ENVELOPE, TXN_DATA } txn;
+    enum {
+        TXN_NONE,
+        TXN_ENVELOPE,
+        TXN_DATA
+    } txn;
     int pipelining, ignorequota;
     int bol;     /* the next message byte starts a line */
     int held_cr; /* a CR ended the last chunk */
@@ -221,8 +225,7 @@ set_result(struct lmtp_client_rcpt *rc, const struct lmtp_reply *reply)
 /* Non-pipelined envelope: MAIL, each RCPT, DATA one at a time, stopping
  * early when nothing can be delivered. */
 static int
-envelope_lockstep(struct lmtp_client *c, const char *from,
-                  const char **error_r)
+envelope_lockstep(struct lmtp_client *c, const char *from, const char **error_r)
 {
     struct lmtp_client_rcpt *rcpts = c->rcpts;
     size_t i, accepted = 0;

@@ -24,7 +24,11 @@ struct lmtp_proxy_conn {
     struct lmtp_client_rcpt *br;
     size_t *idx;
     size_t m;
-    enum { CONN_IDLE, CONN_ENVELOPE, CONN_DATA } state;
+    enum {
+        CONN_IDLE,
+        CONN_ENVELOPE,
+        CONN_DATA
+    } state;
 };
 
 struct lmtp_proxy {
@@ -269,8 +273,7 @@ begin_server(struct lmtp_proxy *p, const char *server, const char *from)
 
 void
 lmtp_proxy_begin(struct lmtp_proxy *p, const char *from,
-                 struct lmtp_proxy_rcpt *rcpts, size_t n,
-                 const char *sessionid)
+                 struct lmtp_proxy_rcpt *rcpts, size_t n, const char *sessionid)
 {
     size_t i;
 

@@ -92,8 +92,8 @@ lmtpd_proxy_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
     lmtp_proxy_wait(sess->proxy);
     lmtpd_trace_headers(sess, proc, &hdr);
     lmtp_proxy_write(sess->proxy, buf_base(&hdr), buf_len(&hdr));
-    err = relay_message(sess, max > 0 ? (uint64_t)max : 0, buf_len(&hdr),
-                        &over);
+    err =
+        relay_message(sess, max > 0 ? (uint64_t)max : 0, buf_len(&hdr), &over);
     if (err < 0) {
         log_msg(LOG_NOTICE, "lmtpd: connection lost in DATA: %s",
                 error_text(err));
