@@ -7,9 +7,10 @@
  *    memory or in chunks (an IMAP literal, LMTP DATA after dot-unstuffing)
  *    and go to a temporary file in a staging directory on the partition
  *    (e.g. "<partition>/stage."), with every bare LF turned into CRLF.
- *    Finishing the stage fsyncs the file and computes what every index
- *    record needs: size, header size, GUID (SHA-1 of the stored bytes),
- *    the sent date and the cache record (msgcache.h) from one parse.
+ *    Finishing the stage fsyncs the file (or, when deferred, leaves that
+ *    to the mailbox commits) and computes what every index record needs:
+ *    size, header size, GUID (SHA-1 of the stored bytes), the sent date
+ *    and the cache record (msgcache.h) from one parse.
  *    A NUL byte anywhere refuses the message (ERR_BADMSG); more than
  *    maxsize stored bytes refuses it (ERR_TOOBIG).
  *
@@ -46,10 +47,12 @@
  * APPENDs) append under the lock but share the directory fsync and the
  * cache/index fdatasyncs outside it: one sync covers every commit whose
  * header was written before it (mailbox.h). The staged file is
- * fdatasynced once, before it is linked anywhere; the links are not
- * synced again. Not done (yet): per-session batching (one lmtpd keeping
- * a batch open across the messages of one connection), which would also
- * help a single connection.
+ * fdatasynced once, before it is linked anywhere, unless the stage is
+ * deferred (append_stage_defer_fsync(): IMAP APPEND, lmtpd), in which
+ * case each mailbox's group sync fdatasyncs its link together with the
+ * cache and index, so that a single delivery costs one journal commit.
+ * Not done (yet): per-session batching (one lmtpd keeping a batch open
+ * across the messages of one connection).
  *
  * Errors: ERR_BADMSG, ERR_TOOBIG, ERR_QUOTA, ERR_NOTSUPPORTED (the
  * mailbox already has MAILBOX_MAX_USER_FLAGS user flags and a new name is
@@ -83,8 +86,10 @@ int append_stage_new(const char *stagedir, uint64_t maxsize,
 int append_stage_write(struct append_stage *st, const char *data, size_t len);
 /* Before finish: leave the fsync of the staged file to the commit of the
  * batches it is added to (append_batch_add() has the mailbox fsync its
- * link at commit), so that a batch of many messages pays for one journal
- * commit. Only for stages that go through append_batch_add(). */
+ * link at commit), so that a batch of many messages, or one message with
+ * its mailbox's cache and index, pays for one journal commit. Finish
+ * then only starts writing the file out. Only for stages that go through
+ * append_batch_add() or append_batch_take(). */
 void append_stage_defer_fsync(struct append_stage *st);
 /* End of the message: flush, fsync (unless deferred), map and parse. Returns 0
  * or the sticky error. After 0 the accessors below are valid. */

@@ -12,6 +12,15 @@
  * other tracking name: sieve uses its own), date the Date header or "".
  * Value (text): "<mark time> <uid>".
  *
+ * Durability: marks are committed without a flush of their own
+ * (CYRUSDB_WRITE_NOSYNC): they survive a killed process but a power loss
+ * may drop the last ones. That is safe because a mark only ever follows a
+ * durable delivery: a lost mark means the message may be delivered again
+ * if the MTA retries, never that a message is lost. (A later flushed
+ * commit of any table of the environment flushes the marks before it.)
+ * Removals (unmark, prune) are not flushed either: a lost one leaves a
+ * mark that suppresses what it suppressed before.
+ *
  * Errors: ERR_INVALID (empty id or to, NUL impossible by construction),
  * ERR_AGAIN (in a caller's txn), ERR_IO. */
 #ifndef DUPLICATE_H

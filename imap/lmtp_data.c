@@ -2,11 +2,13 @@
  * stage it once, deliver it to each recipient and answer once per
  * recipient.
  *
- * Durability: append_stage_finish() fsyncs the staged file and
- * lmtp_target_deliver() returns 0 only after the mailbox commit, so a 250
- * is never sent for a message that a crash could lose. A session killed
- * while reading DATA leaves only a staged temporary file behind, never a
- * partial message in a mailbox. */
+ * Durability: lmtp_target_deliver() returns 0 only after the mailbox
+ * commit, which has made the message file (the staged file, linked into
+ * the mailbox; its fsync is deferred to that commit so that one journal
+ * commit covers file, link, cache and index), the cache and the index
+ * durable, so a 250 is never sent for a message that a crash could lose. A
+ * session killed while reading DATA leaves only a staged temporary file behind,
+ * never a partial message in a mailbox. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -127,6 +129,8 @@ lmtpd_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
     if (err < 0)
         log_msg(LOG_ERR, "lmtpd: cannot stage in %s: %s", proc->stagedir,
                 error_text(err));
+    else
+        append_stage_defer_fsync(st); /* each mailbox's commit syncs it */
     lmtpd_reply(sess, 354, "go ahead");
     if (st != NULL) {
         lmtpd_trace_headers(sess, proc, &hdr);
@@ -166,6 +170,9 @@ lmtpd_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
         code = lmtp_reply_for_error(r, quota_perm);
         lmtpd_reply(sess, code.code, code.text);
     }
+    /* answer before the clean-up (removing the staged file): the client
+     * waits for these replies; an error shows at the next read */
+    (void)stream_flush(sess->s);
 done:
     append_stage_free(&st);
     buf_free(&hdr);

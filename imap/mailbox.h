@@ -141,7 +141,8 @@ int mailbox_append_rename(struct mailbox *mb, const char *tmppath,
                           const char *cache, size_t cachelen,
                           struct index_record *rec);
 /* The message file of uid (appended since the lock) has not been fsynced
- * yet: mailbox_commit() fsyncs it before anything that makes it visible.
+ * yet: mailbox_commit() fsyncs it before anything that makes it visible,
+ * mailbox_commit_unlock() before its header is durable.
  * Lets a group of appends pay for one journal commit instead of one per
  * message. Forgotten at unlock. */
 void mailbox_fsync_at_commit(struct mailbox *mb, uint32_t uid);
@@ -175,22 +176,33 @@ int mailbox_commit(struct mailbox *mb);
  * is unlocked whatever the result.
  *
  * Message files left to the commit (mailbox_fsync_at_commit()) are
- * fsynced under the lock first, as mailbox_commit() does.
+ * fsynced by the group sync, before the index (so one journal commit
+ * covers file, directory entry, cache and records); the commit fails
+ * with ERR_IO, before anything is visible, if one is already gone. In an
+ * index written before the sync marks existed they are fsynced under the
+ * lock first, as mailbox_commit() does, until a first sync starts the
+ * marks.
  *
  * How: the header write (under the lock) gets the next commit sequence
  * number S. Then, under a per-mailbox sync lock, a process whose S is
  * already below the "synced up to" mark returns at once; otherwise it
- * reads the newest S' (every commit up to S' has finished writing), runs
- * one directory fsync + cache and index fdatasync, which cover them all,
- * and sets the mark to S'. N deliveries waiting on one sync share it.
+ * reads the newest S' (every commit up to S' has finished writing) and
+ * the records it counts, writes out and fdatasyncs the message files of
+ * the records past the "records synced" mark, then runs one directory
+ * fsync + cache and index fdatasync, which cover them all, and sets the
+ * marks to S' and that record count. N deliveries waiting on one sync
+ * share it; a single delivery pays one journal commit (ext4).
  *
  * Visibility and crash safety: other processes may see the changes
  * before they are durable (never acknowledged before that). A kill -9 at
  * any point loses nothing written before the header (the page cache
  * survives). A power loss before the sync may leave the header on disk
- * counting records whose data did not reach it (the sync does not order
- * records before header, like Cyrus's own commit); those messages were
- * never acknowledged. Use mailbox_commit() where that ordering matters. */
+ * counting records whose message file, cache blob or record did not
+ * reach it (the sync writes the header out last, but the kernel may
+ * write that page earlier, and records in the header's own page go with
+ * it; Cyrus's own commit does not order records before header either);
+ * those messages were never acknowledged. Use mailbox_commit() where
+ * that ordering matters. */
 int mailbox_commit_unlock(struct mailbox *mb);
 /* Drop expunged records and unlink their files; only when alone. */
 int mailbox_compact(struct mailbox *mb);

@@ -262,8 +262,13 @@ txn_end(struct cyrusdb *db, struct cyrusdb_txn *t, int commit)
     ASSERT(t->gen == env->gen);
     cyrusdb_bdb_op_begin(env);
     if (commit) {
-        r = t->txn->commit(t->txn, (db->flags & CYRUSDB_NOSYNC) ? DB_TXN_NOSYNC
-                                                                : DB_TXN_SYNC);
+        u_int32_t how = DB_TXN_SYNC;
+
+        if (db->flags & CYRUSDB_NOSYNC)
+            how = DB_TXN_NOSYNC;
+        else if (db->flags & CYRUSDB_WRITE_NOSYNC)
+            how = DB_TXN_WRITE_NOSYNC;
+        r = t->txn->commit(t->txn, how);
     } else {
         r = t->txn->abort(t->txn);
     }

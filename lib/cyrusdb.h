@@ -68,6 +68,13 @@ enum {
 enum {
     CYRUSDB_CREATE = 1 << 0, /* create the file (and its directory) */
     CYRUSDB_NOSYNC = 1 << 1, /* commits need not reach the disk: caches */
+    /* Commits are written to the operating system (a process killed
+     * right after one loses nothing) but not flushed to the disk: a
+     * power loss or OS crash may lose the last ones, and recovery then
+     * rolls the database back to an earlier consistent state. For tables
+     * whose lost updates are harmless or re-derivable (deliver.db: a lost
+     * mark costs at worst one duplicate delivery, never a message). */
+    CYRUSDB_WRITE_NOSYNC = 1 << 2,
 };
 
 /* Open the environment in envdir ({configdirectory}/db), creating the
@@ -89,9 +96,10 @@ int cyrusdb_env_checkpoint(struct cyrusdb_env *env);
 const char *cyrusdb_env_configdir(const struct cyrusdb_env *env);
 
 /* Open the btree at path: absolute, or relative to the configdirectory.
- * flags: CYRUSDB_CREATE, CYRUSDB_NOSYNC. Returns 0 and *db_r, ERR_NOTFOUND
- * if the file does not exist and CYRUSDB_CREATE was not given, or ERR_IO.
- * A process should open each database once and keep the handle. */
+ * flags: CYRUSDB_CREATE, CYRUSDB_NOSYNC, CYRUSDB_WRITE_NOSYNC. Returns 0 and
+ * *db_r, ERR_NOTFOUND if the file does not exist and CYRUSDB_CREATE was not
+ * given, or ERR_IO. A process should open each database once and keep the
+ * handle. */
 int cyrusdb_open(struct cyrusdb_env *env, const char *path, unsigned flags,
                  struct cyrusdb **db_r);
 /* Close the handle and set *dbp to NULL (no-op on NULL). The caller must
@@ -145,8 +153,10 @@ int cyrusdb_foreach_after(struct cyrusdb *db, const char *prefix,
 
 /* Finish a transaction begun through a tid argument of an operation on db
  * or on another db of the same env. Commit is durable (log flushed) unless
- * db was opened CYRUSDB_NOSYNC. Both free tid whatever they return; a
- * NULL tid (the call that was to begin it failed) is a no-op returning 0.
+ * db was opened CYRUSDB_NOSYNC or CYRUSDB_WRITE_NOSYNC (then as those
+ * flags say); autocommit calls follow db's flags the same way. Both
+ * free tid whatever they return; a NULL tid (the call that was to begin
+ * it failed) is a no-op returning 0.
  * commit: 0, ERR_AGAIN (the txn was lost to a recovery), ERR_IO.
  * abort: 0 or ERR_IO. */
 int cyrusdb_commit(struct cyrusdb *db, struct cyrusdb_txn *tid);
