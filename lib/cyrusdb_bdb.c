@@ -40,6 +40,16 @@
  * timeouts only when deadlock detection runs, so the watchdog runs it. */
 #define ENV_LOCK_TIMEOUT_MS 1000u
 #define WATCHDOG_PERIOD_MS  500u
+/* One call inside Berkeley DB for longer than this is stuck: a process
+ * killed while holding one of Berkeley DB's internal mutexes (not a lock:
+ * those time out) leaves every other process that needs that mutex
+ * waiting forever, and Berkeley DB 5.3 cannot wake them. The stuck guard
+ * then ends the process (EX_TEMPFAIL, logged) so that master starts a
+ * fresh one, whose open runs failchk/recovery. CYRUSDB_STUCK_MS in the
+ * environment overrides it (tests). */
+#define ENV_STUCK_MS      60000u
+#define GUARD_PERIOD_MS   1000u
+#define EXIT_STUCK        75 /* EX_TEMPFAIL */
 /* Log file size: checkpoints can only remove whole files. */
 #define ENV_LOG_MAX (2u * 1024 * 1024)
 
@@ -179,6 +189,21 @@ failchk_run(struct cyrusdb_env *env)
     return r;
 }
 
+/* Wait on cond until stop is set or period_ms passed: 1 if stopped. */
+static int
+thread_nap(pthread_mutex_t *mutex, pthread_cond_t *cond, const int *stop,
+           unsigned period_ms)
+{
+    struct timespec deadline;
+
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_nsec += (long)period_ms * 1000000L;
+    deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+    deadline.tv_nsec %= 1000000000L;
+    pthread_cond_timedwait(cond, mutex, &deadline);
+    return *stop;
+}
+
 /* The watchdog thread. A process blocked on a lock held by a process that
  * was killed would wait forever: nobody runs the deadlock detector, which
  * is what enforces lock timeouts. So while a call of ours has been inside
@@ -189,19 +214,11 @@ static void *
 watchdog_main(void *arg)
 {
     struct cyrusdb_env *env = arg;
-    struct timespec deadline;
     uint64_t started;
 
     pthread_mutex_lock(&env->watchdog_mutex);
-    while (!env->watchdog_stop) {
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_nsec += (long)WATCHDOG_PERIOD_MS * 1000000L;
-        deadline.tv_sec += deadline.tv_nsec / 1000000000L;
-        deadline.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&env->watchdog_cond, &env->watchdog_mutex,
-                               &deadline);
-        if (env->watchdog_stop)
-            break;
+    while (!thread_nap(&env->watchdog_mutex, &env->watchdog_cond,
+                       &env->watchdog_stop, WATCHDOG_PERIOD_MS)) {
         started = __atomic_load_n(&env->op_started_ms, __ATOMIC_RELAXED);
         if (started != 0 && util_now_ms() - started > ENV_LOCK_TIMEOUT_MS)
             env->dbenv->lock_detect(env->dbenv, 0, DB_LOCK_EXPIRE, NULL);
@@ -210,44 +227,105 @@ watchdog_main(void *arg)
     return NULL;
 }
 
-static void
-watchdog_start(struct cyrusdb_env *env)
+/* The stuck guard thread (ENV_STUCK_MS). It only reads op_started_ms:
+ * the watchdog cannot do this, it may be stuck in lock_detect on the
+ * same mutex as the main thread. */
+static void *
+guard_main(void *arg)
+{
+    struct cyrusdb_env *env = arg;
+    uint64_t started, now;
+
+    pthread_mutex_lock(&env->guard_mutex);
+    while (!thread_nap(&env->guard_mutex, &env->guard_cond, &env->guard_stop,
+                       GUARD_PERIOD_MS)) {
+        started = __atomic_load_n(&env->op_started_ms, __ATOMIC_RELAXED);
+        now = util_now_ms();
+        if (started != 0 && now > started && now - started > env->stuck_ms) {
+            log_msg(LOG_CRIT,
+                    "cyrusdb: a call has been inside Berkeley DB for %llu ms "
+                    "(a process probably died holding one of its mutexes in "
+                    "%s): exiting so that a fresh process recovers",
+                    (unsigned long long)(now - started), env->envdir);
+            _exit(EXIT_STUCK);
+        }
+    }
+    pthread_mutex_unlock(&env->guard_mutex);
+    return NULL;
+}
+
+/* Start fn in a thread that blocks every signal (they stay with the main
+ * thread), with its mutex and a CLOCK_MONOTONIC cond. 1 if running. */
+static int
+thread_start(pthread_t *th, pthread_mutex_t *mutex, pthread_cond_t *cond,
+             void *(*fn)(void *), void *arg)
 {
     pthread_condattr_t attr;
     sigset_t all, old;
+    int running;
 
-    pthread_mutex_init(&env->watchdog_mutex, NULL);
+    pthread_mutex_init(mutex, NULL);
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&env->watchdog_cond, &attr);
+    pthread_cond_init(cond, &attr);
     pthread_condattr_destroy(&attr);
-    env->watchdog_stop = 0;
-    /* signals stay with the main thread */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    env->watchdog_running =
-        pthread_create(&env->watchdog, NULL, watchdog_main, env) == 0;
+    running = pthread_create(th, NULL, fn, arg) == 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (!env->watchdog_running) {
-        log_msg(LOG_WARNING, "cyrusdb: no lock watchdog for %s", env->envdir);
-        pthread_cond_destroy(&env->watchdog_cond);
-        pthread_mutex_destroy(&env->watchdog_mutex);
+    if (!running) {
+        pthread_cond_destroy(cond);
+        pthread_mutex_destroy(mutex);
     }
+    return running;
+}
+
+/* Set *stop under mutex, wake and join the thread, free its sync. */
+static void
+thread_stop(pthread_t th, pthread_mutex_t *mutex, pthread_cond_t *cond,
+            int *stop)
+{
+    pthread_mutex_lock(mutex);
+    *stop = 1;
+    pthread_cond_signal(cond);
+    pthread_mutex_unlock(mutex);
+    pthread_join(th, NULL);
+    pthread_cond_destroy(cond);
+    pthread_mutex_destroy(mutex);
+}
+
+static void
+watchdog_start(struct cyrusdb_env *env)
+{
+    const char *stuck = getenv("CYRUSDB_STUCK_MS");
+
+    env->watchdog_stop = 0;
+    env->watchdog_running =
+        thread_start(&env->watchdog, &env->watchdog_mutex,
+                     &env->watchdog_cond, watchdog_main, env);
+    if (!env->watchdog_running)
+        log_msg(LOG_WARNING, "cyrusdb: no lock watchdog for %s", env->envdir);
+    env->stuck_ms = ENV_STUCK_MS;
+    if (stuck != NULL && strtoull(stuck, NULL, 10) > 0)
+        env->stuck_ms = strtoull(stuck, NULL, 10);
+    env->guard_stop = 0;
+    env->guard_running = thread_start(&env->guard, &env->guard_mutex,
+                                      &env->guard_cond, guard_main, env);
+    if (!env->guard_running)
+        log_msg(LOG_WARNING, "cyrusdb: no stuck guard for %s", env->envdir);
 }
 
 static void
 watchdog_stop(struct cyrusdb_env *env)
 {
-    if (!env->watchdog_running)
-        return;
-    pthread_mutex_lock(&env->watchdog_mutex);
-    env->watchdog_stop = 1;
-    pthread_cond_signal(&env->watchdog_cond);
-    pthread_mutex_unlock(&env->watchdog_mutex);
-    pthread_join(env->watchdog, NULL);
-    pthread_cond_destroy(&env->watchdog_cond);
-    pthread_mutex_destroy(&env->watchdog_mutex);
+    if (env->watchdog_running)
+        thread_stop(env->watchdog, &env->watchdog_mutex, &env->watchdog_cond,
+                    &env->watchdog_stop);
     env->watchdog_running = 0;
+    if (env->guard_running)
+        thread_stop(env->guard, &env->guard_mutex, &env->guard_cond,
+                    &env->guard_stop);
+    env->guard_running = 0;
 }
 
 int
