@@ -178,14 +178,19 @@ int imapd_literal_decide(struct imapd_session *s);
  * append_stage_free()). */
 struct append_stage *imapd_literal_take(struct imapd_session *s,
                                         unsigned index);
-/* Frontend role: the current command (cmd, len as dispatched) with its
- * spooled literals put back in place, for forwarding to a backend: each
- * spooled literal's header becomes "{n+}" with n the staged size, then
- * its bytes (the stage's; CRLF line ends). Without spooled literals out
- * is cmd as it is. 0, or ERR_BADMSG (NUL bytes, bad header), ERR_TOOBIG
- * or ERR_IO from staging: the command is then to be refused. */
-int imapd_literal_inline(struct imapd_session *s, const char *cmd, size_t len,
-                         struct buf *out);
+/* Frontend role: write the current command (cmd, len as dispatched) to
+ * out, for a backend, with its spooled literals put back in place: each
+ * one's header becomes "{n+}" (n: the spooled size), then its bytes, read
+ * from the spool file in chunks so that the message is never whole in
+ * memory; the command's other synchronizing literals become LITERAL+
+ * (proxy_imap_rewrite_literals()). Drops the command's spools. 0; or,
+ * with nothing written, ERR_BADMSG (NUL bytes), ERR_TOOBIG or ERR_IO from
+ * spooling: the command is to be refused; or ERR_IO when a spool file
+ * could not be read back halfway (out is then shut down). Write errors
+ * are out's (stream_flush()). */
+struct stream;
+int imapd_literal_forward(struct imapd_session *s, const char *cmd,
+                          size_t len, struct stream *out);
 /* Drop the current command's stages (after every command). */
 void imapd_literal_reset(struct imapd_session *s);
 void imapd_literal_free(struct imapd_session *s);

@@ -15,6 +15,17 @@ struct lmtp_client {
     struct buf cmd;
     struct buf cap; /* the params lmtp_client_cap() returned last */
     int borrowed;   /* s belongs to the caller (lmtp_client_attach()) */
+    /* the transaction between lmtp_client_begin() and _end() */
+    struct lmtp_client_rcpt *rcpts;
+    size_t nrcpt;
+    enum {
+        TXN_NONE,
+        TXN_ENVELOPE,
+        TXN_DATA
+    } txn;
+    int pipelining, ignorequota;
+    int bol;     /* the next message byte starts a line */
+    int held_cr; /* a CR ended the last chunk */
 };
 
 /* Read one whole (possibly multi-line) reply into c->reply. */
@@ -211,100 +222,247 @@ set_result(struct lmtp_client_rcpt *rc, const struct lmtp_reply *reply)
     rc->err = lmtp_error_for_reply(reply->code, reply->enhanced);
 }
 
-int
-lmtp_client_send(struct lmtp_client *c, const char *from,
-                 struct lmtp_client_rcpt *rcpts, size_t n, const char *msg,
-                 size_t len, const char **error_r)
+/* Non-pipelined envelope: MAIL, each RCPT, DATA one at a time, stopping
+ * early when nothing can be delivered. */
+static int
+envelope_lockstep(struct lmtp_client *c, const char *from, const char **error_r)
 {
-    int pipelining = lmtp_client_cap(c, "PIPELINING") != NULL;
-    int ignorequota = lmtp_client_cap(c, "IGNOREQUOTA") != NULL;
-    int auth = lmtp_client_cap(c, "AUTH") != NULL;
-    struct buf data = BUF_INITIALIZER;
+    struct lmtp_client_rcpt *rcpts = c->rcpts;
     size_t i, accepted = 0;
-    int r, mail_ok;
+    int r;
 
-    buf_printf(&c->cmd, "MAIL FROM:<%s>%s\r\n", from, auth ? " AUTH=<>" : "");
-    if (!pipelining && (r = command(c, "sending MAIL", error_r)) < 0)
+    buf_printf(&c->cmd, "MAIL FROM:<%s>%s\r\n", from,
+               lmtp_client_cap(c, "AUTH") ? " AUTH=<>" : "");
+    if ((r = command(c, "sending MAIL", error_r)) < 0)
         return r;
-    for (i = 0; i < n; i++) {
-        buf_printf(&c->cmd, "RCPT TO:<%s>%s\r\n", rcpts[i].addr,
-                   rcpts[i].ignorequota && ignorequota ? " IGNOREQUOTA" : "");
-    }
-    buf_appendcstr(&c->cmd, "DATA\r\n");
-    if (pipelining) {
-        /* RFC 2920: everything up to DATA in one go, then the replies in
-         * order */
-        stream_write(c->s, buf_base(&c->cmd), buf_len(&c->cmd));
-        buf_reset(&c->cmd);
-        if (stream_flush(c->s) < 0) {
-            *error_r = "sending the envelope";
-            return ERR_IO;
-        }
-        if ((r = read_reply(c, error_r)) < 0)
-            return r;
-    }
-    mail_ok = c->reply.code == 250;
-    if (!mail_ok) {
-        buf_reset(&c->cmd);
-        for (i = 0; i < n; i++)
+    if (c->reply.code != 250) {
+        for (i = 0; i < c->nrcpt; i++)
             set_result(&rcpts[i], &c->reply);
+        return 0; /* lmtp_client_wait_data() sends RSET */
     }
-    for (i = 0; i < n && (mail_ok || pipelining); i++) {
-        if (!pipelining) {
-            /* one RCPT line at a time from the queued commands */
-            const char *cmd = buf_cstring(&c->cmd);
-            const char *eol = strstr(cmd, "\r\n");
-            size_t l = (size_t)(eol + 2 - cmd);
-
-            stream_write(c->s, cmd, l);
-            buf_remove(&c->cmd, 0, l);
-            if (stream_flush(c->s) < 0)
-                return ERR_IO;
-        }
-        if ((r = read_reply(c, error_r)) < 0)
+    for (i = 0; i < c->nrcpt; i++) {
+        buf_printf(&c->cmd, "RCPT TO:<%s>%s\r\n", rcpts[i].addr,
+                   rcpts[i].ignorequota && c->ignorequota ? " IGNOREQUOTA"
+                                                          : "");
+        if ((r = command(c, "sending RCPT", error_r)) < 0)
             return r;
-        if (!mail_ok)
-            continue;
         set_result(&rcpts[i], &c->reply);
         if (c->reply.code == 250 || c->reply.code == 251) {
             rcpts[i].code = 0; /* known after DATA */
             accepted++;
         }
     }
-    if (!pipelining && (!mail_ok || accepted == 0)) {
-        buf_reset(&c->cmd);
-        return lmtp_client_rset(c, error_r);
+    if (accepted == 0)
+        return 0; /* lmtp_client_wait_data() sends RSET */
+    buf_appendcstr(&c->cmd, "DATA\r\n");
+    return command(c, "sending DATA", error_r);
+}
+
+int
+lmtp_client_begin(struct lmtp_client *c, const char *from,
+                  struct lmtp_client_rcpt *rcpts, size_t n,
+                  const char **error_r)
+{
+    size_t i;
+    int r;
+
+    c->rcpts = rcpts;
+    c->nrcpt = n;
+    c->txn = TXN_NONE;
+    c->ignorequota = lmtp_client_cap(c, "IGNOREQUOTA") != NULL;
+    c->pipelining = lmtp_client_cap(c, "PIPELINING") != NULL;
+    for (i = 0; i < n; i++) {
+        rcpts[i].code = 0;
+        rcpts[i].enhanced[0] = '\0';
+        rcpts[i].err = 0;
     }
-    if (!pipelining) {
-        r = command(c, "sending DATA", error_r);
-    } else {
-        r = read_reply(c, error_r);
+    if (!c->pipelining) {
+        r = envelope_lockstep(c, from, error_r);
+        if (r < 0)
+            return r;
+        c->txn = c->reply.code == 354 ? TXN_DATA : TXN_ENVELOPE;
+        return 0;
     }
-    if (r < 0)
+    /* RFC 2920: everything up to DATA in one go; the replies are read by
+     * lmtp_client_wait_data() */
+    buf_printf(&c->cmd, "MAIL FROM:<%s>%s\r\n", from,
+               lmtp_client_cap(c, "AUTH") ? " AUTH=<>" : "");
+    for (i = 0; i < n; i++) {
+        buf_printf(&c->cmd, "RCPT TO:<%s>%s\r\n", rcpts[i].addr,
+                   rcpts[i].ignorequota && c->ignorequota ? " IGNOREQUOTA"
+                                                          : "");
+    }
+    buf_appendcstr(&c->cmd, "DATA\r\n");
+    stream_write(c->s, buf_base(&c->cmd), buf_len(&c->cmd));
+    buf_reset(&c->cmd);
+    if (stream_flush(c->s) < 0) {
+        *error_r = "sending the envelope";
+        return ERR_IO;
+    }
+    c->txn = TXN_ENVELOPE;
+    return 0;
+}
+
+/* The pipelined envelope's replies: MAIL, one per RCPT, DATA. */
+static int
+envelope_replies(struct lmtp_client *c, const char **error_r)
+{
+    struct lmtp_client_rcpt *rcpts = c->rcpts;
+    size_t i;
+    int r, mail_ok;
+
+    if ((r = read_reply(c, error_r)) < 0)
         return r;
-    if (c->reply.code != 354) {
-        for (i = 0; i < n; i++) {
-            if (rcpts[i].code == 0)
-                set_result(&rcpts[i], &c->reply);
-        }
-        return accepted ? 0 : lmtp_client_rset(c, error_r);
+    mail_ok = c->reply.code == 250;
+    if (!mail_ok) {
+        /* every RCPT and the DATA fail too; each recipient gets the MAIL
+         * reply */
+        for (i = 0; i < c->nrcpt; i++)
+            set_result(&rcpts[i], &c->reply);
     }
-    lmtp_data_stuff(msg, len, &data);
-    stream_write(c->s, buf_base(&data), buf_len(&data));
-    buf_free(&data);
+    for (i = 0; i < c->nrcpt; i++) {
+        if ((r = read_reply(c, error_r)) < 0)
+            return r;
+        if (!mail_ok)
+            continue;
+        set_result(&rcpts[i], &c->reply);
+        if (c->reply.code == 250 || c->reply.code == 251)
+            rcpts[i].code = 0; /* known after DATA */
+    }
+    if ((r = read_reply(c, error_r)) < 0)
+        return r;
+    if (c->reply.code == 354)
+        return 1;
+    for (i = 0; i < c->nrcpt && mail_ok; i++) {
+        if (rcpts[i].code == 0)
+            set_result(&rcpts[i], &c->reply);
+    }
+    return 0;
+}
+
+int
+lmtp_client_wait_data(struct lmtp_client *c, const char **error_r)
+{
+    size_t i;
+    int r;
+
+    if (c->txn == TXN_DATA)
+        return 1;
+    if (c->txn == TXN_ENVELOPE && c->pipelining) {
+        r = envelope_replies(c, error_r);
+        if (r < 0)
+            return r;
+        if (r == 1) {
+            c->txn = TXN_DATA;
+            c->bol = 1;
+            c->held_cr = 0;
+            return 1;
+        }
+    } else if (c->txn == TXN_ENVELOPE) {
+        /* lockstep: DATA was refused after some RCPT was accepted */
+        for (i = 0; i < c->nrcpt; i++) {
+            if (c->rcpts[i].code == 0)
+                set_result(&c->rcpts[i], &c->reply);
+        }
+    }
+    c->txn = TXN_NONE;
+    /* nothing is delivered: end the transaction on the server too */
+    r = lmtp_client_rset(c, error_r);
+    return r < 0 ? r : 0;
+}
+
+void
+lmtp_client_data(struct lmtp_client *c, const char *p, size_t len)
+{
+    if (c->txn != TXN_DATA)
+        return;
+    /* RFC 5321 4.5.2 dot-stuffing, with every line end sent as CRLF; a
+     * CR at the end of one chunk waits for the next to know whether it
+     * ends a line */
+    while (len > 0) {
+        const char *nl;
+        size_t n, adv;
+
+        if (c->held_cr) {
+            c->held_cr = 0;
+            if (*p == '\n') {
+                stream_write(c->s, "\r\n", 2);
+                c->bol = 1;
+                p++;
+                len--;
+                continue;
+            }
+            stream_write(c->s, "\r", 1);
+        }
+        if (c->bol) {
+            c->bol = 0;
+            if (*p == '.')
+                stream_write(c->s, ".", 1);
+        }
+        nl = memchr(p, '\n', len);
+        if (nl == NULL) {
+            n = len;
+            if (p[n - 1] == '\r') {
+                c->held_cr = 1;
+                n--;
+            }
+            stream_write(c->s, p, n);
+            return;
+        }
+        n = (size_t)(nl - p);
+        adv = n + 1;
+        if (n > 0 && p[n - 1] == '\r')
+            n--;
+        stream_write(c->s, p, n);
+        stream_write(c->s, "\r\n", 2);
+        c->bol = 1;
+        p += adv;
+        len -= adv;
+    }
+}
+
+int
+lmtp_client_end(struct lmtp_client *c, const char **error_r)
+{
+    size_t i;
+    int r;
+
+    if (c->txn != TXN_DATA)
+        return 0;
+    c->txn = TXN_NONE;
+    if (c->held_cr)
+        stream_write(c->s, "\r", 1);
+    if (c->held_cr || !c->bol)
+        stream_write(c->s, "\r\n", 2);
+    stream_write(c->s, ".\r\n", 3);
     if (stream_flush(c->s) < 0) {
         *error_r = "sending the message";
         return ERR_IO;
     }
     /* RFC 2033 4.2: one reply per accepted recipient, in order */
-    for (i = 0; i < n; i++) {
-        if (rcpts[i].code != 0)
+    for (i = 0; i < c->nrcpt; i++) {
+        if (c->rcpts[i].code != 0)
             continue;
         if ((r = read_reply(c, error_r)) < 0)
             return r;
-        set_result(&rcpts[i], &c->reply);
+        set_result(&c->rcpts[i], &c->reply);
     }
     return 0;
+}
+
+int
+lmtp_client_send(struct lmtp_client *c, const char *from,
+                 struct lmtp_client_rcpt *rcpts, size_t n, const char *msg,
+                 size_t len, const char **error_r)
+{
+    int r = lmtp_client_begin(c, from, rcpts, n, error_r);
+
+    if (r == 0)
+        r = lmtp_client_wait_data(c, error_r);
+    if (r <= 0)
+        return r;
+    lmtp_client_data(c, msg, len);
+    return lmtp_client_end(c, error_r);
 }
 
 int

@@ -58,15 +58,41 @@ struct lmtp_client_rcpt {
     int err;           /* lmtp_error_for_reply(code, enhanced) */
 };
 
-/* MAIL FROM:<from> (AUTH=<> added when the server offers AUTH, as Cyrus'
- * proxy does), RCPT TO for each recipient, DATA with msg[0..len)
- * dot-stuffed. Returns 0 when the exchange completed (each rcpt[i].err
- * says how that recipient fared; if MAIL or every RCPT was refused,
- * DATA is not sent, RSET is, and every rcpt carries that error), or a
- * connection error. */
+/* The whole transaction in one call: lmtp_client_begin(),
+ * lmtp_client_wait_data(), lmtp_client_data(msg, len), lmtp_client_end().
+ * Returns 0 when the exchange completed (each rcpt[i].err says how that
+ * recipient fared; if MAIL or every RCPT was refused, DATA is not sent
+ * (or, pipelined, is refused by the server), RSET is, and every rcpt
+ * carries that error), or a connection error. */
 int lmtp_client_send(struct lmtp_client *c, const char *from,
                      struct lmtp_client_rcpt *rcpts, size_t n, const char *msg,
                      size_t len, const char **error_r);
+
+/* The same in steps, so that a proxy can send the envelope before it has
+ * the message and pass the message on as it arrives:
+ *
+ * lmtp_client_begin(): MAIL FROM:<from> (AUTH=<> added when the server
+ * offers AUTH, as Cyrus' proxy does), RCPT TO for each recipient, DATA.
+ * With PIPELINING all of it goes in one write and no reply is read yet;
+ * without, the commands go one at a time (DATA only after an accepted
+ * RCPT). rcpts[0..n) must stay valid until lmtp_client_end() (or until
+ * lmtp_client_wait_data() returned 0). 0 or a connection error. */
+int lmtp_client_begin(struct lmtp_client *c, const char *from,
+                      struct lmtp_client_rcpt *rcpts, size_t n,
+                      const char **error_r);
+/* Read the envelope's replies (pipelined). 1: the server said 354, send
+ * the message with lmtp_client_data() and lmtp_client_end(); 0: nothing
+ * will be delivered (MAIL, every RCPT or DATA refused): every rcpt has its
+ * result and RSET was sent; or a connection error. */
+int lmtp_client_wait_data(struct lmtp_client *c, const char **error_r);
+/* The next msg[0..len) of the message (unstuffed, any chunking): queued
+ * dot-stuffed, every line end (CRLF or bare LF) as CRLF. Write errors are
+ * reported by lmtp_client_end(). No-op unless wait_data returned 1. */
+void lmtp_client_data(struct lmtp_client *c, const char *msg, size_t len);
+/* End the message (a CRLF after a last line without one, then ".") and
+ * read one reply per accepted recipient (RFC 2033 4.2) into rcpts. 0 or
+ * a connection error. No-op (0) unless wait_data returned 1. */
+int lmtp_client_end(struct lmtp_client *c, const char **error_r);
 
 /* RSET, QUIT: 0 or a connection error. */
 int lmtp_client_rset(struct lmtp_client *c, const char **error_r);

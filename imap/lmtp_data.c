@@ -20,10 +20,9 @@
 #include "msgheader.h"
 #include "xmalloc.h"
 
-/* Return-Path and Received, as Cyrus lmtpd prepends them. */
-static void
-trace_headers(const struct lmtpd_session *sess, const struct lmtpd_proc *proc,
-              struct buf *out)
+void
+lmtpd_trace_headers(const struct lmtpd_session *sess,
+                    const struct lmtpd_proc *proc, struct buf *out)
 {
     char date[64];
     time_t now = time(NULL);
@@ -104,56 +103,6 @@ check_message(const struct append_stage *st)
     return 0;
 }
 
-/* Frontend: read the message into memory and hand it to the backends. */
-static void
-proxy_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
-{
-    struct buf msg = BUF_INITIALIZER, from = BUF_INITIALIZER;
-    struct lmtp_proxy_rcpt *pr = NULL;
-    int64_t max = config_bytesize(config, CFG_MAXMESSAGESIZE);
-    int over = 0, err;
-    size_t i;
-
-    if (!sess->have_mail || sess->nrcpt == 0) {
-        lmtpd_reply(sess, 503,
-                    sess->have_mail ? "5.5.1 No recipients"
-                                    : "5.5.1 Need MAIL command");
-        return;
-    }
-    lmtpd_reply(sess, 354, "go ahead");
-    trace_headers(sess, proc, &msg);
-    err = read_message(sess, NULL, &msg, max > 0 ? (uint64_t)max : 0, &over);
-    if (err < 0) {
-        log_msg(LOG_NOTICE, "lmtpd: connection lost in DATA: %s",
-                error_text(err));
-        sess->dead = 1;
-        goto done;
-    }
-    if (over) {
-        for (i = 0; i < sess->nrcpt; i++)
-            lmtpd_reply(sess, 552, "5.2.3 Message size exceeds fixed limit");
-        goto done;
-    }
-    if (sess->proxy == NULL)
-        sess->proxy = lmtp_proxy_new(config, "lmtpproxyd");
-    pr = xzmalloc(sess->nrcpt * sizeof(*pr));
-    for (i = 0; i < sess->nrcpt; i++) {
-        pr[i].addr = sess->rcpt[i].addr;
-        pr[i].server = lmtp_target_server(sess->rcpt[i].target);
-        pr[i].ignorequota = sess->rcpt[i].ignorequota;
-    }
-    buf_appendbuf(&from, &sess->from);
-    lmtp_proxy_deliver(sess->proxy, buf_cstring(&from), pr, sess->nrcpt,
-                       buf_base(&msg), buf_len(&msg), sess->sessionid);
-    for (i = 0; i < sess->nrcpt; i++)
-        lmtpd_reply(sess, pr[i].code, pr[i].text);
-done:
-    free(pr);
-    buf_free(&msg);
-    buf_free(&from);
-    lmtpd_reset_txn(sess);
-}
-
 void
 lmtpd_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
 {
@@ -165,7 +114,7 @@ lmtpd_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
     size_t i;
 
     if (proc->frontend) {
-        proxy_data(sess, proc);
+        lmtpd_proxy_data(sess, proc);
         return;
     }
     if (!sess->have_mail) {
@@ -184,7 +133,7 @@ lmtpd_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
         append_stage_defer_fsync(st); /* each mailbox's commit syncs it */
     lmtpd_reply(sess, 354, "go ahead");
     if (st != NULL) {
-        trace_headers(sess, proc, &hdr);
+        lmtpd_trace_headers(sess, proc, &hdr);
         append_stage_write(st, buf_base(&hdr), buf_len(&hdr));
     }
     err = read_message(sess, st, NULL, 0, &over_unused);

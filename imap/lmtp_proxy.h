@@ -44,9 +44,36 @@ void lmtp_proxy_free(struct lmtp_proxy **pp);
 
 /* Deliver msg[0..len) (unstuffed, with our trace headers) from `from` to
  * rcpts[0..n), grouped by server; fills each rcpt's code and text. The
- * session id goes into the text of successful replies. */
+ * session id goes into the text of successful replies. The steps below
+ * in one call. */
 void lmtp_proxy_deliver(struct lmtp_proxy *p, const char *from,
                         struct lmtp_proxy_rcpt *rcpts, size_t n,
                         const char *msg, size_t len, const char *sessionid);
+
+/* The same in steps, for a message that arrives while the backends
+ * already work on the envelope (the frontend's DATA):
+ *
+ * lmtp_proxy_begin(): connect (or reuse) each backend of rcpts and send
+ * it MAIL, its RCPTs and DATA, pipelined, without waiting for replies.
+ * rcpts (and sessionid) must stay valid until lmtp_proxy_end() or
+ * lmtp_proxy_abort(); recipients whose backend is unreachable get their
+ * reply (451 4.4.3) at once. */
+void lmtp_proxy_begin(struct lmtp_proxy *p, const char *from,
+                      struct lmtp_proxy_rcpt *rcpts, size_t n,
+                      const char *sessionid);
+/* Wait for the envelope replies: the number of backends that said 354
+ * and wait for the message. Recipients whose backend refused the
+ * envelope get their reply now. */
+size_t lmtp_proxy_wait(struct lmtp_proxy *p);
+/* The next data[0..len) of the message (unstuffed, any chunking) to
+ * every backend that waits for it. Errors show in lmtp_proxy_end(). */
+void lmtp_proxy_write(struct lmtp_proxy *p, const char *data, size_t len);
+/* End of the message: every recipient's final reply (code and text). */
+void lmtp_proxy_end(struct lmtp_proxy *p);
+/* The message will not come (the client left, or it is too big): close
+ * every connection in the middle of the transaction, since a backend
+ * that said 354 delivers whatever ends with "." (they are reconnected
+ * next time). The recipients' replies are left undefined. */
+void lmtp_proxy_abort(struct lmtp_proxy *p);
 
 #endif

@@ -66,5 +66,13 @@ int lmtpd_read_line(struct lmtpd_session *sess, struct buf *line);
 /* DATA: read the message, deliver it to every recipient, answer once per
  * recipient, and end the transaction. */
 void lmtpd_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc);
+/* Return-Path and Received, as Cyrus lmtpd prepends them, appended to
+ * out (lmtp_data.c). */
+void lmtpd_trace_headers(const struct lmtpd_session *sess,
+                         const struct lmtpd_proc *proc, struct buf *out);
+/* DATA on a frontend: relay the message to the recipients' backends as
+ * it arrives and answer once per recipient (lmtpd_proxy.c). */
+void lmtpd_proxy_data(struct lmtpd_session *sess,
+                      const struct lmtpd_proc *proc);
 
 #endif

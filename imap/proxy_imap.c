@@ -749,28 +749,26 @@ plain_selected(struct imapd_session *s, const char *name)
            && util_strcasecmp(name, "UNSUBSCRIBE") != 0;
 }
 
-/* forward() without waiting for the reply (APPEND pipelining). */
-static void
-forward_async(struct imapd_session *s, const char *tag, const char *server,
-              const char *raw, size_t rawlen)
-{
-    struct backend *be = proxy_imap_backend(s, tag, server);
-
-    if (be != NULL)
-        send_cmd(s, be, tag, raw, rawlen, 1);
-}
-
-/* APPEND: literals from 64 KiB on were spooled to a stage file on the
- * way in (imapd_literal.c), the command holds only their headers; put
- * the bytes back before forwarding (else the backend waits forever for
- * a literal that never comes). */
+/* APPEND: literals from 64 KiB on were spooled to a file on the way in
+ * (imapd_literal.c), the command holds only their headers; the bytes go
+ * to the backend from there, in chunks (else the backend waits forever
+ * for a literal that never comes). Not waiting for the reply keeps
+ * MULTIAPPEND and pipelined APPENDs pipelined. */
 static void
 forward_append(struct imapd_session *s, const char *tag, const char *server,
                const char *raw, size_t rawlen)
 {
-    struct buf full = BUF_INITIALIZER;
-    int r = imapd_literal_inline(s, raw, rawlen, &full);
+    struct proxy_imap *p = s->proxy;
+    struct backend *be = proxy_imap_backend(s, tag, server);
+    int r;
 
+    if (be == NULL) {
+        imapd_literal_reset(s);
+        return;
+    }
+    if (p->busy && p->busy != be)
+        relay(s, 0);
+    r = imapd_literal_forward(s, raw, rawlen, backend_stream(be));
     if (r < 0) {
         relay(s, 0); /* the pipelined APPENDs' replies go first */
         if (r == ERR_BADMSG)
@@ -778,10 +776,10 @@ forward_append(struct imapd_session *s, const char *tag, const char *server,
                      "Message contains invalid header or NUL bytes");
         else
             imapd_error(s, tag, r);
-    } else {
-        forward_async(s, tag, server, buf_base(&full), buf_len(&full));
+        return;
     }
-    buf_free(&full);
+    proxy_scan_push(p->scan, tag);
+    p->busy = be;
 }
 
 static void

@@ -33,7 +33,9 @@ quota_db_open(struct cyrusdb_env *env, const char *path,
     struct cyrusdb *db = NULL;
     int r;
 
-    r = cyrusdb_open(env, path ? path : QUOTA_DEFAULT_PATH, CYRUSDB_CREATE,
+    /* usage is re-derivable: no flush per charge (quota.h) */
+    r = cyrusdb_open(env, path ? path : QUOTA_DEFAULT_PATH,
+                     CYRUSDB_CREATE | CYRUSDB_WRITE_NOSYNC,
                      &db);
     if (r)
         return r;
@@ -264,6 +266,8 @@ quota_set_limits(struct quota_db *qdb, const char *root,
             return ERR_INVALID;
     }
     r = dbtxn_run(qdb->db, tid, set_limits_cb, &op);
+    if (r == 0 && tid == NULL)
+        r = cyrusdb_flush(qdb->db); /* an admin's change: durable (quota.h) */
     if (r == 0 && created_r)
         *created_r = op.created;
     return r;
@@ -272,9 +276,14 @@ quota_set_limits(struct quota_db *qdb, const char *root,
 int
 quota_remove(struct quota_db *qdb, const char *root, struct cyrusdb_txn **tid)
 {
+    int r;
+
     if (!valid_root(root))
         return ERR_INVALID;
-    return cyrusdb_delete(qdb->db, root, strlen(root), tid, 0);
+    r = cyrusdb_delete(qdb->db, root, strlen(root), tid, 0);
+    if (r == 0 && tid == NULL)
+        r = cyrusdb_flush(qdb->db); /* an admin's change: durable (quota.h) */
+    return r;
 }
 
 /* Whether q can take delta: only positive deltas are checked, against

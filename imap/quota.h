@@ -25,6 +25,14 @@
  * `quota -f` (quota_set_usage() from the mailboxes' quota_used and exists
  * counters) repairs the excess.
  *
+ * Durability: quotas.db is opened CYRUSDB_WRITE_NOSYNC. Usage is derived
+ * data (the mailboxes' counters are the truth), so a charge is written to
+ * the operating system at its commit but not flushed on its own: that
+ * saves every delivery a disk flush. A killed process loses nothing; a
+ * power loss or OS crash may lose the last charges (usage too low until
+ * `quota -f`). Limits set by an admin (quota_set_limits(), quota_remove()
+ * without a caller's tid) are flushed before they return.
+ *
  * Every function takes the cyrusdb tid convention (cyrusdb.h) where it has
  * a tid argument; functions without one run in their own transaction and
  * retry on ERR_AGAIN. Errors: ERR_NOTFOUND (no such root), ERR_QUOTA,

@@ -145,6 +145,21 @@ cyrusdb_env_checkpoint(struct cyrusdb_env *env)
 }
 
 int
+cyrusdb_flush(struct cyrusdb *db)
+{
+    struct cyrusdb_env *env = db->env;
+    int r;
+
+    ASSERT(env->pid == getpid());
+    if (env->dbenv == NULL)
+        return ERR_IO;
+    r = env->dbenv->log_flush(env->dbenv, NULL);
+    if (r != 0)
+        return cyrusdb_bdb_ioerr(env, "log_flush", env->envdir, r);
+    return 0;
+}
+
+int
 cyrusdb_open(struct cyrusdb_env *env, const char *path, unsigned flags,
              struct cyrusdb **db_r)
 {

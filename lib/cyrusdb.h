@@ -160,6 +160,11 @@ int cyrusdb_foreach_after(struct cyrusdb *db, const char *prefix,
  * commit: 0, ERR_AGAIN (the txn was lost to a recovery), ERR_IO.
  * abort: 0 or ERR_IO. */
 int cyrusdb_commit(struct cyrusdb *db, struct cyrusdb_txn *tid);
+/* Flush the log of db's environment to disk: every commit made so far,
+ * also those of CYRUSDB_WRITE_NOSYNC databases, is durable afterwards.
+ * For an occasional change that must outlive a power loss in a table
+ * whose routine updates are not flushed (quotas.db limits). 0 or ERR_IO. */
+int cyrusdb_flush(struct cyrusdb *db);
 int cyrusdb_abort(struct cyrusdb *db, struct cyrusdb_txn *tid);
 
 #endif

@@ -40,6 +40,16 @@
  * timeouts only when deadlock detection runs, so the watchdog runs it. */
 #define ENV_LOCK_TIMEOUT_MS 1000u
 #define WATCHDOG_PERIOD_MS  500u
+/* One call inside Berkeley DB for longer than this is stuck: a process
+ * killed while holding one of Berkeley DB's internal mutexes (not a lock:
+ * those time out) leaves every other process that needs that mutex
+ * waiting forever, and Berkeley DB 5.3 cannot wake them. The stuck guard
+ * then ends the process (EX_TEMPFAIL, logged) so that master starts a
+ * fresh one, whose open runs failchk/recovery. CYRUSDB_STUCK_MS in the
+ * environment overrides it (tests). */
+#define ENV_STUCK_MS      60000u
+#define GUARD_PERIOD_MS   1000u
+#define EXIT_STUCK        75 /* EX_TEMPFAIL */
 /* Log file size: checkpoints can only remove whole files. */
 #define ENV_LOG_MAX (2u * 1024 * 1024)
 
@@ -67,39 +77,131 @@ env_errcall(const DB_ENV *dbenv, const char *errpfx, const char *msg)
         buf_setcstr(&env->errmsg, msg);
 }
 
-/* A zombie still answers kill(pid, 0) but will never release anything. */
+/* The kernel's PF_EXITING task flag (linux/sched.h), field 9 of
+ * /proc/PID/stat. */
+#define PROC_PF_EXITING 0x4u
+
+/* A zombie still answers kill(pid, 0) but will never release anything; nor
+ * will a process the kernel is taking down (killed: PF_EXITING), which has
+ * already dropped its file locks, so Berkeley DB's registry sees it dead
+ * while kill(pid, 0) still finds it. */
 static int
-pid_is_zombie(pid_t pid)
+pid_is_gone(pid_t pid)
 {
     struct buf path = BUF_INITIALIZER, stat = BUF_INITIALIZER;
     const char *p;
-    int zombie = 0;
+    unsigned long flags;
+    int gone = 0;
 
     buf_printf(&path, "/proc/%ld/stat", (long)pid);
     if (buf_load_file(&stat, buf_cstring(&path)) == 0) {
-        /* "pid (comm) S ...": comm may contain ')' so use the last one */
+        /* "pid (comm) S ppid pgrp session tty tpgid flags ...": comm may
+         * contain ')' so use the last one */
         p = strrchr(buf_cstring(&stat), ')');
-        if (p != NULL && p[1] == ' ' && p[2] == 'Z')
-            zombie = 1;
+        if (p != NULL && p[1] == ' ') {
+            if (p[2] == 'Z' || p[2] == 'X')
+                gone = 1;
+            else if (sscanf(p + 3, "%*d %*d %*d %*d %*d %lu", &flags) == 1
+                     && (flags & PROC_PF_EXITING))
+                gone = 1;
+        }
     }
     buf_free(&path);
     buf_free(&stat);
-    return zombie;
+    return gone;
 }
 
-/* DB_ENV->set_isalive: our processes are single-threaded, so a thread is
- * alive exactly when its process is. */
 static int
-env_isalive(DB_ENV *dbenv, pid_t pid, db_threadid_t tid, u_int32_t flags)
+pid_is_alive(pid_t pid)
 {
-    (void)dbenv;
-    (void)tid;
-    (void)flags;
     if (pid == getpid())
         return 1;
     if (kill(pid, 0) < 0 && errno == ESRCH)
         return 0;
-    return !pid_is_zombie(pid);
+    return !pid_is_gone(pid);
+}
+
+/* DB_ENV->set_isalive: our processes are single-threaded, so a thread is
+ * alive exactly when its process is.
+ *
+ * Within one failchk run, a process once found alive stays alive. failchk
+ * cleans up in stages (threads, locks, transactions, file registrations,
+ * then the dead process's own mutexes); a process killed while the run is
+ * under way would otherwise be skipped by the early stages and have its
+ * mutexes freed by the last one, leaving its file registrations pointing at
+ * freed (soon reused) mutexes. The next failchk then waits forever on one
+ * of those (__dbreg_failchk), inside DB_ENV->open of every new process.
+ * Keeping the first answer leaves that process whole for the next run. */
+static int
+env_isalive(DB_ENV *dbenv, pid_t pid, db_threadid_t tid, u_int32_t flags)
+{
+    struct cyrusdb_env *env = dbenv->app_private;
+    size_t i;
+
+    (void)tid;
+    (void)flags;
+    if (env == NULL || !__atomic_load_n(&env->failchk_running, __ATOMIC_ACQUIRE)
+        || !pthread_equal(env->failchk_thread, pthread_self()))
+        return pid_is_alive(pid);
+    for (i = 0; i < env->failchk_nalive; i++) {
+        if (env->failchk_alive[i] == pid)
+            return 1;
+    }
+    if (!pid_is_alive(pid))
+        return 0;
+    if (env->failchk_nalive == env->failchk_alloc) {
+        env->failchk_alloc = env->failchk_alloc ? 2 * env->failchk_alloc : 16;
+        env->failchk_alive = xreallocarray(env->failchk_alive,
+                                           env->failchk_alloc, sizeof(pid_t));
+    }
+    env->failchk_alive[env->failchk_nalive++] = pid;
+    return 1;
+}
+
+/* Bracket a call that may run failchk (DB_ENV->open with DB_REGISTER,
+ * DB_ENV->failchk) in the calling thread. */
+static void
+failchk_run_begin(struct cyrusdb_env *env)
+{
+    env->failchk_thread = pthread_self();
+    env->failchk_nalive = 0;
+    __atomic_store_n(&env->failchk_running, 1, __ATOMIC_RELEASE);
+}
+
+static void
+failchk_run_end(struct cyrusdb_env *env)
+{
+    __atomic_store_n(&env->failchk_running, 0, __ATOMIC_RELEASE);
+    env->failchk_nalive = 0;
+    free(env->failchk_alive);
+    env->failchk_alive = NULL;
+    env->failchk_alloc = 0;
+}
+
+static int
+failchk_run(struct cyrusdb_env *env)
+{
+    int r;
+
+    failchk_run_begin(env);
+    r = env->dbenv->failchk(env->dbenv, 0);
+    failchk_run_end(env);
+    return r;
+}
+
+/* Wait on cond until stop is set or period_ms passed: 1 if stopped. */
+static int
+thread_nap(pthread_mutex_t *mutex, pthread_cond_t *cond, const int *stop,
+           unsigned period_ms)
+{
+    struct timespec deadline;
+
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_nsec += (long)period_ms * 1000000L;
+    deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+    deadline.tv_nsec %= 1000000000L;
+    pthread_cond_timedwait(cond, mutex, &deadline);
+    return *stop;
 }
 
 /* The watchdog thread. A process blocked on a lock held by a process that
@@ -112,19 +214,11 @@ static void *
 watchdog_main(void *arg)
 {
     struct cyrusdb_env *env = arg;
-    struct timespec deadline;
     uint64_t started;
 
     pthread_mutex_lock(&env->watchdog_mutex);
-    while (!env->watchdog_stop) {
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_nsec += (long)WATCHDOG_PERIOD_MS * 1000000L;
-        deadline.tv_sec += deadline.tv_nsec / 1000000000L;
-        deadline.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&env->watchdog_cond, &env->watchdog_mutex,
-                               &deadline);
-        if (env->watchdog_stop)
-            break;
+    while (!thread_nap(&env->watchdog_mutex, &env->watchdog_cond,
+                       &env->watchdog_stop, WATCHDOG_PERIOD_MS)) {
         started = __atomic_load_n(&env->op_started_ms, __ATOMIC_RELAXED);
         if (started != 0 && util_now_ms() - started > ENV_LOCK_TIMEOUT_MS)
             env->dbenv->lock_detect(env->dbenv, 0, DB_LOCK_EXPIRE, NULL);
@@ -133,44 +227,105 @@ watchdog_main(void *arg)
     return NULL;
 }
 
-static void
-watchdog_start(struct cyrusdb_env *env)
+/* The stuck guard thread (ENV_STUCK_MS). It only reads op_started_ms:
+ * the watchdog cannot do this, it may be stuck in lock_detect on the
+ * same mutex as the main thread. */
+static void *
+guard_main(void *arg)
+{
+    struct cyrusdb_env *env = arg;
+    uint64_t started, now;
+
+    pthread_mutex_lock(&env->guard_mutex);
+    while (!thread_nap(&env->guard_mutex, &env->guard_cond, &env->guard_stop,
+                       GUARD_PERIOD_MS)) {
+        started = __atomic_load_n(&env->op_started_ms, __ATOMIC_RELAXED);
+        now = util_now_ms();
+        if (started != 0 && now > started && now - started > env->stuck_ms) {
+            log_msg(LOG_CRIT,
+                    "cyrusdb: a call has been inside Berkeley DB for %llu ms "
+                    "(a process probably died holding one of its mutexes in "
+                    "%s): exiting so that a fresh process recovers",
+                    (unsigned long long)(now - started), env->envdir);
+            _exit(EXIT_STUCK);
+        }
+    }
+    pthread_mutex_unlock(&env->guard_mutex);
+    return NULL;
+}
+
+/* Start fn in a thread that blocks every signal (they stay with the main
+ * thread), with its mutex and a CLOCK_MONOTONIC cond. 1 if running. */
+static int
+thread_start(pthread_t *th, pthread_mutex_t *mutex, pthread_cond_t *cond,
+             void *(*fn)(void *), void *arg)
 {
     pthread_condattr_t attr;
     sigset_t all, old;
+    int running;
 
-    pthread_mutex_init(&env->watchdog_mutex, NULL);
+    pthread_mutex_init(mutex, NULL);
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&env->watchdog_cond, &attr);
+    pthread_cond_init(cond, &attr);
     pthread_condattr_destroy(&attr);
-    env->watchdog_stop = 0;
-    /* signals stay with the main thread */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    env->watchdog_running =
-        pthread_create(&env->watchdog, NULL, watchdog_main, env) == 0;
+    running = pthread_create(th, NULL, fn, arg) == 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (!env->watchdog_running) {
-        log_msg(LOG_WARNING, "cyrusdb: no lock watchdog for %s", env->envdir);
-        pthread_cond_destroy(&env->watchdog_cond);
-        pthread_mutex_destroy(&env->watchdog_mutex);
+    if (!running) {
+        pthread_cond_destroy(cond);
+        pthread_mutex_destroy(mutex);
     }
+    return running;
+}
+
+/* Set *stop under mutex, wake and join the thread, free its sync. */
+static void
+thread_stop(pthread_t th, pthread_mutex_t *mutex, pthread_cond_t *cond,
+            int *stop)
+{
+    pthread_mutex_lock(mutex);
+    *stop = 1;
+    pthread_cond_signal(cond);
+    pthread_mutex_unlock(mutex);
+    pthread_join(th, NULL);
+    pthread_cond_destroy(cond);
+    pthread_mutex_destroy(mutex);
+}
+
+static void
+watchdog_start(struct cyrusdb_env *env)
+{
+    const char *stuck = getenv("CYRUSDB_STUCK_MS");
+
+    env->watchdog_stop = 0;
+    env->watchdog_running =
+        thread_start(&env->watchdog, &env->watchdog_mutex,
+                     &env->watchdog_cond, watchdog_main, env);
+    if (!env->watchdog_running)
+        log_msg(LOG_WARNING, "cyrusdb: no lock watchdog for %s", env->envdir);
+    env->stuck_ms = ENV_STUCK_MS;
+    if (stuck != NULL && strtoull(stuck, NULL, 10) > 0)
+        env->stuck_ms = strtoull(stuck, NULL, 10);
+    env->guard_stop = 0;
+    env->guard_running = thread_start(&env->guard, &env->guard_mutex,
+                                      &env->guard_cond, guard_main, env);
+    if (!env->guard_running)
+        log_msg(LOG_WARNING, "cyrusdb: no stuck guard for %s", env->envdir);
 }
 
 static void
 watchdog_stop(struct cyrusdb_env *env)
 {
-    if (!env->watchdog_running)
-        return;
-    pthread_mutex_lock(&env->watchdog_mutex);
-    env->watchdog_stop = 1;
-    pthread_cond_signal(&env->watchdog_cond);
-    pthread_mutex_unlock(&env->watchdog_mutex);
-    pthread_join(env->watchdog, NULL);
-    pthread_cond_destroy(&env->watchdog_cond);
-    pthread_mutex_destroy(&env->watchdog_mutex);
+    if (env->watchdog_running)
+        thread_stop(env->watchdog, &env->watchdog_mutex, &env->watchdog_cond,
+                    &env->watchdog_stop);
     env->watchdog_running = 0;
+    if (env->guard_running)
+        thread_stop(env->guard, &env->guard_mutex, &env->guard_cond,
+                    &env->guard_stop);
+    env->guard_running = 0;
 }
 
 int
@@ -212,7 +367,9 @@ cyrusdb_bdb_env_open(struct cyrusdb_env *env, int force_recovery)
      * DB_RECOVER when no crash is registered. */
     if (!force_recovery)
         flags |= DB_REGISTER;
+    failchk_run_begin(env);
     r = dbenv->open(dbenv, env->envdir, flags, 0);
+    failchk_run_end(env);
     if (r != 0) {
         dbenv->close(dbenv, 0);
         return r;
@@ -249,7 +406,7 @@ cyrusdb_bdb_db_open(struct cyrusdb *db)
         /* no restart from here (we may be inside one): if failchk asks
          * for recovery, the next attempt fails and our caller restarts */
         if (r == DB_LOCK_NOTGRANTED)
-            db->env->dbenv->failchk(db->env->dbenv, 0);
+            failchk_run(db->env);
     }
 }
 
@@ -304,7 +461,7 @@ cyrusdb_bdb_env_failchk(struct cyrusdb_env *env)
 
     if (env->dbenv == NULL)
         return cyrusdb_bdb_env_restart(env);
-    r = env->dbenv->failchk(env->dbenv, 0);
+    r = failchk_run(env);
     if (r == DB_RUNRECOVERY) {
         /* A process died inside Berkeley DB, maybe holding a mutex: only
          * recovery helps. Panic the environment so that every process

@@ -33,6 +33,22 @@ struct cyrusdb_env {
     pthread_cond_t watchdog_cond;
     int watchdog_stop;      /* under watchdog_mutex */
     uint64_t op_started_ms; /* atomic: 0, or when the current call began */
+    /* Stuck guard (see cyrusdb_bdb.c): a thread that never enters Berkeley
+     * DB and ends the process when one call has been inside it for
+     * stuck_ms, so that a hang on a dead process's mutex becomes a restart
+     * plus recovery. */
+    pthread_t guard;
+    int guard_running;
+    pthread_mutex_t guard_mutex;
+    pthread_cond_t guard_cond;
+    int guard_stop; /* under guard_mutex */
+    uint64_t stuck_ms;
+    /* One failchk run sees one answer per process (see env_isalive in
+     * cyrusdb_bdb.c): the thread running it, and the pids found alive. */
+    int failchk_running;
+    pthread_t failchk_thread;
+    pid_t *failchk_alive;
+    size_t failchk_nalive, failchk_alloc;
 };
 
 struct cyrusdb {

@@ -2,7 +2,9 @@
  *
  * Two limits, both per cyrus.conf entry: `maxforkrate` forks per second (a
  * one-second window; 0 means no limit), and a crash brake: after
- * RATELIMIT_CRASHES abnormal exits within RATELIMIT_CRASH_WINDOW_MS the
+ * RATELIMIT_CRASHES abnormal exits (the caller decides which exits count:
+ * for services, only workers that died before serving a client) within
+ * RATELIMIT_CRASH_WINDOW_MS the
  * entry is held back for a while, 1 s the first time, doubling on each
  * further hold up to 30 s, and starting again at 1 s once the entry has
  * behaved for a minute. Pure arithmetic on a caller-supplied clock. */

@@ -162,33 +162,45 @@ pool_set_state(struct child *c, enum child_state state)
     (*pool_counter(c->pool, state))++;
 }
 
+/* Apply every status message waiting in p's pipe. `gone` is a worker
+ * just reaped (already out of the pid table) whose last messages may still
+ * be in the pipe, or NULL. */
+static void
+pool_read_status(struct pool *p, struct child *gone)
+{
+    struct service_status msgs[64];
+    ssize_t n;
+    size_t i;
+
+    while ((n = read(p->status_r, msgs, sizeof(msgs))) > 0) {
+        /* whole messages only: each was one atomic pipe write */
+        for (i = 0; i < (size_t)n / sizeof(msgs[0]); i++) {
+            pid_t pid = (pid_t)msgs[i].pid;
+            struct child *c =
+                gone && gone->pid == pid ? gone : children_find(p->m, pid);
+
+            /* a worker that has been reaped already, or a forged pid */
+            if (c == NULL || c->pool != p)
+                continue;
+            if (msgs[i].type == SERVICE_STATUS_READY)
+                pool_set_state(c, CHILD_READY);
+            else if (msgs[i].type == SERVICE_STATUS_BUSY)
+                pool_set_state(c, CHILD_BUSY);
+            else
+                log_msg(LOG_WARNING,
+                        "service %s: pid %ld sent unknown status %u",
+                        p->svc->name, (long)c->pid, (unsigned)msgs[i].type);
+        }
+    }
+}
+
 /* Status messages from this pool's workers. */
 static void
 pool_status_cb(struct loop *l, int fd, unsigned events, void *ctx)
 {
     struct pool *p = ctx;
-    struct service_status msgs[64];
-    ssize_t n;
-    size_t i;
 
-    n = read(fd, msgs, sizeof(msgs));
-    if (n <= 0)
-        return;
-    /* whole messages only: each was one atomic pipe write */
-    for (i = 0; i < (size_t)n / sizeof(msgs[0]); i++) {
-        struct child *c = children_find(p->m, (pid_t)msgs[i].pid);
-
-        /* a worker that has been reaped already, or a forged pid */
-        if (c == NULL || c->pool != p)
-            continue;
-        if (msgs[i].type == SERVICE_STATUS_READY)
-            pool_set_state(c, CHILD_READY);
-        else if (msgs[i].type == SERVICE_STATUS_BUSY)
-            pool_set_state(c, CHILD_BUSY);
-        else
-            log_msg(LOG_WARNING, "service %s: pid %ld sent unknown status %u",
-                    p->svc->name, (long)c->pid, (unsigned)msgs[i].type);
-    }
+    pool_read_status(p, NULL);
     pool_adjust(p);
 }
 
@@ -551,12 +563,24 @@ services_child_exited(struct master *m, struct child *c, int status)
     struct service *svc = p->svc;
     char text[64];
 
+    /* its BUSY may still be in the pipe: SIGCHLD can be handled first */
+    pool_read_status(p, c);
     (*pool_counter(p, c->state))--;
     if (!c->signalled && (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)) {
-        unsigned hold = ratelimit_crashed(&svc->rl, util_now_ms());
+        unsigned hold = 0;
 
-        log_msg(LOG_ERR, "service %s pid %ld %s", svc->name, (long)c->pid,
-                children_status_text(status, text, sizeof(text)));
+        log_msg(LOG_ERR, "service %s pid %ld %s%s", svc->name, (long)c->pid,
+                children_status_text(status, text, sizeof(text)),
+                c->state == CHILD_BUSY ? " while serving a client" : "");
+        /* The crash brake is for workers that die before they serve
+         * anyone (bad config, missing library, a crash in init), which
+         * would otherwise be forked again at once, forever. A worker that
+         * dies with a client (a bug hit by one session, or an admin's
+         * kill -9) was started fine; holding the service back would only
+         * keep the next clients waiting (as Cyrus: READY-state failures
+         * count, BUSY ones do not). */
+        if (c->state != CHILD_BUSY)
+            hold = ratelimit_crashed(&svc->rl, util_now_ms());
         if (hold)
             log_msg(LOG_WARNING,
                     "service %s: %d failures within %d s, waiting %u ms "

@@ -8,6 +8,7 @@ frontend's mailboxes.db. Each backend's imapd trusts the frontend's proxy
 user ("murder") through `proxyservers`; the frontend finds the backends
 through the `<server>_imap_addr` options.
 """
+import hashlib
 import imaplib
 import os
 import re
@@ -17,6 +18,7 @@ import time
 
 import backend
 import harness
+import rawimap
 from mupdatenode import MupdateNode
 
 PROXY = "murder"
@@ -38,7 +40,9 @@ def msg(subject, body="hello world"):
 # get `defaultacl`; the owner's full rights come from implicit_owner_rights.
 ACL_OPTS = {"defaultacl": "cyrus lrswipkxtecdan",
             "implicit_owner_rights": "lrswipkxtecdan"}
-BACKEND_OPTS = dict(ACL_OPTS, proxyservers=PROXY, allowallsubscribe="1")
+# maxmessagesize: room for test_big_append_streamed's 20 MB message
+BACKEND_OPTS = dict(ACL_OPTS, proxyservers=PROXY, allowallsubscribe="1",
+                    maxmessagesize="64M")
 # every replica entry the class fixture creates
 FIXTURE = ("user.alice", "user.bob", "user.carol", "user.alice.Remote",
            "shared.b2")
@@ -69,6 +73,7 @@ class Frontend:
         opts = backend.frontend_opts("frontend1", PROXY)
         opts["serverlist"] = " ".join(b.name for b in backends)
         opts.update(ACL_OPTS)
+        opts["maxmessagesize"] = "64M"
         opts.update(mupdate_opts(master))
         for b in backends:
             opts["%s_imap_addr" % b.name] = "127.0.0.1:%d" % b.ports["imap"]
@@ -255,6 +260,39 @@ class TestFrontendImap(harness.NodesTestCase):
         typ, data = direct.search(None, "SUBJECT", '"to b2"')
         self.assertTrue(data[0].split())
         direct.logout()
+
+    def test_big_append_streamed(self):
+        """A 20 MB APPEND through the frontend arrives byte-identical, and
+        the frontend never holds it in memory: it is spooled to a file
+        and sent on in chunks (issue 7), so the serving process's peak RSS
+        grows by far less than the message."""
+        size = 20 * 1024 * 1024
+        line = b"%07d the quick brown fox jumps over the lazy dog 0123456789\r\n"
+        body = b"".join(line % i for i in range(size // len(line % 0) + 1))
+        big = msg("big streamed").rstrip(b"\r\n") + b"\r\n" + body[:size]
+        c = self.login("alice")
+        pid = rawimap.server_pid(self.fe.master, c.sock)
+        hwm0 = rawimap.proc_status(pid, "VmHWM")
+        typ, data = c.append("INBOX", None, None, big)
+        self.assertEqual(typ, "OK", data)
+        uid = re.search(rb"APPENDUID \d+ (\d+)", data[0]).group(1)
+        hwm1 = rawimap.proc_status(pid, "VmHWM")
+        # the old path (stage mapped, then copied into one buffer) grew
+        # by about twice the message
+        self.assertLess(hwm1 - hwm0, 4 * 1024,
+                        "frontend VmHWM %d -> %d kB" % (hwm0, hwm1))
+        direct = self.b1.login(backend.ADMIN)
+        try:
+            self.assertEqual(direct.select("user.alice", readonly=True)[0],
+                             "OK")
+            typ, data = direct.uid("FETCH", uid.decode(), "(BODY.PEEK[])")
+            self.assertEqual(typ, "OK")
+            got = data[0][1]
+        finally:
+            direct.logout()
+        self.assertEqual(len(got), len(big))
+        self.assertEqual(hashlib.sha1(got).hexdigest(),
+                         hashlib.sha1(big).hexdigest())
 
     def _move_or_copy(self, verb):
         src, dst = "INBOX.%sSrc" % verb, "INBOX.%sDst" % verb

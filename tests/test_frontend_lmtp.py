@@ -9,6 +9,7 @@ import time
 import clients
 import mailfrontend
 import postfix
+import rawimap
 
 MSG = (b"From: sender@example.com\r\nTo: list@example.com\r\n"
        b"Subject: lmtp via frontend %s\r\n\r\nhello\r\n.dotted line\r\n")
@@ -74,6 +75,42 @@ class TestFrontendLmtp(mailfrontend.MailFrontendCase):
         c.logout()
         self.assertIn(b"\r\n.dotted line\r\n", body)
         self.assertIn(b"by frontend1", body)
+
+    def test_big_message_streamed(self):
+        """An 8 MB message for recipients on both backends is relayed as
+        it arrives (issue 7): it lands byte-identical on each, and the
+        frontend lmtpd's peak RSS grows by far less than the message."""
+        size = 8 * 1024 * 1024
+        line = b"%07d .. the quick brown fox jumps over the lazy dog\r\n"
+        lines = [line % i for i in range(size // len(line % 0))]
+        lines[1000] = b".a line that starts with a dot\r\n"
+        body = (MSG % b"big") + b"".join(lines)
+        before = self.counts()
+        l = self.lmtp()
+        try:
+            l.ehlo_or_helo_if_needed()
+            pid = rawimap.server_pid(self.fe.master, l.sock)
+            hwm0 = rawimap.proc_status(pid, "VmHWM")
+            self.assertEqual(l.sendmail("sender@example.com",
+                                        ["alice", "carol"], body), {})
+            hwm1 = rawimap.proc_status(pid, "VmHWM")
+            l.quit()
+        finally:
+            l.close()
+        self.assertLess(hwm1 - hwm0, 3 * 1024,
+                        "frontend VmHWM %d -> %d kB" % (hwm0, hwm1))
+        after = self.counts()
+        self.assertEqual((after[0], after[2]), (before[0] + 1, before[2] + 1))
+        for node, user in ((self.b1, "alice"), (self.b2, "carol")):
+            c = node.login(user)
+            c.select("INBOX", readonly=True)
+            typ, data = c.search(None, "SUBJECT", '"lmtp via frontend big"')
+            n = data[0].split()[-1]
+            got = c.fetch(n, "(BODY.PEEK[])")[1][0][1]
+            c.logout()
+            # our Return-Path and Received come first, then the message
+            self.assertTrue(got.endswith(body), (node.name, len(got)))
+            self.assertLess(len(got) - len(body), 1024)
 
     def test_swaks(self):
         if "swaks" in clients.missing_clients():

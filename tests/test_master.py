@@ -1,5 +1,6 @@
 """End-to-end tests of bin/master with bin/echotest (tests/harness.py)."""
 import os
+import re
 import signal
 import socket
 import time
@@ -85,24 +86,69 @@ class TestMaster(harness.TestCase):
             self.assertEqual(c.cmd("ping"), "ping")
         m.stop()
 
-    def test_crashing_service_is_rate_limited(self):
+    def test_failing_start_is_rate_limited(self):
+        # workers that die before serving anyone (here init() refuses to
+        # start) would be forked again at once, forever: the crash brake
+        # holds the service back instead
+        port = free_port()
+        m = self.master(services=[("broken", echo("127.0.0.1:%d" % port,
+                                                  cmd="echotest -e broken",
+                                                  prefork=1))])
+        m.start()
+        m.wait_log(r"service broken pid \d+ exited with status 78", count=5)
+        m.wait_log(r"service broken: 5 failures within 10 s, waiting "
+                   r"1000 ms before forking again")
+        self.assertTrue(m.running())
+        # held back: no new worker during the hold
+        n = len(re.findall(r"service broken pid \d+ exited", m.log_text()))
+        time.sleep(0.5)
+        self.assertLessEqual(
+            len(re.findall(r"service broken pid \d+ exited", m.log_text())),
+            n + 1)
+        m.stop()
+
+    def test_crash_with_a_client_is_not_rate_limited(self):
+        # a worker that dies while serving a client (a session's bug)
+        # started fine: the next client is served at once
         port = free_port()
         m = self.master(services=[("crashy", echo("127.0.0.1:%d" % port,
                                                   cmd="echotest -x CRASH"))])
         m.start(ports=[port])
-        for _ in range(5):
+        for _ in range(8):
             with LineClient(port) as c:
                 c.send("CRASH")
                 self.assertEqual(c.readline(), "")  # died: EOF
-        m.wait_log(r"service crashy pid \d+ killed by signal 6", count=5)
-        m.wait_log(r"service crashy: 5 failures within 10 s, waiting "
-                   r"1000 ms before forking again")
-        self.assertTrue(m.running())
-        # held back, not refused: the next client is served after the hold
+        m.wait_log(r"service crashy pid \d+ killed by signal 6 while "
+                   r"serving a client", count=8)
         t0 = time.monotonic()
         with LineClient(port) as c:
             self.assertEqual(c.cmd("still here"), "still here")
-        self.assertLess(time.monotonic() - t0, 5)
+        self.assertLess(time.monotonic() - t0, 3)
+        self.assertNotIn("failures within", m.log_text())
+        m.stop()
+
+    def test_kill9_storm_of_busy_workers(self):
+        # an admin (or a test) kill -9's the process serving a client, 10
+        # times in a few seconds: master must not hold the service back,
+        # the next client gets its greeting within a few seconds
+        port = free_port()
+        m = self.master(services=[("echo", echo("127.0.0.1:%d" % port,
+                                                prefork=1))])
+        m.start(ports=[port])
+        t0 = time.monotonic()
+        for _ in range(10):
+            with LineClient(port) as c:
+                pid = int(c.cmd("PID"))
+                m.kill(pid)
+                self.assertEqual(c.readline(), "")  # killed: EOF
+        m.wait_log(r"service echo pid \d+ killed by signal 9", count=10)
+        # within one crash window (10 s), or this proves nothing
+        self.assertLess(time.monotonic() - t0, 10)
+        t0 = time.monotonic()
+        with LineClient(port) as c:
+            self.assertEqual(c.cmd("hello"), "hello")
+        self.assertLess(time.monotonic() - t0, 3)
+        self.assertNotIn("failures within", m.log_text())
         m.stop()
 
     def test_maxchild_makes_clients_wait(self):
