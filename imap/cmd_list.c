@@ -304,7 +304,8 @@ list_run(struct imapd_session *s, const char *tag, struct imaptok *t,
             goto done;
         }
     }
-    qsort(lc.items, lc.count, sizeof(*lc.items), item_cmp);
+    if (lc.count > 1) /* items is NULL for an empty list (a fresh replica) */
+        qsort(lc.items, lc.count, sizeof(*lc.items), item_cmp);
     for (k = 0; k < patterns.count; k++) {
         struct namespace_pattern *np = NULL;
 

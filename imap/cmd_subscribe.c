@@ -200,7 +200,8 @@ cmd_lsub(struct imapd_session *s, const char *tag, struct imaptok *t)
         hash_insert(subscribed, ext, items + n);
         n++;
     }
-    qsort(items, n, sizeof(*items), lsub_cmp);
+    if (n > 1)
+        qsort(items, n, sizeof(*items), lsub_cmp);
     for (i = 0; i < n; i++) {
         const char *ext = items[i].extname;
         char *anc;

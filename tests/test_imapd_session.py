@@ -5,6 +5,7 @@ import imaplib
 import socket
 
 import backend
+import harness
 
 
 class TestSession(backend.BackendTestCase):
@@ -120,3 +121,23 @@ class TestSession(backend.BackendTestCase):
         typ, data = c.list('""', "user.%")
         names = [d.decode() for d in data]
         self.assertIn('(\\HasNoChildren) "." user.carol', names)
+
+
+class TestEmptyServer(harness.TestCase):
+    """A node with no mailbox at all (a frontend's replica before its first
+    sync looks the same): LIST and LSUB answer OK with nothing, the
+    session goes on. Under UBSan an empty LIST used to abort imapd."""
+
+    def test_list_and_lsub_with_no_mailbox(self):
+        b = backend.Backend(users=())
+        self.addCleanup(b.cleanup)
+        b.start()
+        c = b.login(backend.ADMIN)
+        self.addCleanup(harness.logout_quietly, c)
+        typ, data = c.list('""', "*")
+        self.assertEqual(typ, "OK")
+        self.assertEqual([d for d in data if d], [])
+        typ, data = c.lsub('""', "*")
+        self.assertEqual(typ, "OK")
+        self.assertEqual([d for d in data if d], [])
+        self.assertEqual(c.noop()[0], "OK")
