@@ -343,6 +343,13 @@ class Master:
         """Start master in the foreground (its own session) and wait until
         every port/(host, port)/UNIX path in ports and paths accepts
         connections and the log says "ready for work"."""
+        if self.pid is not None:
+            # a restart after kill -9: the old master's children hold its
+            # listening sockets until their parent-death signal ends them
+            # (a port that "accepts" may still be theirs)
+            wait_for(lambda: not self.session_processes(), timeout,
+                     what="the previous master's children to exit")
+        readies = len(re.findall(r"ready for work", self.log_text()))
         env = dict(os.environ)
         env["CYRUS_LOGFILE"] = self.logfile
         env.pop("CYRUS_SERVICE", None)
@@ -358,7 +365,8 @@ class Master:
         self.pid = self.proc.pid
         self.returncode = None
         if wait_ready:
-            self.wait_log(r"ready for work", timeout=timeout)
+            self.wait_log(r"ready for work", timeout=timeout,
+                          count=readies + 1)
         for addr in list(ports) + list(paths):
             self.wait_accepting(addr, timeout)
         return self
