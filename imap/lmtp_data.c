@@ -41,15 +41,8 @@ lmtpd_trace_headers(const struct lmtpd_session *sess,
                sess->sasl && saslglue_server_user(sess->sasl) ? "A" : "", date);
 }
 
-/* Read the message up to its final "." line into st, or (frontend) into
- * mem up to max bytes (0: no limit; *over_r set when it was exceeded),
- * or just drain it when both are NULL, in chunks as they arrive: no line
- * length limit and memory bounded by the chunk size (or max). Bare LFs
- * are kept here and turned into CRLF by the stage, as Cyrus does.
- * Returns 0 or the connection error. */
-static int
-read_message(struct lmtpd_session *sess, struct append_stage *st,
-             struct buf *mem, uint64_t max, int *over_r)
+int
+lmtpd_read_data(struct lmtpd_session *sess, lmtpd_data_cb *cb, void *ctx)
 {
     struct lmtp_unstuff u;
     struct buf out = BUF_INITIALIZER;
@@ -64,14 +57,8 @@ read_message(struct lmtpd_session *sess, struct append_stage *st,
         if (avail > 0) {
             used = lmtp_unstuff_feed(&u, p, avail, &out, &done);
             stream_skip(sess->s, used);
-            if (st != NULL && buf_len(&out) > 0)
-                append_stage_write(st, buf_base(&out), buf_len(&out));
-            if (mem != NULL && !*over_r) {
-                if (max > 0 && buf_len(mem) + buf_len(&out) > max)
-                    *over_r = 1;
-                else
-                    buf_appendbuf(mem, &out);
-            }
+            if (buf_len(&out) > 0)
+                cb(ctx, buf_base(&out), buf_len(&out));
             buf_reset(&out);
             continue;
         }
@@ -87,6 +74,16 @@ read_message(struct lmtpd_session *sess, struct append_stage *st,
     }
     buf_free(&out);
     return r;
+}
+
+/* lmtpd_data_cb: into the stage (NULL: the stage failed, drain). */
+static void
+stage_cb(void *ctx, const char *data, size_t len)
+{
+    struct append_stage *st = ctx;
+
+    if (st != NULL)
+        append_stage_write(st, data, len);
 }
 
 /* Refuse messages whose header Cyrus refuses: a line that is not a field
@@ -110,7 +107,7 @@ lmtpd_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
     struct buf hdr = BUF_INITIALIZER, ok = BUF_INITIALIZER;
     int64_t max = config_bytesize(config, CFG_MAXMESSAGESIZE);
     int quota_perm = config_switch(config, CFG_LMTP_OVER_QUOTA_PERM_FAILURE);
-    int err, over_unused = 0;
+    int err;
     size_t i;
 
     if (proc->frontend) {
@@ -136,7 +133,7 @@ lmtpd_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
         lmtpd_trace_headers(sess, proc, &hdr);
         append_stage_write(st, buf_base(&hdr), buf_len(&hdr));
     }
-    err = read_message(sess, st, NULL, 0, &over_unused);
+    err = lmtpd_read_data(sess, stage_cb, st);
     if (err < 0) {
         /* the client is gone: nothing was delivered, nothing is answered */
         log_msg(LOG_NOTICE, "lmtpd: connection lost in DATA: %s",

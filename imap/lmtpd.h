@@ -66,6 +66,13 @@ int lmtpd_read_line(struct lmtpd_session *sess, struct buf *line);
 /* DATA: read the message, deliver it to every recipient, answer once per
  * recipient, and end the transaction. */
 void lmtpd_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc);
+/* Called with each piece of the message body, dot-unstuffed. */
+typedef void lmtpd_data_cb(void *ctx, const char *data, size_t len);
+/* Read the message after DATA up to its final "." line, in chunks as they
+ * arrive (no line length limit, memory bounded by the chunk size), and
+ * pass each to cb. Bare LFs are passed on as they are. Flushes queued
+ * replies before waiting. 0 or the connection error (lmtp_data.c). */
+int lmtpd_read_data(struct lmtpd_session *sess, lmtpd_data_cb *cb, void *ctx);
 /* Return-Path and Received, as Cyrus lmtpd prepends them, appended to
  * out (lmtp_data.c). */
 void lmtpd_trace_headers(const struct lmtpd_session *sess,

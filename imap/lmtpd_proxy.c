@@ -16,44 +16,27 @@
 #include "log.h"
 #include "xmalloc.h"
 
-/* Read the message up to its final "." line and pass it on, counting
- * the trace header bytes in against max (0: no limit). After *over_r is
- * set the rest is drained. 0 or the connection error. */
-static int
-relay_message(struct lmtpd_session *sess, uint64_t max, uint64_t total,
-              int *over_r)
+/* Passing the message on, counting the trace header bytes in against
+ * max (0: no limit); after over is set the rest is drained. */
+struct relay {
+    struct lmtpd_session *sess;
+    uint64_t max, total;
+    int over;
+};
+
+/* lmtpd_data_cb */
+static void
+relay_cb(void *ctx, const char *data, size_t len)
 {
-    struct lmtp_unstuff u;
-    struct buf out = BUF_INITIALIZER;
-    int done = 0, r = 0;
+    struct relay *rl = ctx;
 
-    lmtp_unstuff_init(&u);
-    while (!done) {
-        size_t avail, used;
-        const char *p = stream_peek(sess->s, &avail);
-        ssize_t n;
-
-        if (avail > 0) {
-            used = lmtp_unstuff_feed(&u, p, avail, &out, &done);
-            stream_skip(sess->s, used);
-            total += buf_len(&out);
-            if (!*over_r && max > 0 && total > max) {
-                *over_r = 1;
-                lmtp_proxy_abort(sess->proxy);
-            }
-            if (!*over_r && buf_len(&out) > 0)
-                lmtp_proxy_write(sess->proxy, buf_base(&out), buf_len(&out));
-            buf_reset(&out);
-            continue;
-        }
-        n = stream_fill(sess->s);
-        if (n < 0 && n != ERR_TOOLONG) {
-            r = (int)n;
-            break;
-        }
+    rl->total += len;
+    if (!rl->over && rl->max > 0 && rl->total > rl->max) {
+        rl->over = 1;
+        lmtp_proxy_abort(rl->sess->proxy);
     }
-    buf_free(&out);
-    return r;
+    if (!rl->over)
+        lmtp_proxy_write(rl->sess->proxy, data, len);
 }
 
 void
@@ -62,6 +45,7 @@ lmtpd_proxy_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
     struct buf hdr = BUF_INITIALIZER, from = BUF_INITIALIZER;
     struct lmtp_proxy_rcpt *pr = NULL;
     int64_t max = config_bytesize(config, CFG_MAXMESSAGESIZE);
+    struct relay rl = {0};
     int over = 0, err;
     size_t i;
 
@@ -92,8 +76,11 @@ lmtpd_proxy_data(struct lmtpd_session *sess, const struct lmtpd_proc *proc)
     lmtp_proxy_wait(sess->proxy);
     lmtpd_trace_headers(sess, proc, &hdr);
     lmtp_proxy_write(sess->proxy, buf_base(&hdr), buf_len(&hdr));
-    err =
-        relay_message(sess, max > 0 ? (uint64_t)max : 0, buf_len(&hdr), &over);
+    rl.sess = sess;
+    rl.max = max > 0 ? (uint64_t)max : 0;
+    rl.total = buf_len(&hdr);
+    err = lmtpd_read_data(sess, relay_cb, &rl);
+    over = rl.over;
     if (err < 0) {
         log_msg(LOG_NOTICE, "lmtpd: connection lost in DATA: %s",
                 error_text(err));

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "mupdate_proto.h"
 #include "mupdate_server.h"
+#include "mupdate_sync.h"
 #include "saslglue.h"
 #include "strarray.h"
 #include "stream.h"
@@ -97,17 +98,6 @@ struct mupdate_server {
 
 /* ---- helpers --------------------------------------------------------- */
 
-void
-mupdate_server_location(const struct mboxlist_entry *e, struct buf *out)
-{
-    buf_reset(out);
-    if (e->server)
-        buf_appendcstr(out, e->server);
-    if (e->partition) {
-        buf_putc(out, '!');
-        buf_appendcstr(out, e->partition);
-    }
-}
 
 void
 mupdate_server_entry_set(struct mboxlist_entry *e, const char *location,
@@ -150,7 +140,7 @@ write_entry(struct buf *out, const char *tag, const char *name,
         mupdate_write_delete(out, tag, name);
         return;
     }
-    mupdate_server_location(e, &loc);
+    mupdate_sync_location(e, &loc);
     if (e->mbtype & MBTYPE_RESERVE)
         mupdate_write_reserve(out, tag, name, buf_cstring(&loc));
     else
@@ -342,7 +332,7 @@ cmd_set(struct mconn *c, const struct cmdargs *ca, const char *word)
         goto ioerr;
     exists = (r == 0);
     if (exists)
-        mupdate_server_location(e, &loc);
+        mupdate_sync_location(e, &loc);
     if (!strcmp(word, "RESERVE")) {
         if (exists && strcmp(buf_cstring(&loc), ca->a[1]) != 0) {
             no = "mailbox already exists";
@@ -414,7 +404,7 @@ dump_cb(void *ctx, const struct mboxlist_entry *e)
 
     buf_setcstr(&d->after, e->name);
     if (keep && d->prefix != NULL) {
-        mupdate_server_location(e, &loc);
+        mupdate_sync_location(e, &loc);
         keep = strncmp(buf_cstring(&loc), d->prefix, strlen(d->prefix)) == 0;
         buf_free(&loc);
     } else if (keep) {

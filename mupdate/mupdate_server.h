@@ -94,9 +94,6 @@ void mupdate_server_hold(struct mupdate_server *srv, int hold);
 /* Number of open client connections. */
 size_t mupdate_server_nclients(const struct mupdate_server *srv);
 
-/* Location text of an entry: "server!partition", "server" when the
- * partition is NULL (MUPDATE.md section 5). Replaces out. */
-void mupdate_server_location(const struct mboxlist_entry *e, struct buf *out);
 /* Fill e's server/partition/mbtype/acl from the wire form (REMOTE, plus
  * RESERVE when reserved; acl NULL means ""). */
 void mupdate_server_entry_set(struct mboxlist_entry *e, const char *location,

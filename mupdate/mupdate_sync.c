@@ -31,8 +31,8 @@ struct mupdate_sync {
 
 /* ---- entries --------------------------------------------------------- */
 
-static void
-location_of(const struct mboxlist_entry *e, struct buf *out)
+void
+mupdate_sync_location(const struct mboxlist_entry *e, struct buf *out)
 {
     buf_reset(out);
     if (e->server)
@@ -50,7 +50,7 @@ differs(const struct mboxlist_entry *e, const struct mupdate_mailbox *mb)
     struct buf loc = BUF_INITIALIZER;
     int diff;
 
-    location_of(e, &loc);
+    mupdate_sync_location(e, &loc);
     diff = strcmp(buf_cstring(&loc), mb->location) != 0
            || e->mbtype != (MBTYPE_REMOTE | (mb->reserved ? MBTYPE_RESERVE : 0))
            || strcmp(e->acl ? e->acl : "", mb->reserved ? "" : mb->acl) != 0;

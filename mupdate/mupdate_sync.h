@@ -79,4 +79,8 @@ void mupdate_sync_free(struct mupdate_sync **syp);
 int mupdate_sync_apply(struct mboxlist *ml, const struct mupdate_mailbox *mb,
                        struct cyrusdb_txn **tid);
 
+/* The location of entry e as MUPDATE sends it: "server!partition",
+ * "server" or "" (replacing out's contents). */
+void mupdate_sync_location(const struct mboxlist_entry *e, struct buf *out);
+
 #endif
