@@ -218,12 +218,7 @@ cmd_localcreate(struct imapd_session *s, const char *tag, struct imaptok *t)
     }
     r = localcreate(s, intname, buf_len(&part) ? buf_cstring(&part) : NULL,
                     &o, &error);
-    if (r && error)
-        imapd_no(s, tag, NULL, error);
-    else if (r)
-        imapd_error(s, tag, r);
-    else
-        imapd_ok(s, tag, NULL, "Completed");
+    imapd_result(s, tag, r, error);
 done:
     free(intname);
     buf_free(&name);

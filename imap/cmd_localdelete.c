@@ -35,12 +35,7 @@ cmd_localdelete(struct imapd_session *s, const char *tag, struct imaptok *t)
     }
     local.murder = NULL;
     r = mboxops_delete(&local, &who, intname, &error);
-    if (r && error)
-        imapd_no(s, tag, NULL, error);
-    else if (r)
-        imapd_error(s, tag, r);
-    else
-        imapd_ok(s, tag, NULL, "Completed");
+    imapd_result(s, tag, r, error);
 done:
     free(intname);
     buf_free(&name);

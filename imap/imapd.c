@@ -84,6 +84,18 @@ imapd_error(struct imapd_session *s, const char *tag, int err)
 }
 
 void
+imapd_result(struct imapd_session *s, const char *tag, int r,
+             const char *error)
+{
+    if (r && error)
+        imapd_no(s, tag, NULL, error);
+    else if (r)
+        imapd_error(s, tag, r);
+    else
+        imapd_ok(s, tag, NULL, "Completed");
+}
+
+void
 imapd_sync(struct imapd_session *s, int allow_expunge)
 {
     struct stat sb;

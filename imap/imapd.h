@@ -95,6 +95,11 @@ void imapd_no(struct imapd_session *s, const char *tag, const char *code,
 void imapd_bad(struct imapd_session *s, const char *tag, const char *text);
 /* "tag NO [CODE] text" for a negative ERR_* code. */
 void imapd_error(struct imapd_session *s, const char *tag, int err);
+/* The tagged reply for an operation's result: OK "Completed" for r == 0,
+ * else NO with error (a server's own words, when not NULL) or the
+ * reply of imapd_error(). */
+void imapd_result(struct imapd_session *s, const char *tag, int r,
+                  const char *error);
 /* Send pending untagged updates of the selected mailbox. */
 void imapd_sync(struct imapd_session *s, int allow_expunge);
 

@@ -44,13 +44,11 @@ def established(port):
     return n
 
 
-class Lines:
+class Lines(harness.SocketClient):
     """A line protocol client (POP3, LMTP, raw mupdate)."""
 
     def __init__(self, port, greeting=True, timeout=15):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=timeout)
-        self.file = self.sock.makefile("rb")
+        super().__init__(port, timeout)
         self.greeting = self.line() if greeting else None
 
     def line(self):
@@ -78,19 +76,6 @@ class Lines:
         self.send((text.encode() if isinstance(text, str) else text)
                   + b"\r\n")
         return self.smtp()
-
-    def close(self):
-        try:
-            self.file.close()
-        finally:
-            self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
 
 class FrontendBadInput(MurderCase):
     @classmethod
