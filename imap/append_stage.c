@@ -28,12 +28,20 @@ append_stage_new(const char *stagedir, uint64_t maxsize,
     struct stat sb;
     int fd;
 
-    if (util_mkdir_p(stagedir, 0750) < 0) {
-        log_msg(LOG_ERR, "append: mkdir %s: %s", stagedir, strerror(errno));
-        return ERR_IO;
-    }
     buf_printf(&path, "%s/%ld.XXXXXX", stagedir, (long)getpid());
     fd = mkostemp((char *)buf_cstring(&path), O_CLOEXEC);
+    /* the directory exists after the first message: make it only then */
+    if (fd < 0 && errno == ENOENT) {
+        if (util_mkdir_p(stagedir, 0750) < 0) {
+            log_msg(LOG_ERR, "append: mkdir %s: %s", stagedir,
+                    strerror(errno));
+            buf_free(&path);
+            return ERR_IO;
+        }
+        buf_reset(&path);
+        buf_printf(&path, "%s/%ld.XXXXXX", stagedir, (long)getpid());
+        fd = mkostemp((char *)buf_cstring(&path), O_CLOEXEC);
+    }
     if (fd < 0 || fstat(fd, &sb) < 0) {
         log_msg(LOG_ERR, "append: creating %s: %s", buf_cstring(&path),
                 strerror(errno));

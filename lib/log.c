@@ -1,5 +1,6 @@
 /* log.c: syslog with an optional mirror file for tests. */
 #include <fcntl.h>
+#include <paths.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,27 @@ static struct {
     char ident[64];
     int mirror_fd;
     int debug;
-} log_state = {"cyrus", -1, 0};
+    int no_syslogd;    /* _PATH_LOG was missing at the last look */
+    time_t next_look;  /* when to look again */
+} log_state = {"cyrus", -1, 0, 0, 0};
+
+/* Without a syslog daemon, glibc's syslog() makes and closes a socket on
+ * every call trying to reach it again (a measurable part of an LMTP
+ * delivery on a machine without one): look for its socket at most every
+ * few seconds instead, and skip syslog() while it is absent. */
+#define SYSLOG_LOOK_SECONDS 10
+
+static int
+syslogd_present(void)
+{
+    time_t now = time(NULL);
+
+    if (now >= log_state.next_look) {
+        log_state.no_syslogd = access(_PATH_LOG, W_OK) < 0;
+        log_state.next_look = now + SYSLOG_LOOK_SECONDS;
+    }
+    return !log_state.no_syslogd;
+}
 
 void
 log_init(const char *ident)
@@ -31,6 +52,7 @@ log_init(const char *ident)
     if (log_state.mirror_fd >= 0)
         close(log_state.mirror_fd);
     log_state.mirror_fd = -1;
+    log_state.next_look = 0;
     if (file && *file)
         log_state.mirror_fd =
             open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -60,7 +82,8 @@ log_msg(int prio, const char *fmt, ...)
     va_start(ap, fmt);
     buf_vprintf(&line, fmt, ap);
     va_end(ap);
-    syslog(prio, "%s", buf_cstring(&line));
+    if (syslogd_present())
+        syslog(prio, "%s", buf_cstring(&line));
     if (log_state.mirror_fd >= 0) {
         struct buf out = BUF_INITIALIZER;
         struct timeval tv;
