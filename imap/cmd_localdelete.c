@@ -34,6 +34,7 @@ cmd_localdelete(struct imapd_session *s, const char *tag, struct imaptok *t)
         goto done;
     }
     local.murder = NULL;
+    local.immediate_delete = 1; /* XFER's rollback: nothing to keep */
     r = mboxops_delete(&local, &who, intname, &error);
     imapd_result(s, tag, r, error);
 done:

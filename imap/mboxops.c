@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <uuid/uuid.h>
 
@@ -39,6 +40,10 @@ mboxops_rights(const struct mboxops *ops, const struct mboxops_who *who,
 
     if (who->userid == NULL)
         return ACL_ALL;
+    /* delayed-deleted mailboxes are the admins' (Cyrus: allowdeleted) */
+    if (!who->isadmin && !config_switch(config, CFG_ALLOWDELETED)
+        && mboxname_is_deleted(ops->ns, entry->name, NULL, NULL))
+        return 0;
     if (entry->acl)
         acl_string_myrights(entry->acl, strlen(entry->acl), deleteright(),
                             who->userid, NULL, &rights, &err);
@@ -284,6 +289,103 @@ delete_one(const struct mboxops *ops, const struct mboxlist_entry *e)
     return 0;
 }
 
+/* Give the entry oldname the name newname in mailboxes.db (within *tid)
+ * and, in a murder, at the master: MURDER.md §4, the new name is
+ * reserved first (a name another server holds stops the rename with the
+ * old one untouched), then activated, then the old one dropped. The
+ * spool stays where it is (uuid layout). */
+static int
+rename_entry(const struct mboxops *ops, const char *oldname,
+             const char *newname, struct cyrusdb_txn **tid)
+{
+    struct mboxlist_entry *e = NULL;
+    struct buf loc = BUF_INITIALIZER;
+    int r;
+
+    r = mboxlist_lookup(ops->ml, oldname, &e, tid);
+    if (r)
+        return r;
+    free(e->name);
+    e->name = xstrdup(newname);
+    if (ops->murder) {
+        location(ops, e, &loc);
+        r = ops->murder->reserve(ops->murder->ctx, e->name, buf_cstring(&loc));
+        if (r == 0) {
+            r = ops->murder->activate(ops->murder->ctx, e->name,
+                                      buf_cstring(&loc), e->acl);
+            if (r)
+                ops->murder->remove(ops->murder->ctx, e->name);
+        }
+        if (r == 0) {
+            r = ops->murder->remove(ops->murder->ctx, oldname);
+            if (r == ERR_NOMAILBOX)
+                r = 0;
+        }
+    }
+    if (r == 0)
+        r = mboxlist_remove(ops->ml, oldname, tid);
+    if (r == 0) {
+        e->mtime = time(NULL);
+        r = mboxlist_store(ops->ml, e, tid);
+    }
+    mboxlist_entry_free(&e);
+    buf_free(&loc);
+    return r;
+}
+
+/* delete_mode: delayed (Cyrus's default) */
+static int
+delete_mode_delayed(void)
+{
+    const char *m = config_enum(config, CFG_DELETE_MODE);
+
+    return m == NULL || strcasecmp(m, "immediate") != 0;
+}
+
+/* delete_mode: delayed: rename one local mailbox to its deleted name,
+ * [domain!]<deletedprefix>.<name>.<hex time> (at the master too), which
+ * only admins see (mboxops_rights()) and `cyr_expire -D` removes for
+ * good; an admin can rename it back. The owner's subscription goes, as
+ * with an immediate delete, and its usage leaves the quota root. */
+static int
+delete_later(const struct mboxops *ops, const struct mboxlist_entry *e,
+             time_t when)
+{
+    struct cyrusdb_txn *tid = NULL;
+    char *newname = mboxname_to_deleted(ops->ns, e->name, when);
+    struct mboxlist_entry *clash = NULL;
+    int r;
+
+    /* the same name deleted twice within a second: one second later */
+    while (mboxlist_lookup(ops->ml, newname, &clash, NULL) == 0) {
+        mboxlist_entry_free(&clash);
+        free(newname);
+        newname = mboxname_to_deleted(ops->ns, e->name, ++when);
+    }
+    r = rename_entry(ops, e->name, newname, &tid);
+    if (r) {
+        if (tid)
+            mboxlist_abort(ops->ml, tid);
+    } else if (tid) {
+        r = mboxlist_commit(ops->ml, tid);
+    }
+    if (r == 0) {
+        char *owner = mboxname_to_userid(e->name);
+
+        /* best effort, as in delete_one() */
+        if (ops->subs && owner)
+            subs_remove(ops->subs, owner, e->name, NULL);
+        free(owner);
+        if (mboxops_quota_sync(ops, newname))
+            log_msg(LOG_ERR, "delete %s: leaving its quota root failed",
+                    e->name);
+        log_msg(LOG_INFO, "delete %s: kept as %s (delete_mode: delayed)",
+                e->name, newname);
+    }
+    free(newname);
+    return r;
+}
+
 static int
 collect_cb(void *ctx, const struct mboxlist_entry *e)
 {
@@ -298,7 +400,8 @@ mboxops_delete(const struct mboxops *ops, const struct mboxops_who *who,
                const char *intname, const char **error_r)
 {
     struct mboxlist_entry *e = NULL;
-    int r;
+    time_t when = time(NULL);
+    int delayed, r;
 
     *error_r = NULL;
     r = mboxlist_lookup(ops->ml, intname, &e, NULL);
@@ -316,6 +419,8 @@ mboxops_delete(const struct mboxops *ops, const struct mboxops_who *who,
             goto done;
         }
     }
+    delayed = !ops->immediate_delete && delete_mode_delayed()
+              && !mboxname_is_deleted(ops->ns, intname, NULL, NULL);
     if (mboxname_is_inbox(intname)) {
         struct strarray kids = STRARRAY_INITIALIZER;
         struct buf prefix = BUF_INITIALIZER;
@@ -328,8 +433,10 @@ mboxops_delete(const struct mboxops *ops, const struct mboxops_who *who,
         for (i = kids.count; i > 0 && r == 0; i--) {
             struct mboxlist_entry *k = NULL;
 
-            if (mboxlist_lookup(ops->ml, kids.data[i - 1], &k, NULL) == 0)
-                r = delete_one(ops, k);
+            if (mboxlist_lookup(ops->ml, kids.data[i - 1], &k, NULL) != 0)
+                continue;
+            if (k->server == NULL)
+                r = delayed ? delete_later(ops, k, when) : delete_one(ops, k);
             mboxlist_entry_free(&k);
         }
         strarray_fini(&kids);
@@ -337,7 +444,7 @@ mboxops_delete(const struct mboxops *ops, const struct mboxops_who *who,
         if (r)
             goto done;
     }
-    r = delete_one(ops, e);
+    r = delayed ? delete_later(ops, e, when) : delete_one(ops, e);
 done:
     if (r && *error_r == NULL)
         *error_r = error_text(r);
@@ -376,7 +483,7 @@ mboxops_rename(const struct mboxops *ops, const struct mboxops_who *who,
 {
     struct mboxlist_entry *old = NULL, *existing = NULL, *newparent = NULL;
     struct strarray names = STRARRAY_INITIALIZER;
-    struct buf prefix = BUF_INITIALIZER, loc = BUF_INITIALIZER;
+    struct buf prefix = BUF_INITIALIZER;
     struct cyrusdb_txn *tid = NULL;
     size_t oldlen = strlen(oldname), i;
     int r;
@@ -422,44 +529,10 @@ mboxops_rename(const struct mboxops *ops, const struct mboxops_who *who,
     buf_printf(&prefix, "%s.", oldname);
     mboxlist_foreach(ops->ml, buf_cstring(&prefix), collect_cb, &names, NULL);
     for (i = 0; i < names.count && r == 0; i++) {
-        struct mboxlist_entry *e = NULL;
         struct buf nn = BUF_INITIALIZER;
 
-        r = mboxlist_lookup(ops->ml, names.data[i], &e, &tid);
-        if (r)
-            break;
         buf_printf(&nn, "%s%s", newname, names.data[i] + oldlen);
-        if (ops->murder) {
-            free(e->name);
-            e->name = xstrdup(buf_cstring(&nn));
-            location(ops, e, &loc);
-            /* MURDER.md §4: reserve the new name first (a name another
-             * server holds stops the rename with the old one untouched),
-             * then activate it and drop the old one */
-            r = ops->murder->reserve(ops->murder->ctx, e->name,
-                                     buf_cstring(&loc));
-            if (r == 0) {
-                r = ops->murder->activate(ops->murder->ctx, e->name,
-                                          buf_cstring(&loc), e->acl);
-                if (r)
-                    ops->murder->remove(ops->murder->ctx, e->name);
-            }
-            if (r == 0) {
-                r = ops->murder->remove(ops->murder->ctx, names.data[i]);
-                if (r == ERR_NOMAILBOX)
-                    r = 0;
-            }
-        } else {
-            free(e->name);
-            e->name = xstrdup(buf_cstring(&nn));
-        }
-        if (r == 0)
-            r = mboxlist_remove(ops->ml, names.data[i], &tid);
-        if (r == 0) {
-            e->mtime = time(NULL);
-            r = mboxlist_store(ops->ml, e, &tid);
-        }
-        mboxlist_entry_free(&e);
+        r = rename_entry(ops, names.data[i], buf_cstring(&nn), &tid);
         buf_free(&nn);
     }
     if (r) {
@@ -478,7 +551,6 @@ done:
     mboxlist_entry_free(&newparent);
     strarray_fini(&names);
     buf_free(&prefix);
-    buf_free(&loc);
     return r;
 }
 

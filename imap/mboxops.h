@@ -39,6 +39,10 @@ struct mboxops {
      * (subscriptions of other users are left alone, as Cyrus does). */
     struct quota_db *qdb;
     struct subs_db *subs;
+    /* 0: DELETE follows delete_mode (delayed, Cyrus's default, renames
+     * to the deleted prefix); 1: always removes at once (LOCALDELETE,
+     * rolling back a mailbox just made). */
+    int immediate_delete;
 };
 
 /* Who asks. */
@@ -64,7 +68,11 @@ int mboxops_create(const struct mboxops *ops, const struct mboxops_who *who,
                    const char *intname, const char *partition,
                    const char *specialuse, struct mboxlist_entry **entry_r,
                    const char **error_r);
-/* Delete intname (and, for a user INBOX, every mailbox of that user). */
+/* Delete intname (and, for a user INBOX, every mailbox of that user).
+ * With delete_mode: delayed (unless ops->immediate_delete) each one is
+ * renamed to [domain!]<deletedprefix>.<name>.<hex time> instead, at the
+ * mupdate master too; a name already under the deleted prefix is
+ * removed for good. */
 int mboxops_delete(const struct mboxops *ops, const struct mboxops_who *who,
                    const char *intname, const char **error_r);
 /* Rename (same server); newpartition NULL keeps the partition. Renaming a

@@ -86,8 +86,11 @@ imapd_rename_inbox(struct imapd_session *s, const char *inbox,
         r = expunge_messages(src, s->proc->qdb, uids, n, 0, NULL);
     if (r) {
         /* the copy is all or nothing: take the new mailbox back */
+        struct mboxops now = *s->proc->ops;
+
         mailbox_close(&dst);
-        mboxops_delete(s->proc->ops, &who, newname, &derr);
+        now.immediate_delete = 1; /* it never held anything */
+        mboxops_delete(&now, &who, newname, &derr);
         if (*error_r == NULL)
             *error_r = error_text(r);
     }
