@@ -1,5 +1,5 @@
 """test_lmtp_groupcommit.py: concurrent LMTP deliveries to one mailbox
-(the group commit of imap/mailbox.c shares their fsyncs) while one lmtpd
+(the group commit of imap/mailbox_sync.c shares their fsyncs) while one lmtpd
 is killed with SIGKILL: every delivery answered 250 must be in the
 mailbox, readable, exactly once, and the mailbox keeps working."""
 import random

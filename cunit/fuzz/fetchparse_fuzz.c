@@ -4,7 +4,7 @@
  * The first byte picks the parser and UID or not; the rest is the
  * argument text. A parse either succeeds with consistent arguments or
  * fails with a reason; it never crashes or leaks. */
-/* FUZZ_SOURCES: imap/fetch_parse.c imap/store.c imap/index.c imap/mailbox.c */
+/* FUZZ_SOURCES: imap/fetch_parse.c imap/store.c imap/index.c imap/mailbox.c imap/mailbox_sync.c */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
