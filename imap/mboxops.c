@@ -521,7 +521,8 @@ mboxops_rename(const struct mboxops *ops, const struct mboxops_who *who,
     }
     /* an admin restoring a deleted INBOX (DELETED.user.x.<hex>) may */
     if (mboxname_is_inbox(oldname) != mboxname_is_inbox(newname)
-        && !(who->isadmin && mboxname_is_deleted(ops->ns, oldname, NULL, NULL))) {
+        && !(who->isadmin
+             && mboxname_is_deleted(ops->ns, oldname, NULL, NULL))) {
         *error_r = "Operation is not supported on mailbox";
         r = ERR_NOTSUPPORTED;
         goto done;
