@@ -91,21 +91,30 @@ astrings_to_end(struct imaptok *t, struct strarray *out)
     return r;
 }
 
-int
-imapclient_resp_acl(const char *resp, size_t len, struct buf *mailbox_r,
-                    struct strarray *pairs_r)
+/* "* KW mailbox astring..." (ACL, QUOTAROOT) */
+static int
+mailbox_astrings(const char *resp, size_t len, const char *kw,
+                 struct buf *mailbox_r, struct strarray *out)
 {
     struct imaptok t;
     int r;
 
     imaptok_init(&t, resp, len);
-    r = keyword(&t, "ACL");
+    r = keyword(&t, kw);
     if (r < 0)
         return r;
-    strarray_truncate(pairs_r, 0);
+    strarray_truncate(out, 0);
     if (imaptok_mailbox(&t, mailbox_r) < 0)
         return ERR_PROTOCOL;
-    r = astrings_to_end(&t, pairs_r);
+    return astrings_to_end(&t, out);
+}
+
+int
+imapclient_resp_acl(const char *resp, size_t len, struct buf *mailbox_r,
+                    struct strarray *pairs_r)
+{
+    int r = mailbox_astrings(resp, len, "ACL", mailbox_r, pairs_r);
+
     if (r == 0 && pairs_r->count % 2)
         r = ERR_PROTOCOL;
     return r;
@@ -151,17 +160,7 @@ int
 imapclient_resp_quotaroot(const char *resp, size_t len, struct buf *mailbox_r,
                           struct strarray *roots_r)
 {
-    struct imaptok t;
-    int r;
-
-    imaptok_init(&t, resp, len);
-    r = keyword(&t, "QUOTAROOT");
-    if (r < 0)
-        return r;
-    strarray_truncate(roots_r, 0);
-    if (imaptok_mailbox(&t, mailbox_r) < 0)
-        return ERR_PROTOCOL;
-    return astrings_to_end(&t, roots_r);
+    return mailbox_astrings(resp, len, "QUOTAROOT", mailbox_r, roots_r);
 }
 
 int

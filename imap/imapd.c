@@ -25,7 +25,6 @@
 #include "mboxops.h"
 #include "murderhook.h"
 #include "namespace.h"
-#include "nsconfig.h"
 #include "proxy_imap.h"
 #include "quota.h"
 #include "saslglue.h"
@@ -34,8 +33,8 @@
 #include "service.h"
 #include "stream.h"
 #include "subs.h"
+#include "svcinit.h"
 #include "tls.h"
-#include "tlsconfig.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -577,11 +576,12 @@ done:
     buf_free(&caps);
 }
 
+/* What svcinit_start() opened; imapd_proc holds copies of its fields. */
+static struct svcinit imapd_base;
+
 static int
 imapd_init(int argc, char **argv, char **err)
 {
-    struct buf path = BUF_INITIALIZER;
-    const char *nserr = NULL;
     int opt, r;
 
     optind = 1;
@@ -589,19 +589,14 @@ imapd_init(int argc, char **argv, char **err)
         if (opt == 's')
             imapd_proc.implicit_tls = 1;
     }
-    imapd_proc.servername = config_str(config, CFG_SERVERNAME);
-    if (imapd_proc.servername == NULL) {
-        static char host[256];
-
-        if (gethostname(host, sizeof(host) - 1) < 0)
-            snprintf(host, sizeof(host), "localhost");
-        imapd_proc.servername = host;
-    }
-    buf_printf(&path, "%s/db", config_str(config, CFG_CONFIGDIRECTORY));
-    imapd_proc.dbenv = cyrusdb_env_open(buf_cstring(&path), 0, err);
-    buf_free(&path);
-    if (imapd_proc.dbenv == NULL)
+    if (svcinit_start(config, imapd_proc.implicit_tls ? "imaps" : NULL,
+                      &imapd_base, err) < 0)
         return -1;
+    imapd_proc.servername = imapd_base.servername;
+    imapd_proc.dbenv = imapd_base.dbenv;
+    imapd_proc.ns = imapd_base.ns;
+    imapd_proc.tls = imapd_base.tls;
+    imapd_proc.frontend = imapd_base.frontend;
     r = mboxlist_open(imapd_proc.dbenv, "mailboxes.db", &imapd_proc.mboxlist);
     if (r) {
         *err = xstrdup("cannot open mailboxes.db");
@@ -632,34 +627,12 @@ imapd_init(int argc, char **argv, char **err)
     imapd_proc.ops->servername = imapd_proc.servername;
     imapd_proc.ops->qdb = imapd_proc.qdb;
     imapd_proc.ops->subs = imapd_proc.subs;
-    if (nsconfig_load(config, &imapd_proc.ns, &nserr) < 0) {
-        *err = xstrdup(nserr ? nserr : "bad namespace settings");
-        return -1;
-    }
     imapd_proc.ops->ns = imapd_proc.ns;
     /* a backend in a murder (MURDER.md §3): names go through the master */
     if (config_str(config, CFG_MUPDATE_SERVER)
         && config_str(config, CFG_PROXYSERVERS)) {
         imapd_proc.murder = murderhook_new(config);
         imapd_proc.ops->murder = imapd_proc.murder;
-    }
-    if (saslglue_server_init("cyrus", config) < 0) {
-        *err = xstrdup("SASL initialisation failed");
-        return -1;
-    }
-    imapd_proc.frontend = config_isset(config, CFG_MUPDATE_SERVER)
-                          && !config_isset(config, CFG_PROXYSERVERS);
-    /* after the server init: libsasl keeps the first init's callbacks */
-    if (imapd_proc.frontend && saslglue_client_init() < 0) {
-        *err = xstrdup("SASL client initialisation failed");
-        return -1;
-    }
-    imapd_proc.tls = tlsconfig_server(config, err);
-    if (imapd_proc.tls == NULL && *err)
-        return -1;
-    if (imapd_proc.tls == NULL && imapd_proc.implicit_tls) {
-        *err = xstrdup("imaps (-s) needs tls_server_cert and tls_server_key");
-        return -1;
     }
     return 0;
 }
@@ -670,13 +643,15 @@ imapd_fini(void)
     murderhook_free(&imapd_proc.murder);
     free(imapd_proc.ops);
     imapd_proc.ops = NULL;
-    namespace_free(&imapd_proc.ns);
     annotate_close(&imapd_proc.annot);
     seen_close(&imapd_proc.seen);
     subs_close(&imapd_proc.subs);
     quota_db_close(&imapd_proc.qdb);
     mboxlist_close(&imapd_proc.mboxlist);
-    cyrusdb_env_close(&imapd_proc.dbenv);
+    imapd_proc.ns = NULL;
+    imapd_proc.tls = NULL;
+    imapd_proc.dbenv = NULL;
+    svcinit_fini(&imapd_base);
 }
 
 int

@@ -21,12 +21,11 @@
 #include "errors.h"
 #include "lmtpd.h"
 #include "log.h"
-#include "nsconfig.h"
 #include "saslglue.h"
 #include "service.h"
 #include "stream.h"
+#include "svcinit.h"
 #include "tls.h"
-#include "tlsconfig.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -423,11 +422,14 @@ lmtpd_connection(int fd, const struct service_conn *info)
     stream_free(&sess.s);
 }
 
+/* What svcinit_start() opened; lmtpd_proc holds copies of its fields. */
+static struct svcinit lmtpd_base;
+
 static int
 lmtpd_init(int argc, char **argv, char **err)
 {
     struct buf path = BUF_INITIALIZER;
-    const char *nserr = NULL, *part;
+    const char *part;
     int opt;
 
     optind = 1;
@@ -435,19 +437,13 @@ lmtpd_init(int argc, char **argv, char **err)
         if (opt == 'a')
             lmtpd_proc.preauth = 1;
     }
-    lmtpd_proc.servername = config_str(config, CFG_SERVERNAME);
-    if (lmtpd_proc.servername == NULL) {
-        static char host[256];
-
-        if (gethostname(host, sizeof(host) - 1) < 0)
-            host[0] = '\0';
-        lmtpd_proc.servername = host;
-    }
-    buf_printf(&path, "%s/db", config_str(config, CFG_CONFIGDIRECTORY));
-    lmtpd_proc.dbenv = cyrusdb_env_open(buf_cstring(&path), 0, err);
-    buf_free(&path);
-    if (lmtpd_proc.dbenv == NULL)
+    if (svcinit_start(config, NULL, &lmtpd_base, err) < 0)
         return -1;
+    lmtpd_proc.servername = lmtpd_base.servername;
+    lmtpd_proc.dbenv = lmtpd_base.dbenv;
+    lmtpd_proc.ns = lmtpd_base.ns;
+    lmtpd_proc.tls = lmtpd_base.tls;
+    lmtpd_proc.frontend = lmtpd_base.frontend;
     if (mboxlist_open(lmtpd_proc.dbenv, "mailboxes.db", &lmtpd_proc.ml) < 0
         || quota_db_open(lmtpd_proc.dbenv, NULL, &lmtpd_proc.qdb) < 0
         || duplicate_open(lmtpd_proc.dbenv,
@@ -457,30 +453,12 @@ lmtpd_init(int argc, char **argv, char **err)
         *err = xstrdup("cannot open mailboxes.db, quotas.db or deliver.db");
         return -1;
     }
-    if (nsconfig_load(config, &lmtpd_proc.ns, &nserr) < 0) {
-        *err = xstrdup(nserr ? nserr : "bad namespace settings");
-        return -1;
-    }
-    if (saslglue_server_init("Cyrus", config) < 0) {
-        *err = xstrdup("SASL initialisation failed");
-        return -1;
-    }
-    lmtpd_proc.tls = tlsconfig_server(config, err);
-    if (lmtpd_proc.tls == NULL && *err)
-        return -1;
     lmtpd_proc.denv.cfg = config;
     lmtpd_proc.denv.ns = lmtpd_proc.ns;
     lmtpd_proc.denv.ml = lmtpd_proc.ml;
-    lmtpd_proc.frontend = config_isset(config, CFG_MUPDATE_SERVER)
-                          && !config_isset(config, CFG_PROXYSERVERS);
     if (lmtpd_proc.frontend) {
         /* no local delivery: quota and duplicates are the backends' */
         lmtpd_proc.denv.proxy = 1;
-        /* after the server init: libsasl keeps the first init's callbacks */
-        if (saslglue_client_init() < 0) {
-            *err = xstrdup("SASL client initialisation failed");
-            return -1;
-        }
         return 0;
     }
     part = config_str(config, CFG_DEFAULTPARTITION);
@@ -502,9 +480,10 @@ lmtpd_fini(void)
     duplicate_close(&lmtpd_proc.ddb);
     quota_db_close(&lmtpd_proc.qdb);
     mboxlist_close(&lmtpd_proc.ml);
-    namespace_free(&lmtpd_proc.ns);
-    tls_ctx_free(&lmtpd_proc.tls);
-    cyrusdb_env_close(&lmtpd_proc.dbenv);
+    lmtpd_proc.ns = NULL;
+    lmtpd_proc.tls = NULL;
+    lmtpd_proc.dbenv = NULL;
+    svcinit_fini(&lmtpd_base);
     free(lmtpd_proc.stagedir);
 }
 

@@ -21,7 +21,6 @@
 #include "errors.h"
 #include "log.h"
 #include "mboxlist.h"
-#include "nsconfig.h"
 #include "pop3_maildrop.h"
 #include "pop3_proto.h"
 #include "proxy_pop3.h"
@@ -29,8 +28,8 @@
 #include "saslglue.h"
 #include "service.h"
 #include "stream.h"
+#include "svcinit.h"
 #include "tls.h"
-#include "tlsconfig.h"
 #include "xmalloc.h"
 
 /* Per process: set up by init, read-only while serving. */
@@ -626,11 +625,12 @@ out:
     stream_free(&sess.s);
 }
 
+/* What svcinit_start() opened; pop3d_proc holds copies of its fields. */
+static struct svcinit pop3d_base;
+
 static int
 pop3d_init(int argc, char **argv, char **errp)
 {
-    struct buf path = BUF_INITIALIZER;
-    const char *nserr = NULL;
     int opt;
 
     optind = 1;
@@ -638,44 +638,17 @@ pop3d_init(int argc, char **argv, char **errp)
         if (opt == 's')
             pop3d_proc.implicit_tls = 1;
     }
-    pop3d_proc.servername = config_str(config, CFG_SERVERNAME);
-    if (pop3d_proc.servername == NULL) {
-        static char host[256];
-
-        if (gethostname(host, sizeof(host) - 1) < 0)
-            host[0] = '\0';
-        pop3d_proc.servername = host;
-    }
-    buf_printf(&path, "%s/db", config_str(config, CFG_CONFIGDIRECTORY));
-    pop3d_proc.dbenv = cyrusdb_env_open(buf_cstring(&path), 0, errp);
-    buf_free(&path);
-    if (pop3d_proc.dbenv == NULL)
+    if (svcinit_start(config, pop3d_proc.implicit_tls ? "pop3s" : NULL,
+                      &pop3d_base, errp) < 0)
         return -1;
+    pop3d_proc.servername = pop3d_base.servername;
+    pop3d_proc.dbenv = pop3d_base.dbenv;
+    pop3d_proc.ns = pop3d_base.ns;
+    pop3d_proc.tls = pop3d_base.tls;
+    pop3d_proc.frontend = pop3d_base.frontend;
     if (mboxlist_open(pop3d_proc.dbenv, "mailboxes.db", &pop3d_proc.menv.ml) < 0
         || quota_db_open(pop3d_proc.dbenv, NULL, &pop3d_proc.menv.qdb) < 0) {
         *errp = xstrdup("cannot open mailboxes.db or quotas.db");
-        return -1;
-    }
-    if (nsconfig_load(config, &pop3d_proc.ns, &nserr) < 0) {
-        *errp = xstrdup(nserr ? nserr : "bad namespace settings");
-        return -1;
-    }
-    if (saslglue_server_init("Cyrus", config) < 0) {
-        *errp = xstrdup("SASL initialisation failed");
-        return -1;
-    }
-    pop3d_proc.frontend = config_isset(config, CFG_MUPDATE_SERVER)
-                          && !config_isset(config, CFG_PROXYSERVERS);
-    /* after the server init: libsasl keeps the first init's callbacks */
-    if (pop3d_proc.frontend && saslglue_client_init() < 0) {
-        *errp = xstrdup("SASL client initialisation failed");
-        return -1;
-    }
-    pop3d_proc.tls = tlsconfig_server(config, errp);
-    if (pop3d_proc.tls == NULL && *errp)
-        return -1;
-    if (pop3d_proc.tls == NULL && pop3d_proc.implicit_tls) {
-        *errp = xstrdup("pop3s (-s) needs tls_server_cert and tls_server_key");
         return -1;
     }
     pop3d_proc.menv.cfg = config;
@@ -688,9 +661,10 @@ pop3d_fini(void)
 {
     quota_db_close(&pop3d_proc.menv.qdb);
     mboxlist_close(&pop3d_proc.menv.ml);
-    namespace_free(&pop3d_proc.ns);
-    tls_ctx_free(&pop3d_proc.tls);
-    cyrusdb_env_close(&pop3d_proc.dbenv);
+    pop3d_proc.ns = NULL;
+    pop3d_proc.tls = NULL;
+    pop3d_proc.dbenv = NULL;
+    svcinit_fini(&pop3d_base);
 }
 
 int

@@ -418,6 +418,26 @@ class TestLmtpdQuotaPerm(DeliveryCase):
         self.assertEqual(self.all_messages(), [])
 
 
+class TestLmtpdNoDuplicateSuppression(DeliveryCase):
+    imapd_extra = {"duplicatesuppression": "no"}
+
+    def setUp(self):
+        self.start_master()
+        self.mkmbox("user.alice")
+        self.go()
+
+    def test_same_message_id_delivered_twice(self):
+        # with suppression off, the same Message-ID to the same user is
+        # delivered again (Cyrus's duplicatesuppression: 0)
+        c = self.lmtp()
+        self.assertEqual(c.sendmail("s@x", ["alice"], msg("dup")), {})
+        self.assertEqual(c.sendmail("s@x", ["alice"], msg("dup")), {})
+        c.quit()
+        msgs = self.all_messages()
+        self.assertEqual(len(msgs), 2)
+        self.assertTrue(all(b"<dup@" in m_ for m_ in msgs))
+
+
 class TestLmtpdCrash(DeliveryCase):
     def setUp(self):
         self.start_master()
