@@ -508,6 +508,7 @@ imapd_connection(int fd, const struct service_conn *info)
     struct imapd_session sess;
     struct imapreader_limits lim;
     struct buf caps = BUF_INITIALIZER;
+    int idle_ms;
 
     memset(&sess, 0, sizeof(sess));
     sess.proc = &imapd_proc;
@@ -521,19 +522,16 @@ imapd_connection(int fd, const struct service_conn *info)
 
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
-    stream_set_timeout(sess.s, (int)config_duration(config, CFG_TIMEOUT) * 1000);
+    idle_ms = (int)config_duration(config, CFG_TIMEOUT) * 1000;
+    stream_set_timeout(sess.s, idle_ms);
     imapreader_limits_preauth(&lim);
     sess.reader = imapreader_new(&lim);
-    if (imapd_proc.implicit_tls) {
-        char *err = NULL;
-
-        if (stream_starttls_server(sess.s, imapd_proc.tls, &err) < 0) {
-            log_msg(LOG_NOTICE, "imaps TLS failed from %s: %s", info->remote,
-                    err ? err : "?");
-            free(err);
-            goto done;
-        }
-    }
+    if (imapd_proc.implicit_tls
+        && svcinit_implicit_tls(sess.s, imapd_proc.tls, idle_ms,
+                                SVCINIT_TLS_HANDSHAKE_MS, "imaps",
+                                info->remote)
+               < 0)
+        goto done;
     {
         struct saslglue_server_params sp;
         const char *err = NULL;

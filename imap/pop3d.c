@@ -588,7 +588,6 @@ pop3d_connection(int fd, const struct service_conn *info)
 {
     struct pop3d_session sess;
     struct buf line = BUF_INITIALIZER;
-    char *e = NULL;
 
     memset(&sess, 0, sizeof(sess));
     sess.conn = info;
@@ -596,11 +595,12 @@ pop3d_connection(int fd, const struct service_conn *info)
     stream_set_timeout(sess.s, (int)session_timeout() * 1000);
     stream_set_maxline(sess.s, 8192);
     if (pop3d_proc.implicit_tls
-        && stream_starttls_server(sess.s, pop3d_proc.tls, &e) < 0) {
-        log_msg(LOG_NOTICE, "pop3d: TLS failed: %s", e ? e : "?");
-        free(e);
+        && svcinit_implicit_tls(sess.s, pop3d_proc.tls,
+                                (int)session_timeout() * 1000,
+                                SVCINIT_TLS_HANDSHAKE_MS, "pop3s",
+                                info->remote)
+               < 0)
         goto out;
-    }
     new_sasl(&sess);
     stream_printf(sess.s, "+OK %s Cyrus POP3 server ready\r\n",
                   pop3d_proc.servername);

@@ -1,5 +1,6 @@
 /* svcinit.c: the start-up steps the mail services share (svcinit.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -8,7 +9,9 @@
 #include "cyrusdb.h"
 #include "namespace.h"
 #include "nsconfig.h"
+#include "log.h"
 #include "saslglue.h"
+#include "stream.h"
 #include "svcinit.h"
 #include "tls.h"
 #include "tlsconfig.h"
@@ -67,6 +70,27 @@ svcinit_start(const struct config *cfg, const char *implicit_tls,
         buf_printf(&msg, "%s (-s) needs tls_server_cert and tls_server_key",
                    implicit_tls);
         *err = buf_release(&msg);
+        return -1;
+    }
+    return 0;
+}
+
+int
+svcinit_implicit_tls(struct stream *s, struct tls_ctx *tls, int idle_ms,
+                     int handshake_ms, const char *service, const char *remote)
+{
+    char *err = NULL;
+    int wait = handshake_ms, r;
+
+    if (idle_ms >= 0 && idle_ms < wait)
+        wait = idle_ms;
+    stream_set_timeout(s, wait);
+    r = stream_starttls_server(s, tls, &err);
+    stream_set_timeout(s, idle_ms);
+    if (r < 0) {
+        log_msg(LOG_NOTICE, "%s TLS failed from %s: %s", service,
+                remote && *remote ? remote : "?", err ? err : "?");
+        free(err);
         return -1;
     }
     return 0;

@@ -6,6 +6,7 @@
 
 struct config;
 struct cyrusdb_env;
+struct stream;
 struct namespace;
 struct tls_ctx;
 
@@ -26,6 +27,21 @@ struct svcinit {
  * svcinit_fini(). */
 int svcinit_start(const struct config *cfg, const char *implicit_tls,
                   struct svcinit *si, char **err);
+
+/* Longest wait for a client's TLS handshake on an implicit-TLS port
+ * (imaps, pop3s): a client that connects and says nothing (a plaintext
+ * client on the TLS port) is let go after this, not after the session's
+ * idle timeout. */
+#define SVCINIT_TLS_HANDSHAKE_MS (60 * 1000)
+
+/* The TLS handshake of a connection to an implicit-TLS port: waits at
+ * most handshake_ms (SVCINIT_TLS_HANDSHAKE_MS; idle_ms if that is
+ * shorter and >= 0), then puts the stream's timeout back to idle_ms (< 0:
+ * no limit). 0, or -1 after logging "<service> TLS failed from <remote>:
+ * why". */
+int svcinit_implicit_tls(struct stream *s, struct tls_ctx *tls, int idle_ms,
+                         int handshake_ms, const char *service,
+                         const char *remote);
 
 /* Close and free what svcinit_start() opened (the servername is
  * static). */
