@@ -8,17 +8,21 @@ removes them for good (at the mupdate master too in a murder), -E prunes
 deliver.db. Checked on one backend (default config), on one started with
 delete_mode: immediate, and through a whole murder (tools/murder).
 """
+import json
 import os
+import random
 import re
 import shutil
 import smtplib
+import socket
 import subprocess
 import tempfile
 import time
 
 import backend
 import harness
-import test_murder
+
+MURDER = os.path.join(harness.TOP, "tools", "murder")
 
 USERS = ("alice", "bob", "carol", "dave", "erin")
 HEX_RX = r"[0-9A-F]{8}"
@@ -79,6 +83,43 @@ def run_tool(name, *args):
                           timeout=30)
 
 
+def free_base(span=60):
+    """A base port for tools/murder with span free ports after it."""
+    for _ in range(50):
+        base = random.randrange(20000, 60000 - span, 10)
+        socks = []
+        try:
+            for i in range(span):
+                sk = socket.socket()
+                socks.append(sk)
+                sk.bind(("127.0.0.1", base + i))
+            return base
+        except OSError:
+            pass
+        finally:
+            for sk in socks:
+                sk.close()
+    raise RuntimeError("no free port range")
+
+
+def murder(san_dir, *args):
+    """tools/murder ARGS; sanitizer reports of the nodes' processes go to
+    files in san_dir (master -d drops its children's stderr)."""
+    env = dict(os.environ)
+    for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+        env[var] = ":".join(filter(None, [env.get(var), "log_path=%s/%s"
+                                          % (san_dir, var[:5].lower())]))
+    env.setdefault("CYRUS_BUILD", harness.build_dir())
+    p = subprocess.run([MURDER] + list(args),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=env, timeout=120)
+    if p.returncode != 0:
+        raise AssertionError("murder %s: %s%s" % (" ".join(args),
+                                                   p.stdout.decode(),
+                                                   p.stderr.decode()))
+    return p.stdout.decode()
+
+
 class DeleteCase(harness.TestCase):
     """A backend (imap + lmtp) per class with USERS and the admin."""
 
@@ -114,6 +155,13 @@ class DeleteCase(harness.TestCase):
     def expire(self, *args):
         return run_tool("cyr_expire", "-C", self.backend.master.imapd_conf,
                         *args)
+
+    def expire_ok(self, *args):
+        """cyr_expire ARGS must exit 0 saying nothing on stderr; returns
+        its stdout."""
+        p = self.expire(*args)
+        self.assertEqual((p.returncode, p.stderr.decode()), (0, ""), args)
+        return p.stdout.decode()
 
     def create_with_message(self, c, name, tag):
         self.assertEqual(c.create(name)[0], "OK")
@@ -266,17 +314,14 @@ class TestDelayedDelete(DeleteCase):
         adm = self.login("cyrus")
         # one day: both are far younger
         for dur in ("1", "1h", "1d12h"):
-            p = self.expire("-D", dur, "-v")
-            self.assertEqual(p.returncode, 0, p.stderr.decode())
-            self.assertNotIn(gone, p.stdout.decode())
-            self.assertIn("removed 0 deleted mailboxes", p.stdout.decode())
+            out = self.expire_ok("-D", dur, "-v")
+            self.assertNotIn(gone, out)
+            self.assertIn("removed 0 deleted mailboxes", out)
         self.assertEqual(deleted_names(adm, "user.alice.Exp"), [gone])
         self.assertTrue(os.path.isdir(path))
         time.sleep(1.1)
         # only bob's
-        p = self.expire("-D", "0", "-u", "bob", "-v")
-        self.assertEqual(p.returncode, 0, p.stderr.decode())
-        out = p.stdout.decode()
+        out = self.expire_ok("-D", "0", "-u", "bob", "-v")
         self.assertIn(bgone, out)
         self.assertNotIn(gone, out)
         self.assertEqual(deleted_names(adm, "user.bob.Exp"), [])
@@ -284,15 +329,13 @@ class TestDelayedDelete(DeleteCase):
         self.assertEqual(deleted_names(adm, "user.alice.Exp"), [gone])
         self.assertTrue(os.path.isdir(path))
         # a prefix names whole components: user.alice.Ex is not Exp's
-        p = self.expire("-D", "0", "-p", "user.alice.Ex", "-v")
-        self.assertEqual(p.returncode, 0, p.stderr.decode())
-        self.assertNotIn(gone, p.stdout.decode())
+        out = self.expire_ok("-D", "0", "-p", "user.alice.Ex", "-v")
+        self.assertNotIn(gone, out)
         self.assertEqual(deleted_names(adm, "user.alice.Exp"), [gone])
         # then everyone's (the hex time has whole seconds: older than
         # "now" needs a second to have passed, which it has)
-        p = self.expire("-D", "0s", "-v")
-        self.assertEqual(p.returncode, 0, p.stderr.decode())
-        self.assertIn("removed %s" % gone, p.stdout.decode())
+        out = self.expire_ok("-D", "0s", "-v")
+        self.assertIn("removed %s" % gone, out)
         self.assertEqual(deleted_names(adm, "user.alice.Exp"), [])
         self.assertFalse(os.path.exists(path), path)
         typ, data = adm.select(gone)
@@ -301,9 +344,8 @@ class TestDelayedDelete(DeleteCase):
                      gone)
         self.assertNotEqual(r.returncode, 0)
         # nothing left to do: still fine
-        p = self.expire("-D", "0", "-v")
-        self.assertEqual(p.returncode, 0, p.stderr.decode())
-        self.assertNotIn(gone, p.stdout.decode())
+        out = self.expire_ok("-D", "0", "-v")
+        self.assertNotIn(gone, out)
 
     # 6
     def lmtp_deliver(self, user, message):
@@ -330,14 +372,12 @@ class TestDelayedDelete(DeleteCase):
         self.lmtp_deliver("erin", message)
         self.assertEqual(self.copies("erin", msgid), 1)
         # a young entry survives -E 1
-        p = self.expire("-E", "1", "-v")
-        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        out = self.expire_ok("-E", "1", "-v")
         self.lmtp_deliver("erin", message)
         self.assertEqual(self.copies("erin", msgid), 1)
         time.sleep(1.1)
-        p = self.expire("-E", "0", "-v")
-        self.assertEqual(p.returncode, 0, p.stderr.decode())
-        self.assertRegex(p.stdout.decode(), r"expired [1-9]\d* of")
+        out = self.expire_ok("-E", "0", "-v")
+        self.assertRegex(out, r"expired [1-9]\d* of")
         self.lmtp_deliver("erin", message)
         self.assertEqual(self.copies("erin", msgid), 2)
         # and recorded again: the next one is suppressed
@@ -432,19 +472,38 @@ class TestMurderDelayedDelete(harness.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="murder-dd.")
         cls.dir = os.path.join(cls.tmp, "m")
+        cls.san = os.path.join(cls.tmp, "san")
+        os.mkdir(cls.san)
         try:
-            test_murder.murder("start", cls.dir, "--base-port",
-                               str(test_murder.free_base()))
-            cls.info, cls.pw = test_murder.murder_info(cls.dir)
+            murder(cls.san, "start", cls.dir, "--base-port",
+                   str(free_base()))
+            with open(os.path.join(cls.dir, "murder.json")) as f:
+                cls.info = json.load(f)
         except Exception:
-            cls.stop_murder()
+            try:
+                cls.stop_murder()
+            except Exception:
+                pass
             raise
 
     @classmethod
     def stop_murder(cls):
+        """Stop the murder; then fail if any node logged a sanitizer
+        report."""
         try:
             if os.path.exists(os.path.join(cls.dir, "murder.json")):
-                test_murder.murder("stop", cls.dir)
+                murder(cls.san, "stop", cls.dir)
+            bad = [os.path.join(cls.san, f) for f in os.listdir(cls.san)]
+            nodes = os.listdir(cls.dir) if os.path.isdir(cls.dir) else []
+            for n in nodes:
+                log = os.path.join(cls.dir, n, "log")
+                if os.path.exists(log):
+                    with open(log, errors="replace") as f:
+                        text = f.read()
+                    if "AddressSanitizer" in text or "runtime error" in text:
+                        bad.append(log)
+            if bad:
+                raise AssertionError("sanitizer reports in %s" % bad)
         finally:
             if not os.environ.get("KEEP"):
                 shutil.rmtree(cls.tmp, ignore_errors=True)
@@ -497,8 +556,8 @@ class TestMurderDelayedDelete(harness.TestCase):
         self.assertIn(b"MESSAGES 1", data[0])
         time.sleep(1.1)
         p = run_tool("cyr_expire", "-C", be_conf, "-D", "0", "-v")
-        self.assertEqual(p.returncode, 0, p.stderr.decode())
-        self.assertIn(found[0], p.stdout.decode())
+        self.assertEqual((p.returncode, p.stderr.decode()), (0, ""))
+        self.assertIn("removed %s" % found[0], p.stdout.decode())
         harness.wait_for(
             lambda: not deleted_names(adm, internal), timeout=5,
             interval=0.1, what="the deleted name to leave the frontend")
