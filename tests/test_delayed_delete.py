@@ -247,6 +247,19 @@ class TestDelayedDelete(DeleteCase):
         self.assertFalse([n for n in list_names(adm, "DELETED.*")
                           if "DELETED.DELETED" in n or "Final" in n])
 
+    def test_localdelete_stays_immediate(self):
+        a = self.login("alice")
+        self.create_with_message(a, "INBOX.Local", "local")
+        path = self.mbpath("user.alice.Local")
+        adm = self.login("cyrus")
+        tag = adm._new_tag().decode()
+        adm.send(("%s LOCALDELETE user.alice.Local\r\n" % tag).encode())
+        line = adm.readline().decode()
+        self.assertTrue(line.startswith(tag + " OK"), line)
+        self.assertEqual(deleted_names(adm, "user.alice.Local"), [])
+        self.assertNotIn("INBOX.Local", list_names(a))
+        self.assertFalse(os.path.exists(path), path)
+
     # 2
     def test_admin_renames_back(self):
         a = self.login("alice")
