@@ -519,7 +519,10 @@ mboxops_rename(const struct mboxops *ops, const struct mboxops_who *who,
             goto done;
         }
     }
-    if (mboxname_is_inbox(oldname) != mboxname_is_inbox(newname)) {
+    /* an admin restoring a deleted INBOX (DELETED.user.x.<hex>) may */
+    if (mboxname_is_inbox(oldname) != mboxname_is_inbox(newname)
+        && !(who->isadmin
+             && mboxname_is_deleted(ops->ns, oldname, NULL, NULL))) {
         *error_r = "Operation is not supported on mailbox";
         r = ERR_NOTSUPPORTED;
         goto done;

@@ -18,8 +18,6 @@ from test_perl_admin_murder import MurderCase
 
 
 class CyradmMurderTest(MurderCase):
-    TLS = True
-
     def cyradm(self, script, node="frontend1", extra=("--starttls",
                                                       "--insecure",
                                                       "--auth", "PLAIN")):
@@ -150,15 +148,22 @@ class CyradmMurderTest(MurderCase):
                       "newname [partition]", out)
 
     def test_auth_variants(self):
-        # plaintext LOGIN command, no TLS; SASL PLAIN without TLS; and a
-        # backend directly over STARTTLS fails (no certificate there)
+        # plaintext LOGIN command, no TLS; SASL PLAIN without TLS; a
+        # backend directly over STARTTLS verifying its certificate fails
+        # without the murder's CA and works with it
         out = self.ok("lm shared.%\n", extra=("--auth", "login"))
         self.assertIn("shared.team (\\HasNoChildren)", out)
         out = self.ok("lm user.bob\n", extra=("--auth", "PLAIN"))
         self.assertIn("user.bob (\\HasNoChildren)", out)
-        rc, out, err = self.cyradm("lm\n", node="backend1")
+        rc, out, err = self.cyradm("lm\n", node="backend1",
+                                   extra=("--starttls", "--auth", "PLAIN"))
         self.assertNotEqual(rc, 0)
         self.assertIn("cyradm: ", err)
+        self.assertIn("certificate verification failed", err)
+        out = self.ok("lm shared.team\n", node="backend2",
+                      extra=("--starttls", "--cafile", self.ca,
+                             "--auth", "PLAIN"))
+        self.assertIn("shared.team (\\HasNoChildren)", out)
         out = self.ok("lm shared.lists\n", node="backend1",
                       extra=("--auth", "PLAIN"))
         self.assertIn("shared.lists", out)

@@ -30,7 +30,6 @@ def msg(tag):
 
 class MurderCase(unittest.TestCase):
     """A whole murder for the class (frontend1, backend1, backend2)."""
-    TLS = False  # subclasses: give frontend1 a certificate (STARTTLS)
 
     @classmethod
     def setUpClass(cls):
@@ -42,15 +41,8 @@ class MurderCase(unittest.TestCase):
         cls.info, cls.pw = tm.murder_info(cls.dir)
         cls.admin_pw = cls.info["admin"]["password"]
         cls.pw["cyrus"] = cls.admin_pw
-        if cls.TLS:
-            from test_imapd_tls import make_cert
-            fdir = os.path.join(cls.dir, "frontend1")
-            cert, key = make_cert(fdir)
-            with open(os.path.join(fdir, "imapd.conf"), "a") as f:
-                f.write("tls_server_cert: %s\ntls_server_key: %s\n"
-                        % (cert, key))
-            tm.murder("stop", cls.dir, "frontend1")
-            tm.murder("start", cls.dir, "frontend1")
+        # every node has a certificate from the murder's CA (STARTTLS)
+        cls.ca = cls.info["tls"]["ca"]
 
     @classmethod
     def tearDownClass(cls):
