@@ -260,6 +260,25 @@ done:
     return r;
 }
 
+static int quota_move_one(const struct mboxops *ops,
+                          const struct mboxlist_entry *e, const char *want);
+
+/* A deleted mailbox that was a quota root takes the root with it (as
+ * Cyrus: a mailbox or user made again later does not inherit the old
+ * limit). Best effort: the delete itself is done. */
+static void
+drop_own_root(const struct mboxops *ops, const char *name)
+{
+    int r;
+
+    if (ops->qdb == NULL)
+        return;
+    r = quota_remove(ops->qdb, name, NULL);
+    if (r && r != ERR_NOTFOUND)
+        log_msg(LOG_ERR, "delete %s: removing its quota root: %s", name,
+                error_text(r));
+}
+
 /* Remove one local mailbox: master first, then db, then spool. */
 static int
 delete_one(const struct mboxops *ops, const struct mboxlist_entry *e)
@@ -275,6 +294,11 @@ delete_one(const struct mboxops *ops, const struct mboxlist_entry *e)
     r = mboxlist_remove(ops->ml, e->name, NULL);
     if (r)
         return r;
+    /* its messages stop counting against its quota root */
+    if (ops->qdb && quota_move_one(ops, e, NULL) != 0)
+        log_msg(LOG_ERR, "delete %s: uncharging its quota root failed",
+                e->name);
+    drop_own_root(ops, e->name);
     if (mboxops_path(ops, e, &path) == 0)
         mailbox_destroy(buf_cstring(&path));
     buf_free(&path);
@@ -379,6 +403,7 @@ delete_later(const struct mboxops *ops, const struct mboxlist_entry *e,
         if (mboxops_quota_sync(ops, newname))
             log_msg(LOG_ERR, "delete %s: leaving its quota root failed",
                     e->name);
+        drop_own_root(ops, e->name);
         log_msg(LOG_INFO, "delete %s: kept as %s (delete_mode: delayed)",
                 e->name, newname);
     }

@@ -298,6 +298,20 @@ class TestDelayedDelete(DeleteCase):
         self.assertEqual(adm.rename(gone, "user.carol.Big")[0], "OK")
         self.assertEqual(storage_used(c), used)
 
+    def test_deleted_user_and_folder_roots_go(self):
+        adm = self.login("cyrus")
+        self.assertEqual(adm.create("user.erin.q")[0], "OK")
+        self.assertEqual(adm.setquota("user.erin.q", "(STORAGE 500)")[0],
+                         "OK")
+        self.assertEqual(adm.setquota("user.erin", "(STORAGE 900)")[0], "OK")
+        # a folder that is its own quota root takes the root with it
+        self.assertEqual(adm.delete("user.erin.q")[0], "OK")
+        self.assertEqual(adm.getquota("user.erin.q")[0], "NO")
+        self.assertEqual(adm.getquota("user.erin")[0], "OK")
+        # a deleted user takes its root with it
+        self.assertEqual(adm.delete("user.erin")[0], "OK")
+        self.assertEqual(adm.getquota("user.erin")[0], "NO")
+
     # 4
     def test_subscription_removed(self):
         a = self.login("alice")
@@ -477,6 +491,24 @@ class TestImmediateDelete(DeleteCase):
         self.assertEqual(adm.delete("user.bob")[0], "OK")
         self.assertEqual(list_names(adm, "DELETED*"), [])
         self.assertEqual(list_names(adm, "user.bob*"), [])
+
+    def test_quota_usage_and_roots(self):
+        adm = self.login("cyrus")
+        self.assertEqual(adm.setquota("user.carol", "(STORAGE 100000)")[0],
+                         "OK")
+        c = self.login("carol")
+        self.assertEqual(c.create("INBOX.Big")[0], "OK")
+        self.assertEqual(c.append("INBOX.Big", None, None,
+                                  msg("carol-now", 20 * 1024))[0], "OK")
+        used = storage_used(c)
+        self.assertGreaterEqual(used, 20)
+        self.assertEqual(c.delete("INBOX.Big")[0], "OK")
+        self.assertEqual(storage_used(c), used - 20)
+        # a deleted user's quota root goes with it (Cyrus: a recreated
+        # user does not inherit the old limit)
+        self.assertEqual(adm.delete("user.carol")[0], "OK")
+        typ, data = adm.getquota("user.carol")
+        self.assertEqual(typ, "NO", data)
 
 
 # 9
