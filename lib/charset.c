@@ -188,8 +188,11 @@ mutf7_decode(const char *p, size_t len, UChar **u_r, int32_t *ulen_r)
     ulen = ucnv_toUChars(cnv, u, (int32_t)len + 1, p, (int32_t)len, &err);
     if (U_FAILURE(err) || ulen < 0 || (size_t)ulen > len)
         goto done;
-    /* lone surrogates are not text */
+    /* lone surrogates are not text, and NUL ends a C string (the UTF-8
+     * direction refuses it too) */
     for (i = 0; i < (size_t)ulen; i++) {
+        if (u[i] == 0)
+            goto done;
         if (U16_IS_LEAD(u[i]) && i + 1 < (size_t)ulen && U16_IS_TRAIL(u[i + 1]))
             i++;
         else if (U16_IS_SURROGATE(u[i]))
