@@ -12,9 +12,9 @@ module depends on another one having been imported or run first.
 AdminMurderCase adds the admin's view of the nodes (LIST, GETACL,
 GETQUOTA, the master's FIND) for the administration tests.
 
-The module-level helpers (murder(), free_base(), murder_info(),
-check_sanitizer_reports(), descendants(), alive()) are for tests that
-manage a murder themselves.
+The module-level helpers (murder(), free_base(), port_free(),
+murder_info(), check_sanitizer_reports(), kill_masters(), descendants(),
+alive()) are for tests that manage a murder themselves.
 """
 import json
 import os
