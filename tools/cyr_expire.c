@@ -126,6 +126,22 @@ collect_cb(void *ctx, const struct mboxlist_entry *e)
     return 0;
 }
 
+/* The names of the local mailboxes into names: 0, or -1 after saying
+ * why on stderr. */
+static int
+local_names(const struct expire *x, struct strarray *names)
+{
+    int r = mboxlist_foreach(x->ops.ml, "", collect_cb, names, NULL);
+
+    if (r < 0) {
+        fprintf(stderr, "cyr_expire: reading mailboxes.db: %s\n",
+                error_text(r));
+        strarray_fini(names);
+        return -1;
+    }
+    return 0;
+}
+
 /* -D: every local mailbox under the deleted prefix whose time is before
  * cutoff. */
 static int
@@ -136,13 +152,8 @@ remove_deleted(struct expire *x, time_t cutoff)
     size_t i;
     int failed = 0, r;
 
-    r = mboxlist_foreach(x->ops.ml, "", collect_cb, &names, NULL);
-    if (r < 0) {
-        fprintf(stderr, "cyr_expire: reading mailboxes.db: %s\n",
-                error_text(r));
-        strarray_fini(&names);
+    if (local_names(x, &names) < 0)
         return 1;
-    }
     for (i = 0; i < names.count; i++) {
         const char *name = strarray_nth(&names, i);
         const char *err = NULL;
@@ -180,13 +191,8 @@ compact_all(struct expire *x)
     size_t i;
     int failed = 0, r;
 
-    r = mboxlist_foreach(x->ops.ml, "", collect_cb, &names, NULL);
-    if (r < 0) {
-        fprintf(stderr, "cyr_expire: reading mailboxes.db: %s\n",
-                error_text(r));
-        strarray_fini(&names);
+    if (local_names(x, &names) < 0)
         return 1;
-    }
     for (i = 0; i < names.count; i++) {
         const char *name = strarray_nth(&names, i);
         struct mboxlist_entry *e = NULL;
