@@ -91,8 +91,8 @@ def murder(san_dir, *args):
     sanitizer reports to files in san_dir (an existing directory)."""
     env = dict(os.environ)
     for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
-        env[var] = ":".join(filter(None, [env.get(var), "log_path=%s/%s"
-                                          % (san_dir, var.split("_")[0].lower())]))
+        log = "log_path=%s/%s" % (san_dir, var.split("_")[0].lower())
+        env[var] = ":".join(filter(None, [env.get(var), log]))
     env.setdefault("CYRUS_BUILD", harness.build_dir())
     p = subprocess.run([MURDER] + list(args), stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, env=env, timeout=120)
