@@ -4,7 +4,7 @@ form, over STARTTLS with SASL PLAIN and with the LOGIN command, in
 script mode (stdin) and interactively (a pty: prompt, history).
 
 Effects are checked through the backends themselves and the mupdate
-master (MurderCase in test_perl_admin_murder.py).
+master (AdminMurderCase in murdercase.py).
 """
 import os
 import pty
@@ -14,10 +14,10 @@ import time
 import unittest
 
 import harness
-from test_perl_admin_murder import MurderCase
+import murdercase
 
 
-class CyradmMurderTest(MurderCase):
+class CyradmMurderTest(murdercase.AdminMurderCase):
     def cyradm(self, script, node="frontend1", extra=("--starttls",
                                                       "--insecure",
                                                       "--auth", "PLAIN")):

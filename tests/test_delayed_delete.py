@@ -8,21 +8,15 @@ removes them for good (at the mupdate master too in a murder), -E prunes
 deliver.db. Checked on one backend (default config), on one started with
 delete_mode: immediate, and through a whole murder (tools/murder).
 """
-import json
 import os
-import random
 import re
-import shutil
 import smtplib
-import socket
 import subprocess
-import tempfile
 import time
 
 import backend
 import harness
-
-MURDER = os.path.join(harness.TOP, "tools", "murder")
+import murdercase
 
 USERS = ("alice", "bob", "carol", "dave", "erin")
 HEX_RX = r"[0-9A-F]{8}"
@@ -81,43 +75,6 @@ def run_tool(name, *args):
     return subprocess.run([harness.bin_path(name)] + list(args),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           timeout=30)
-
-
-def free_base(span=60):
-    """A base port for tools/murder with span free ports after it."""
-    for _ in range(50):
-        base = random.randrange(20000, 60000 - span, 10)
-        socks = []
-        try:
-            for i in range(span):
-                sk = socket.socket()
-                socks.append(sk)
-                sk.bind(("127.0.0.1", base + i))
-            return base
-        except OSError:
-            pass
-        finally:
-            for sk in socks:
-                sk.close()
-    raise RuntimeError("no free port range")
-
-
-def murder(san_dir, *args):
-    """tools/murder ARGS; sanitizer reports of the nodes' processes go to
-    files in san_dir (master -d drops its children's stderr)."""
-    env = dict(os.environ)
-    for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
-        env[var] = ":".join(filter(None, [env.get(var), "log_path=%s/%s"
-                                          % (san_dir, var[:5].lower())]))
-    env.setdefault("CYRUS_BUILD", harness.build_dir())
-    p = subprocess.run([MURDER] + list(args),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       env=env, timeout=120)
-    if p.returncode != 0:
-        raise AssertionError("murder %s: %s%s" % (" ".join(args),
-                                                   p.stdout.decode(),
-                                                   p.stderr.decode()))
-    return p.stdout.decode()
 
 
 class DeleteCase(harness.TestCase):
@@ -512,51 +469,7 @@ class TestImmediateDelete(DeleteCase):
 
 
 # 9
-class TestMurderDelayedDelete(harness.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="murder-dd.")
-        cls.dir = os.path.join(cls.tmp, "m")
-        cls.san = os.path.join(cls.tmp, "san")
-        os.mkdir(cls.san)
-        try:
-            murder(cls.san, "start", cls.dir, "--base-port",
-                   str(free_base()))
-            with open(os.path.join(cls.dir, "murder.json")) as f:
-                cls.info = json.load(f)
-        except Exception:
-            try:
-                cls.stop_murder()
-            except Exception:
-                pass
-            raise
-
-    @classmethod
-    def stop_murder(cls):
-        """Stop the murder; then fail if any node logged a sanitizer
-        report."""
-        try:
-            if os.path.exists(os.path.join(cls.dir, "murder.json")):
-                murder(cls.san, "stop", cls.dir)
-            bad = [os.path.join(cls.san, f) for f in os.listdir(cls.san)]
-            nodes = os.listdir(cls.dir) if os.path.isdir(cls.dir) else []
-            for n in nodes:
-                log = os.path.join(cls.dir, n, "log")
-                if os.path.exists(log):
-                    with open(log, errors="replace") as f:
-                        text = f.read()
-                    if "AddressSanitizer" in text or "runtime error" in text:
-                        bad.append(log)
-            if bad:
-                raise AssertionError("sanitizer reports in %s" % bad)
-        finally:
-            if not os.environ.get("KEEP"):
-                shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stop_murder()
-
+class TestMurderDelayedDelete(murdercase.MurderCase):
     def fe_login(self, user, password):
         c = harness.imap_login(self.info["frontends"][0]["imap"], user,
                                password)

@@ -18,9 +18,8 @@ import time
 
 import harness
 import rawimap
-import test_murder as tm
+import murdercase
 from mupdateclient import MupdateClient
-from test_perl_admin_murder import MurderCase
 
 MAXMSG = 1024 * 1024
 MEG = b"x" * (1 << 20)
@@ -77,7 +76,7 @@ class Lines(harness.SocketClient):
                   + b"\r\n")
         return self.smtp()
 
-class FrontendBadInput(MurderCase):
+class FrontendBadInput(murdercase.AdminMurderCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -86,8 +85,8 @@ class FrontendBadInput(MurderCase):
                 f.write("maxmessagesize: %d\n" % MAXMSG)
                 if node == "frontend1":
                     f.write("failedloginpause: 0\n")
-            tm.murder("stop", cls.dir, node)
-            tm.murder("start", cls.dir, node)
+            cls.murder("stop", cls.dir, node)
+            cls.murder("start", cls.dir, node)
         fe = cls.info["frontends"][0]
         cls.fe_imap, cls.fe_pop3, cls.fe_lmtp = (fe["imap"], fe["pop3"],
                                                  fe["lmtp"])
@@ -408,7 +407,7 @@ class FrontendBadInput(MurderCase):
 
     def frontend_pids(self):
         with open(os.path.join(self.dir, "frontend1", "master.pid")) as f:
-            return tm.descendants([int(f.read().split()[0])])
+            return murdercase.descendants([int(f.read().split()[0])])
 
     # ---- POP3 ----
 

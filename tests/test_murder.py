@@ -8,20 +8,14 @@ subscriptions across backends, LMTP delivery without AUTH, a backend going
 away and coming back, and `stop` leaving no process behind.
 """
 import imaplib
-import json
 import os
-import random
 import smtplib
-import socket
-import subprocess
-import tempfile
 import time
 import unittest
 
 import harness
-
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MURDER = os.path.join(TOP, "tools", "murder")
+import murdercase
+from murdercase import alive, descendants
 
 MSG = ("From: Alice <alice@example.com>\r\n"
        "To: Bob <bob@example.com>\r\n"
@@ -35,121 +29,12 @@ def msg(subject):
     return (MSG % (subject, subject.replace(" ", "."))).encode()
 
 
-def port_free(port):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
-def free_base(span=60):
-    """A base port with span free ports after it."""
-    for _ in range(50):
-        base = random.randrange(20000, 60000 - span, 10)
-        if all(port_free(base + i) for i in range(span)):
-            return base
-    raise RuntimeError("no free port range")
-
-
-def descendants(pids):
-    """pids and every process below them."""
-    children = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(d))
-    out, todo = set(), list(pids)
-    while todo:
-        p = todo.pop()
-        if p not in out:
-            out.add(p)
-            todo.extend(children.get(p, []))
-    return out
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-SAN_DIR = tempfile.mkdtemp(prefix="murder-san.")
-
-
-def murder(*args):
-    env = dict(os.environ)
-    # master -d sends its children's stderr to /dev/null: sanitizer reports
-    # go to files instead (checked in tearDownClass)
-    for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
-        env[var] = ":".join(filter(None, [env.get(var), "log_path=%s/%s"
-                                          % (SAN_DIR, var[:5].lower())]))
-    env.setdefault("CYRUS_BUILD", os.path.dirname(harness.bin_path("x")))
-    p = subprocess.run([MURDER] + list(args), stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, env=env, timeout=120)
-    if p.returncode != 0:
-        raise AssertionError("murder %s: %s%s" % (" ".join(args),
-                                                   p.stdout.decode(),
-                                                   p.stderr.decode()))
-    return p.stdout.decode()
-
-
-def murder_info(murder_dir):
-    """murder.json of a started murder, and its users' passwords."""
-    with open(os.path.join(murder_dir, "murder.json")) as f:
-        info = json.load(f)
-    return info, {u["user"]: u["password"] for u in info["users"]}
-
-
-def check_sanitizer_reports(murder_dir):
-    """Fail if a node's log under murder_dir or a file in SAN_DIR holds a
-    sanitizer report (call after "murder stop")."""
-    bad = []
-    for n in os.listdir(murder_dir):
-        log = os.path.join(murder_dir, n, "log")
-        if os.path.exists(log):
-            with open(log, errors="replace") as f:
-                text = f.read()
-            if "AddressSanitizer" in text or "runtime error" in text:
-                bad.append(log)
-    bad += [os.path.join(SAN_DIR, f) for f in os.listdir(SAN_DIR)]
-    if bad:
-        raise AssertionError("sanitizer reports in %s" % bad)
-
-
-class TestMurder(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="murder.")
-        cls.dir = os.path.join(cls.tmp, "m")
-        cls.out = murder("start", cls.dir, "--base-port", str(free_base()),
-                         "--frontends", "2")
-        cls.info, cls.pw = murder_info(cls.dir)
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            murder("stop", cls.dir)
-            check_sanitizer_reports(cls.dir)
-        finally:
-            if not os.environ.get("KEEP"):
-                subprocess.call(["rm", "-rf", cls.tmp, SAN_DIR])
+class TestMurder(murdercase.MurderCase):
+    FRONTENDS = 2
 
     def login(self, user, fe=0):
-        port = self.info["frontends"][fe]["imap"]
-        c = harness.imap_login(port, user, self.pw[user])
-        self.addCleanup(harness.logout_quietly, c)
-        return c
+        return super().login(user, self.info["frontends"][fe]["name"],
+                             timeout=15)
 
     def names(self, c, pattern="*"):
         typ, data = c.list('""', pattern)
@@ -160,9 +45,6 @@ class TestMurder(unittest.TestCase):
         """The other frontend's replica follows the master's stream within
         milliseconds: allow half a second."""
         harness.wait_for(predicate, timeout=0.5, interval=0.01, what=what)
-
-    def backend(self, name):
-        return [b for b in self.info["backends"] if b["name"] == name][0]
 
     # ---- murder.json -------------------------------------------------
 
@@ -318,7 +200,7 @@ class TestMurder(unittest.TestCase):
         self.assertTrue(data[0].split(), subject)
 
     def test_lmtp_backend_without_auth(self):
-        self.assertEqual(self.deliver(self.backend("backend2"), "bob",
+        self.assertEqual(self.deliver(self.node("backend2"), "bob",
                                       "lmtp via backend2"), {})
         self.assert_delivered("bob", "lmtp via backend2")
 
@@ -330,7 +212,7 @@ class TestMurder(unittest.TestCase):
     def test_backend_down_and_up(self):
         a = self.login("alice", 0)
         b = self.login("bob", 1)
-        murder("stop", self.dir, "backend2")
+        self.murder("stop", self.dir, "backend2")
         try:
             t0 = time.time()
             typ, data = b.select("INBOX")
@@ -341,7 +223,7 @@ class TestMurder(unittest.TestCase):
             self.assertEqual(typ, "NO")
             self.assertEqual(a.select("INBOX")[0], "OK")
         finally:
-            murder("start", self.dir, "backend2")
+            self.murder("start", self.dir, "backend2")
         self.assertEqual(b.select("INBOX")[0], "OK")
         self.assertEqual(a.status("shared.team", "(MESSAGES)")[0], "OK")
 
@@ -349,7 +231,7 @@ class TestMurder(unittest.TestCase):
         a = self.login("alice", 0)
         self.assertEqual(a.append("INBOX", None, None, msg("before down"))[0],
                          "OK")
-        murder("stop", self.dir, "mupdate")
+        self.murder("stop", self.dir, "mupdate")
         try:
             # the replicas keep serving the last list
             for fe in (0, 1):
@@ -370,7 +252,7 @@ class TestMurder(unittest.TestCase):
             self.assertEqual(typ, "NO", data)
             self.assertNotIn("INBOX.whilemasterdown", self.names(a))
         finally:
-            murder("start", self.dir, "mupdate")
+            self.murder("start", self.dir, "mupdate")
         # back: the same create now works and reaches the other frontend
         a = self.login("alice", 0)
         harness.wait_for(
@@ -392,13 +274,13 @@ class TestMurder(unittest.TestCase):
                 pids.append(int(f.read().split()[0]))
         procs = descendants(pids)
         self.assertGreater(len(procs), len(pids))
-        murder("stop", self.dir)
+        self.murder("stop", self.dir)
         end = time.time() + 5
         while [p for p in procs if alive(p)] and time.time() < end:
             time.sleep(0.05)
         self.assertEqual([p for p in procs if alive(p)], [])
-        murder("start", self.dir, "--base-port",
-               str(self.info["mupdate"]["port"] - 4), "--frontends", "2")
+        self.murder("start", self.dir, "--base-port",
+                    str(self.info["mupdate"]["port"] - 4), "--frontends", "2")
         self.assertEqual(self.login("alice").select("INBOX")[0], "OK")
 
 

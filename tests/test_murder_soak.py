@@ -20,9 +20,9 @@ import threading
 import time
 import uuid
 
+import murdercase
 import rawimap
 from test_frontend_badinput import Lines
-from test_perl_admin_murder import MurderCase
 
 SOAK_SECS = float(os.environ.get("SOAK_SECS", "25"))
 THREADS = 8
@@ -225,7 +225,7 @@ class Worker:
                                                     type(e).__name__, e))
 
 
-class MurderSoak(MurderCase):
+class MurderSoak(murdercase.AdminMurderCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

@@ -18,13 +18,12 @@ import smtplib
 import socket
 import ssl
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
 
 import harness
-import test_murder as tm
+import murdercase
 
 MSG = ("From: Alice <alice@example.com>\r\n"
        "To: %s <%s@example.com>\r\n"
@@ -103,34 +102,8 @@ class Relay:
         self.lsock.close()
 
 
-class TestMurderTLS(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="murder-tls.")
-        cls.dir = os.path.join(cls.tmp, "m")
-        os.makedirs(tm.SAN_DIR, exist_ok=True)
-        cls.out = tm.murder("start", cls.dir, "--base-port",
-                            str(tm.free_base()), "--frontends", "1")
-        cls.info, cls.pw = tm.murder_info(cls.dir)
-        cls.pw["cyrus"] = cls.info["admin"]["password"]
-        cls.ca = cls.info["tls"]["ca"]
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            tm.murder("stop", cls.dir)
-            tm.check_sanitizer_reports(cls.dir)
-        finally:
-            if not os.environ.get("KEEP"):
-                subprocess.call(["rm", "-rf", cls.tmp])
-
+class TestMurderTLS(murdercase.MurderCase):
     # ---- helpers ----
-
-    def node(self, name):
-        for n in self.info["frontends"] + self.info["backends"]:
-            if n["name"] == name:
-                return n
-        raise KeyError(name)
 
     def ctx(self):
         """Full verification: the murder's CA and the host name."""
@@ -161,10 +134,7 @@ class TestMurderTLS(unittest.TestCase):
         return c
 
     def imap(self, name, user):
-        c = harness.imap_login(self.node(name)["imap"], user, self.pw[user],
-                               timeout=20)
-        self.addCleanup(harness.logout_quietly, c)
-        return c
+        return self.login(user, name)
 
     def fetch_by_msgid(self, c, mailbox, tag):
         """The messages in mailbox whose Message-ID is tag's, whole."""

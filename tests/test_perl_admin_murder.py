@@ -6,8 +6,8 @@ the FRONTEND and directly against each BACKEND (issue 8).
 Every effect is checked through a second connection: the backend's own
 LIST/GETACL/GETQUOTA/SELECT as the admin, and the mupdate master's FIND.
 
-`MurderCase` (start/stop the murder, look at nodes) is shared with
-test_cyradm_murder.py.
+The murder and the admin's view of its nodes: AdminMurderCase
+(murdercase.py).
 """
 import imaplib
 import os
@@ -16,139 +16,7 @@ import subprocess
 import tempfile
 import unittest
 
-import harness
-import test_murder as tm
-from mupdateclient import MupdateClient
-
-MSG = ("From: a@example.com\r\nTo: b@example.com\r\nSubject: %s\r\n"
-       "Message-ID: <%s@example.com>\r\n\r\nbody %s\r\n")
-
-
-def msg(tag):
-    return (MSG % (tag, tag, tag)).encode()
-
-
-class MurderCase(unittest.TestCase):
-    """A whole murder for the class (frontend1, backend1, backend2)."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="murder-admin.")
-        cls.dir = os.path.join(cls.tmp, "m")
-        os.makedirs(tm.SAN_DIR, exist_ok=True)
-        tm.murder("start", cls.dir, "--base-port", str(tm.free_base()),
-                  "--frontends", "1")
-        cls.info, cls.pw = tm.murder_info(cls.dir)
-        cls.admin_pw = cls.info["admin"]["password"]
-        cls.pw["cyrus"] = cls.admin_pw
-        # every node has a certificate from the murder's CA (STARTTLS)
-        cls.ca = cls.info["tls"]["ca"]
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            tm.murder("stop", cls.dir)
-            tm.check_sanitizer_reports(cls.dir)
-        finally:
-            if not os.environ.get("KEEP"):
-                subprocess.call(["rm", "-rf", cls.tmp])
-
-    # ---- nodes ----
-
-    def port(self, node):
-        """IMAP port of "frontend1", "backend1" or "backend2"."""
-        for n in self.info["backends"] + self.info["frontends"]:
-            if n["name"] == node:
-                return n["imap"]
-        raise KeyError(node)
-
-    def imap(self, node, user="cyrus"):
-        c = harness.imap_login(self.port(node), user, self.pw[user],
-                               timeout=20)
-        self.addCleanup(harness.logout_quietly, c)
-        return c
-
-    def names(self, node, pattern):
-        """Mailbox names node's LIST returns for pattern (as the admin)."""
-        c = self.imap(node)
-        typ, data = c.list('""', pattern)
-        self.assertEqual(typ, "OK", data)
-        out = []
-        for line in data:
-            if isinstance(line, bytes):
-                out.append(line.decode().rsplit(" ", 1)[-1].strip('"'))
-        return sorted(out)
-
-    def location(self, name):
-        """The mupdate master's entry for name: "server!partition" or
-        None."""
-        with MupdateClient(self.info["mupdate"]["port"]) as m:
-            st, text = m.authenticate("cyrus", self.admin_pw)
-            self.assertEqual(st, "OK", text)
-            e = m.find(name)
-        if e is None:
-            return None
-        self.assertEqual(e[0], "MAILBOX", e)
-        return e[2]
-
-    def acl(self, node, name):
-        c = self.imap(node)
-        typ, data = c.getacl(name)
-        self.assertEqual(typ, "OK", data)
-        words = data[0].decode().split()
-        return dict(zip(words[1::2], words[2::2]))
-
-    def quota(self, node, root):
-        c = self.imap(node)
-        typ, data = c.getquota(root)
-        if typ != "OK":
-            return None
-        return data[0].decode()
-
-    def fill(self, node, mailbox, n, tag, user="cyrus"):
-        """Append n messages; return their (UIDVALIDITY, [uid...])."""
-        c = self.imap(node, user)
-        for i in range(n):
-            typ, data = c.append(mailbox, None, None,
-                                 msg("%s-%d" % (tag, i)))
-            self.assertEqual(typ, "OK", data)
-        return self.uids(node, mailbox, user)
-
-    def uids(self, node, mailbox, user="cyrus"):
-        """(UIDVALIDITY, [(uid, message-id)...]) of mailbox on node."""
-        c = self.imap(node, user)
-        typ, data = c.select(mailbox, readonly=True)
-        self.assertEqual(typ, "OK", "%s on %s: %s" % (mailbox, node, data))
-        uv = c.untagged_responses.get("UIDVALIDITY", [b"0"])[0].decode()
-        typ, data = c.uid("FETCH", "1:*",
-                          "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
-        out = []
-        for x in data:
-            if isinstance(x, tuple):
-                uid = re.search(rb"UID (\d+)", x[0]).group(1).decode()
-                mid = re.search(rb"<([^>]+)>", x[1]).group(1).decode()
-                out.append((int(uid), mid))
-        return uv, sorted(out)
-
-    def grant_admin(self, node, mailbox):
-        """The admin may append (admins get no 'i' right by default)."""
-        c = self.imap(node)
-        typ, data = c.setacl(mailbox, "cyrus", "lrswipkxtea")
-        self.assertEqual(typ, "OK", data)
-
-    def assertOnlyOn(self, name, server, where="default"):
-        """name lives on server: its LIST and the master say so, the other
-        backend does not list it."""
-        other = "backend2" if server == "backend1" else "backend1"
-        self.assertIn(name, self.names(server, name))
-        self.assertNotIn(name, self.names(other, name))
-        self.assertEqual(self.location(name), "%s!%s" % (server, where))
-
-    def assertGone(self, name):
-        for be in ("backend1", "backend2", "frontend1"):
-            self.assertNotIn(name, self.names(be, name))
-        self.assertIsNone(self.location(name))
-
+import murdercase
 
 PRELUDE = r"""
 use strict;
@@ -172,7 +40,7 @@ def have_perl_admin():
                           stderr=subprocess.DEVNULL).returncode == 0
 
 
-class PerlAdminMurderTest(MurderCase):
+class PerlAdminMurderTest(murdercase.AdminMurderCase):
     def setUp(self):
         if not have_perl_admin():
             raise AssertionError("Cyrus::IMAP::Admin missing: apt-get install "

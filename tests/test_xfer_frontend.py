@@ -10,18 +10,14 @@ cleanly (BYE) or keeps working, and a new session through the frontend
 selects the INBOX on its new backend.
 """
 import imaplib
-import json
-import os
 import re
 import smtplib
-import subprocess
-import tempfile
 import threading
 import time
 import unittest
 
 import harness
-import test_murder as tm
+import murdercase
 
 imaplib.Commands.setdefault("XFER", ("AUTH", "SELECTED"))
 
@@ -32,48 +28,10 @@ def msg(i):
             "\r\nbody %d\r\n" % (i, i, i)).encode()
 
 
-class TestXferFrontend(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="murder-xfer.")
-        cls.dir = os.path.join(cls.tmp, "m")
-        # test_murder removes its sanitizer-report directory when it ends
-        os.makedirs(tm.SAN_DIR, exist_ok=True)
-        tm.murder("start", cls.dir, "--base-port", str(tm.free_base()),
-                  "--frontends", "1")
-        with open(os.path.join(cls.dir, "murder.json")) as f:
-            cls.info = json.load(f)
-        cls.pw = {u["user"]: u["password"] for u in cls.info["users"]}
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            tm.murder("stop", cls.dir)
-            bad = []
-            for n in os.listdir(cls.dir):
-                log = os.path.join(cls.dir, n, "log")
-                if os.path.exists(log):
-                    with open(log, errors="replace") as f:
-                        text = f.read()
-                    if "AddressSanitizer" in text or "runtime error" in text:
-                        bad.append(log)
-            bad += [os.path.join(tm.SAN_DIR, f)
-                    for f in os.listdir(tm.SAN_DIR)]
-            if bad:
-                raise AssertionError("sanitizer reports in %s" % bad)
-        finally:
-            if not os.environ.get("KEEP"):
-                subprocess.call(["rm", "-rf", cls.tmp])
-
-    def node(self, name):
-        return [n for n in self.info["backends"] + self.info["frontends"]
-                if n["name"] == name][0]
-
+class TestXferFrontend(murdercase.MurderCase):
     def connect(self, node, user):
         c = imaplib.IMAP4("127.0.0.1", node["imap"], timeout=15)
-        pw = (self.info["admin"]["password"] if user == "cyrus"
-              else self.pw[user])
-        c.login(user, pw)
+        c.login(user, self.pw[user])
         return c
 
     def message_ids(self, c):
