@@ -111,10 +111,14 @@ class Backend:
 
 class BackendTestCase(harness.TestCase):
     backend_options = None
+    backend_users = USERS
+    backend_services = ("imap",)
 
     @classmethod
     def setUpClass(cls):
-        cls.backend = Backend(imapd=cls.backend_options)
+        cls.backend = Backend(imapd=cls.backend_options,
+                              users=cls.backend_users,
+                              services=cls.backend_services)
         try:
             cls.backend.start()
         except Exception:

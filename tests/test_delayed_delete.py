@@ -77,29 +77,11 @@ def run_tool(name, *args):
                           timeout=30)
 
 
-class DeleteCase(harness.TestCase):
+class DeleteCase(backend.BackendTestCase):
     """A backend (imap + lmtp) per class with USERS and the admin."""
 
-    backend_options = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.backend = backend.Backend(imapd=cls.backend_options, users=USERS,
-                                      services=("imap", "lmtp"))
-        try:
-            cls.backend.start()
-        except Exception:
-            cls.backend.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.backend.cleanup()
-
-    def login(self, user):
-        c = self.backend.login(user)
-        self.addCleanup(harness.logout_quietly, c)
-        return c
+    backend_users = USERS
+    backend_services = ("imap", "lmtp")
 
     def mbpath(self, name):
         """Spool directory of internal name (asserts mbpath finds it)."""
