@@ -9,6 +9,7 @@
 
 #include "acl.h"
 #include "config.h"
+#include "dbtxn.h"
 #include "errors.h"
 #include "log.h"
 #include "mailbox.h"
@@ -313,48 +314,85 @@ delete_one(const struct mboxops *ops, const struct mboxlist_entry *e)
     return 0;
 }
 
-/* Give the entry oldname the name newname in mailboxes.db (within *tid)
- * and, in a murder, at the master: MURDER.md §4, the new name is
- * reserved first (a name another server holds stops the rename with the
- * old one untouched), then activated, then the old one dropped. The
- * spool stays where it is (uuid layout). */
+/* In a murder, give the mailbox oldname the name newname at the master:
+ * MURDER.md §4, the new name is reserved first (a name another server
+ * holds stops the rename with the old one untouched), then activated,
+ * then the old one dropped. */
 static int
-rename_entry(const struct mboxops *ops, const char *oldname,
-             const char *newname, struct cyrusdb_txn **tid)
+rename_at_master(const struct mboxops *ops, const char *oldname,
+                 const char *newname)
 {
     struct mboxlist_entry *e = NULL;
     struct buf loc = BUF_INITIALIZER;
     int r;
 
-    r = mboxlist_lookup(ops->ml, oldname, &e, tid);
+    if (ops->murder == NULL)
+        return 0;
+    r = mboxlist_lookup(ops->ml, oldname, &e, NULL);
     if (r)
         return r;
     free(e->name);
     e->name = xstrdup(newname);
-    if (ops->murder) {
-        location(ops, e, &loc);
-        r = ops->murder->reserve(ops->murder->ctx, e->name, buf_cstring(&loc));
-        if (r == 0) {
-            r = ops->murder->activate(ops->murder->ctx, e->name,
-                                      buf_cstring(&loc), e->acl);
-            if (r)
-                ops->murder->remove(ops->murder->ctx, e->name);
-        }
-        if (r == 0) {
-            r = ops->murder->remove(ops->murder->ctx, oldname);
-            if (r == ERR_NOMAILBOX)
-                r = 0;
-        }
-    }
-    if (r == 0)
-        r = mboxlist_remove(ops->ml, oldname, tid);
+    location(ops, e, &loc);
+    r = ops->murder->reserve(ops->murder->ctx, e->name, buf_cstring(&loc));
     if (r == 0) {
-        e->mtime = time(NULL);
-        r = mboxlist_store(ops->ml, e, tid);
+        r = ops->murder->activate(ops->murder->ctx, e->name,
+                                  buf_cstring(&loc), e->acl);
+        if (r)
+            ops->murder->remove(ops->murder->ctx, e->name);
+    }
+    if (r == 0) {
+        r = ops->murder->remove(ops->murder->ctx, oldname);
+        if (r == ERR_NOMAILBOX)
+            r = 0;
     }
     mboxlist_entry_free(&e);
     buf_free(&loc);
     return r;
+}
+
+/* The renames of one operation in mailboxes.db, as one transaction. */
+struct rename_db {
+    const struct mboxops *ops;
+    const struct strarray *from, *to;
+};
+
+static int
+rename_db_cb(void *ctx, struct cyrusdb_txn **tid)
+{
+    const struct rename_db *rd = ctx;
+    struct mboxlist *ml = rd->ops->ml;
+    size_t i;
+    int r = 0;
+
+    for (i = 0; i < rd->from->count && r == 0; i++) {
+        struct mboxlist_entry *e = NULL;
+
+        r = mboxlist_lookup(ml, rd->from->data[i], &e, tid);
+        if (r == 0) {
+            free(e->name);
+            e->name = xstrdup(rd->to->data[i]);
+            r = mboxlist_remove(ml, rd->from->data[i], tid);
+        }
+        if (r == 0) {
+            e->mtime = time(NULL);
+            r = mboxlist_store(ml, e, tid);
+        }
+        mboxlist_entry_free(&e);
+    }
+    return r;
+}
+
+/* Rename from[i] to to[i] in mailboxes.db, all or nothing, retried when
+ * Berkeley DB picks this transaction as a deadlock's loser (concurrent
+ * CREATEs, DELETEs and RENAMEs write the same table). */
+static int
+rename_in_db(const struct mboxops *ops, const struct strarray *from,
+             const struct strarray *to)
+{
+    struct rename_db rd = {ops, from, to};
+
+    return dbtxn_run(mboxlist_db(ops->ml), NULL, rename_db_cb, &rd);
 }
 
 /* delete_mode: delayed (Cyrus's default) */
@@ -375,7 +413,7 @@ static int
 delete_later(const struct mboxops *ops, const struct mboxlist_entry *e,
              time_t when)
 {
-    struct cyrusdb_txn *tid = NULL;
+    struct strarray from = STRARRAY_INITIALIZER, to = STRARRAY_INITIALIZER;
     char *newname = mboxname_to_deleted(ops->ns, e->name, when);
     struct mboxlist_entry *clash = NULL;
     int r;
@@ -386,13 +424,13 @@ delete_later(const struct mboxops *ops, const struct mboxlist_entry *e,
         free(newname);
         newname = mboxname_to_deleted(ops->ns, e->name, ++when);
     }
-    r = rename_entry(ops, e->name, newname, &tid);
-    if (r) {
-        if (tid)
-            mboxlist_abort(ops->ml, tid);
-    } else if (tid) {
-        r = mboxlist_commit(ops->ml, tid);
-    }
+    strarray_append(&from, e->name);
+    strarray_append(&to, newname);
+    r = rename_at_master(ops, e->name, newname);
+    if (r == 0)
+        r = rename_in_db(ops, &from, &to);
+    strarray_fini(&from);
+    strarray_fini(&to);
     if (r == 0) {
         char *owner = mboxname_to_userid(e->name);
 
@@ -508,8 +546,8 @@ mboxops_rename(const struct mboxops *ops, const struct mboxops_who *who,
 {
     struct mboxlist_entry *old = NULL, *existing = NULL, *newparent = NULL;
     struct strarray names = STRARRAY_INITIALIZER;
+    struct strarray newnames = STRARRAY_INITIALIZER;
     struct buf prefix = BUF_INITIALIZER;
-    struct cyrusdb_txn *tid = NULL;
     size_t oldlen = strlen(oldname), i;
     int r;
 
@@ -560,15 +598,12 @@ mboxops_rename(const struct mboxops *ops, const struct mboxops_who *who,
         struct buf nn = BUF_INITIALIZER;
 
         buf_printf(&nn, "%s%s", newname, names.data[i] + oldlen);
-        r = rename_entry(ops, names.data[i], buf_cstring(&nn), &tid);
+        strarray_append(&newnames, buf_cstring(&nn));
+        r = rename_at_master(ops, names.data[i], buf_cstring(&nn));
         buf_free(&nn);
     }
-    if (r) {
-        if (tid)
-            mboxlist_abort(ops->ml, tid);
-    } else if (tid) {
-        r = mboxlist_commit(ops->ml, tid);
-    }
+    if (r == 0)
+        r = rename_in_db(ops, &names, &newnames);
     if (r == 0)
         rename_followups(ops, oldname, newname);
 done:
@@ -578,6 +613,7 @@ done:
     mboxlist_entry_free(&existing);
     mboxlist_entry_free(&newparent);
     strarray_fini(&names);
+    strarray_fini(&newnames);
     buf_free(&prefix);
     return r;
 }

@@ -1,11 +1,14 @@
 """A concurrent soak through the frontend of a whole murder (tools/murder):
 8 threads for about SOAK_SECS seconds, each doing a random mix of IMAP
-(SELECT, FETCH, STORE, SEARCH, APPEND, COPY across backends, IDLE), POP3
-and LMTP, all through frontend1. Then the books are checked:
+(SELECT, FETCH, STORE, SEARCH, APPEND, COPY across backends, IDLE,
+CREATE + APPEND + DELETE of a folder), POP3 and LMTP, all through
+frontend1. Then the books are checked:
 
 - every LMTP 250 for a recipient is a message in that user's INBOX,
   exactly once (by Message-ID, asked on the user's backend directly);
-- every APPEND OK is its message in its mailbox, exactly once;
+- every APPEND OK is its message in its mailbox, exactly once; for a
+  folder deleted afterwards, in the one DELETED.user.<u>.<folder>.<hex>
+  mailbox the delete left (delete_mode: delayed) on the user's backend;
 - no reply other than an expected one (OK / +OK / 250 and the few NOs
   listed in EXPECTED_NO), no dropped connection;
 - no server process crashed: the node logs have no "killed by signal"
@@ -51,6 +54,7 @@ class Books:
         self.lock = threading.Lock()
         self.delivered = []   # (user, msgid) for each LMTP 250
         self.appended = []    # (user, mailbox, msgid) for each APPEND OK
+        self.churned = []     # (user, folder, msgid, deleted) of churn
         self.errors = []
         self.ops = {}
 
@@ -95,7 +99,8 @@ class Worker:
         try:
             for _ in range(self.rnd.randint(2, 8)):
                 op = self.rnd.choice(("select", "fetch", "store", "search",
-                                      "append", "append", "copy", "idle"))
+                                      "append", "append", "copy", "idle",
+                                      "churn"))
                 self.books.op("imap " + op)
                 getattr(self, "imap_" + op)(r)
             self.expect("LOGOUT", r.cmd("LOGOUT"), rb"^t\d+ OK")
@@ -162,6 +167,27 @@ class Worker:
         r.send(b"DONE\r\n")
         self.expect("IDLE DONE", r.read_until_tagged(t)[1], t + rb" OK")
 
+    def imap_churn(self, r):
+        """CREATE a folder, APPEND to it, mostly DELETE it again."""
+        folder = "Churn%s" % uuid.uuid4().hex[:10]
+        name = "INBOX." + folder
+        if not self.expect("CREATE " + name, r.cmd("CREATE " + name),
+                           rb"^t\d+ OK"):
+            return
+        msgid = mid()
+        body = message(msgid, self.rnd.choice((200, 3000)))
+        reply = r.cmd(b"APPEND %s {%d+}\r\n%s" % (name.encode(), len(body),
+                                                  body))
+        if not self.expect("APPEND " + name, reply, rb"^t\d+ OK"):
+            return
+        deleted = self.rnd.random() < 0.75
+        if deleted and not self.expect("DELETE " + name,
+                                       r.cmd("DELETE " + name),
+                                       rb"^t\d+ OK"):
+            return
+        with self.books.lock:
+            self.books.churned.append((self.user, folder, msgid, deleted))
+
     # ---- POP3 ----
 
     def pop3_session(self):
@@ -226,6 +252,8 @@ class Worker:
 
 
 class MurderSoak(murdercase.AdminMurderCase):
+    maxDiff = None
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -237,7 +265,7 @@ class MurderSoak(murdercase.AdminMurderCase):
         """Message-IDs in user's mailbox (on its own backend), with their
         counts."""
         home = {u["user"]: u["backend"] for u in self.info["users"]}[user]
-        if mailbox != "INBOX":
+        if mailbox in SHARED:
             home = "backend1" if mailbox == SHARED[0] else "backend2"
         c = self.imap(home, user)
         typ, data = c.select(mailbox, readonly=True)
@@ -298,6 +326,30 @@ class MurderSoak(murdercase.AdminMurderCase):
             for u, b, m in books.appended:
                 if b == box and have.get(m) != 1:
                     wrong.append(("append", u, box, m, have.get(m)))
+        # created folders: the message in the folder, or in the one
+        # delayed-deleted mailbox its DELETE left
+        home = {u["user"]: u["backend"] for u in self.info["users"]}
+        churned = 0
+        for u, folder, m, deleted in books.churned:
+            churned += 1
+            if not deleted:
+                have = self.message_ids(u, "INBOX." + folder)
+                if have.get(m) != 1:
+                    wrong.append(("churn", u, folder, m, have))
+                continue
+            kept = self.names(home[u], "DELETED.user.%s.%s.*" % (u, folder))
+            if len(kept) != 1:
+                wrong.append(("churn deleted", u, folder, kept))
+                continue
+            c = self.imap(home[u])
+            typ, data = c.select(kept[0], readonly=True)
+            ids = (c.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+                   if typ == "OK" else ("NO", []))
+            n = sum(1 for x in ids[1]
+                    if isinstance(x, tuple) and m.encode() in x[1])
+            if n != 1:
+                wrong.append(("churn deleted", u, kept[0], m, n))
+        print("soak: %d folders created (and mostly deleted)" % churned)
         self.assertEqual(wrong, [])
         # no server process died of a signal
         crashed = []
